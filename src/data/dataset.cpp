@@ -1,0 +1,273 @@
+#include "data/dataset.hpp"
+
+#include <filesystem>
+#include <regex>
+
+#include "core/error.hpp"
+
+namespace fluxrecon::data {
+namespace fs = std::filesystem;
+using config::Schema;
+
+const std::array<std::string, kDynamicFeatures>& predictor_names() {
+  static const std::array<std::string, kDynamicFeatures> names = {
+      "SST",           "SAL",      "ice_frac", "mixed_layer_depth", "heat_flux_down",
+      "water_flux_up", "stress_X", "stress_Y", "currents_X",        "currents_Y"};
+  return names;
+}
+
+const std::array<std::string, kFeatures>& feature_names() {
+  static const std::array<std::string, kFeatures> names = [] {
+    std::array<std::string, kFeatures> n;
+    for (int i = 0; i < kDynamicFeatures; ++i) n[i] = predictor_names()[i];
+    n[10] = "sin_lat";
+    n[11] = "cos_lat";
+    n[12] = "sin_lon";
+    n[13] = "cos_lon";
+    return n;
+  }();
+  return names;
+}
+
+namespace {
+
+// "YYYY-MM" or a bare year.
+int parse_month(const YAML::Node& n, const std::string& path, bool is_end) {
+  const std::string s = n.IsScalar() ? n.Scalar() : "";
+  static const std::regex ym(R"(^(\d{1,4})-(\d{1,2})$)"), y(R"(^(\d{1,4})$)");
+  std::smatch m;
+  if (std::regex_match(s, m, ym)) {
+    const int month = std::stoi(m[2]);
+    FR_REQUIRE(month >= 1 && month <= 12, path, ": month ", month, " is not in 1..12");
+    return month_index(std::stoi(m[1]), month);
+  }
+  if (std::regex_match(s, m, y)) return month_index(std::stoi(m[1]), is_end ? 12 : 1);
+  FR_FAIL(path, ": expected a year (1958) or a month (1958-01), got '", s, "'");
+}
+
+// A period: [first_year, last_year], a list of such pairs, or
+// {t_start: YYYY-MM, t_end: YYYY-MM}, or a list of those. Normalised to a
+// list of [start_month_index, end_month_index].
+YAML::Node normalise_period(const YAML::Node& value, const std::string& path) {
+  std::vector<MonthInterval> intervals;
+  auto add_pair = [&](const YAML::Node& a, const YAML::Node& b, const std::string& p) {
+    MonthInterval iv{parse_month(a, p, false), parse_month(b, p, true)};
+    FR_REQUIRE(iv.end >= iv.start, p, ": the period ends before it starts");
+    intervals.push_back(iv);
+  };
+  auto add_item = [&](const YAML::Node& item, const std::string& p) {
+    if (item.IsMap()) {
+      for (const auto& kv : item) {
+        const auto k = kv.first.as<std::string>();
+        FR_REQUIRE(k == "t_start" || k == "t_end", p, ": unknown key '", k,
+                   "'; expected t_start and t_end");
+      }
+      FR_REQUIRE(item["t_start"] && item["t_end"], p, ": needs both t_start and t_end");
+      add_pair(item["t_start"], item["t_end"], p);
+    } else if (item.IsSequence() && item.size() == 2 && item[0].IsScalar()) {
+      add_pair(item[0], item[1], p);
+    } else {
+      FR_FAIL(p, ": expected [first_year, last_year] or {t_start: YYYY-MM, t_end: YYYY-MM}");
+    }
+  };
+  if (value.IsSequence() && value.size() > 0 && !value[0].IsScalar()) {
+    for (size_t i = 0; i < value.size(); ++i) add_item(value[i], path + "[" + std::to_string(i) + "]");
+  } else {
+    add_item(value, path);
+  }
+  for (size_t i = 1; i < intervals.size(); ++i)
+    FR_REQUIRE(intervals[i].start > intervals[i - 1].end, path,
+               ": intervals must be in time order and must not overlap");
+  YAML::Node out(YAML::NodeType::Sequence);
+  for (const auto& iv : intervals) {
+    YAML::Node pair(YAML::NodeType::Sequence);
+    pair.push_back(iv.start);
+    pair.push_back(iv.end);
+    out.push_back(pair);
+  }
+  return out;
+}
+
+Schema variable_schema(const std::string& default_name) {
+  return Schema()
+      .text("name", default_name, {}, "variable name in the file; '' = not in the file, use constant")
+      .real("scale", 1.0, -Schema::inf, Schema::inf, "unit conversion: value = file_value * scale + offset")
+      .real("offset", 0.0, -Schema::inf, Schema::inf, "unit conversion offset (after scale)")
+      .real("constant", 0.0, -Schema::inf, Schema::inf, "value used when name is ''");
+}
+
+Schema build_schema() {
+  Schema variables("file variables for the 10 predictors and the target");
+  for (const auto& p : predictor_names()) variables.section(p, variable_schema(p), "predictor " + p);
+  variables.section("target", variable_schema("co2flux"), "the target (air-sea CO2 flux)");
+
+  Schema box;
+  box.real("lat_min", -90.0, -90.0, 90.0, "southern bound (inclusive)")
+      .real("lat_max", 90.0, -90.0, 90.0, "northern bound (inclusive)")
+      .real("lon_min", -180.0, -360.0, 360.0, "western bound (inclusive); > lon_max wraps the dateline")
+      .real("lon_max", 180.0, -360.0, 360.0, "eastern bound (inclusive)");
+
+  Schema s("Dataset description for fluxrecon prepare (one YAML per dataset).");
+  s.section("dataset",
+            Schema()
+                .text("name", std::nullopt, {}, "short name, used in output names")
+                .text("source", "nemo", {"nemo", "cmip", "synthetic"}, "kind of model output")
+                .text("description", "", {}, "free text, copied into outputs")
+                .text("directory", ".", {}, "folder of the files; relative = to this YAML's folder")
+                .text("target_units", "", {}, "units of the target after conversion (for outputs)")
+                .text("target_sign", "", {}, "sign convention of the target, e.g. 'positive into the ocean'"),
+            "what the dataset is and where it lives", true);
+  s.map_of("experiments",
+           Schema().text("pattern", std::nullopt, {},
+                         "file path pattern with {year}; without {year} one file holds all years"),
+           "named model runs (e.g. experiment_1, experiment_2)", 1);
+  s.text("training_experiment", std::nullopt, {}, "the experiment that training and validation read");
+  s.section("grid",
+            Schema()
+                .text("latitude", "nav_lat", {}, "latitude variable, 2-D (y,x) or 1-D (y)")
+                .text("longitude", "nav_lon", {}, "longitude variable, 2-D (y,x) or 1-D (x)")
+                .text("mask", "tmask", {}, "ocean mask: integer variable (ocean > 0) or a float field (ocean where finite at the first time)")
+                .text("cell_width", "e1t", {}, "zonal cell width (m) for area weights; '' = spherical geometry")
+                .text("cell_height", "e2t", {}, "meridional cell height (m); '' = spherical geometry")
+                .text("time", "time_counter", {}, "time variable (CF units and calendar)")
+                .flag("drop_duplicate_points", true, "count ORCA cyclic-halo and north-fold duplicates once"),
+            "grid variables");
+  s.section("variables", variables, "predictor and target variables");
+  s.section("time",
+            Schema()
+                .custom("train", YAML::Load("[1958, 1988]"), "period", normalise_period,
+                        "training period: [first_year, last_year], {t_start, t_end} or a list of them")
+                .custom("validation", YAML::Load("[1989, 2008]"), "period", normalise_period,
+                        "validation period, same forms")
+                .integers("test", std::vector<long long>{2009, 2018}, 1, 9999,
+                          "test years [first, last] (one test set per year, region and experiment)", 2),
+            "periods");
+  s.section("domain",
+            Schema()
+                .text("train_region", "global", {}, "region of training/validation locations (built-in name or a box name)")
+                .texts("test_regions", std::vector<std::string>{"global"}, {}, "regions of the test sets", 1)
+                .texts("test_experiments", std::vector<std::string>{}, {}, "experiments for test sets ([] = all)")
+                .map_of("boxes", Schema().list_of("boxes", box, "lat/lon boxes, united", 1),
+                        "user regions: name -> {boxes: [{lat_min, lat_max, lon_min, lon_max}, ...]}"),
+            "regions");
+  s.section("sampling",
+            Schema()
+                .real("fraction", 0.01, 0.0, 1.0, "fraction of ocean locations drawn for training/validation")
+                .real("test_fraction", 1.0, 0.0, 1.0, "fraction of locations in the test sets")
+                .integer("seed", 42, 0, Schema::int_max, "seed of the location draw (same locations every year)")
+                .integer("window", 4, 1, 24, "months per sample window (target = last month)")
+                .text("missing_values", "error", {"error", "skip"},
+                      "NaN/fill inside the ocean mask: stop with an error, or skip the affected windows and count them"),
+            "location sampling and windows");
+  return s;
+}
+
+}  // namespace
+
+const config::Schema& dataset_schema() {
+  static const Schema schema = build_schema();
+  return schema;
+}
+
+Region resolve_region(const config::Config& cfg, const std::string& name) {
+  Region region;
+  if (builtin_region(name, region)) return region;
+  const auto boxes = cfg.sub("domain.boxes");
+  for (const auto& key : boxes.keys()) {
+    if (key != name) continue;
+    region.name = name;
+    for (const auto& b : boxes.items(key + ".boxes"))
+      region.boxes.push_back(LatLonBox{b.get<double>("lat_min"), b.get<double>("lat_max"),
+                                       b.get<double>("lon_min"), b.get<double>("lon_max")});
+    return region;
+  }
+  std::string allowed;
+  for (const auto& n : builtin_region_names()) allowed += n + ", ";
+  for (const auto& k : boxes.keys()) allowed += k + ", ";
+  FR_FAIL(cfg.origin(), ": unknown region '", name, "'; expected one of: ",
+          allowed.substr(0, allowed.size() - 2));
+}
+
+const Experiment& DatasetDescription::experiment(const std::string& wanted) const {
+  for (const auto& e : experiments)
+    if (e.name == wanted) return e;
+  std::string names;
+  for (const auto& e : experiments) names += (names.empty() ? "" : ", ") + e.name;
+  FR_FAIL(origin, ": unknown experiment '", wanted, "'; the dataset defines: ", names);
+}
+
+std::string DatasetDescription::file_for(const std::string& exp, int year) const {
+  std::string path = experiment(exp).pattern;
+  const auto at = path.find("{year}");
+  if (at != std::string::npos) path.replace(at, 6, std::to_string(year));
+  return fs::path(path).is_absolute() ? path : (fs::path(directory) / path).string();
+}
+
+DatasetDescription load_dataset(const config::Config& cfg, const std::string& data_dir_override) {
+  DatasetDescription d;
+  d.origin = cfg.origin();
+  d.name = cfg.get<std::string>("dataset.name");
+  d.source = cfg.get<std::string>("dataset.source");
+  d.target_units = cfg.get<std::string>("dataset.target_units");
+  d.target_sign = cfg.get<std::string>("dataset.target_sign");
+  const fs::path dir = cfg.get<std::string>("dataset.directory");
+  if (!data_dir_override.empty()) {
+    d.directory = data_dir_override;
+  } else if (dir.is_absolute()) {
+    d.directory = dir.string();
+  } else {
+    d.directory = (fs::path(cfg.origin()).parent_path() / dir).lexically_normal().string();
+    if (d.directory.empty()) d.directory = ".";
+  }
+  for (const auto& name : cfg.keys("experiments"))
+    d.experiments.push_back({name, cfg.get<std::string>("experiments." + name + ".pattern")});
+  d.training_experiment = cfg.get<std::string>("training_experiment");
+  d.experiment(d.training_experiment);  // validates the name
+
+  d.latitude = cfg.get<std::string>("grid.latitude");
+  d.longitude = cfg.get<std::string>("grid.longitude");
+  d.mask = cfg.get<std::string>("grid.mask");
+  d.cell_width = cfg.get<std::string>("grid.cell_width");
+  d.cell_height = cfg.get<std::string>("grid.cell_height");
+  d.time = cfg.get<std::string>("grid.time");
+  d.drop_duplicate_points = cfg.get<bool>("grid.drop_duplicate_points");
+
+  std::vector<std::string> roles(predictor_names().begin(), predictor_names().end());
+  roles.push_back("target");
+  for (const auto& role : roles) {
+    const auto v = cfg.sub("variables." + role);
+    d.variables.push_back({role, v.get<std::string>("name"), v.get<double>("scale"),
+                           v.get<double>("offset"), v.get<double>("constant")});
+  }
+  FR_REQUIRE(!d.variables.back().file_name.empty(), cfg.origin(),
+             ": key 'variables.target.name': the target must be read from the files");
+
+  auto period = [&](const std::string& key) {
+    std::vector<MonthInterval> out;
+    for (const auto& pair : cfg.node()["time"][key]) out.push_back({pair[0].as<int>(), pair[1].as<int>()});
+    return out;
+  };
+  d.train = period("train");
+  d.validation = period("validation");
+  const auto test = cfg.get<std::vector<int>>("time.test");
+  FR_REQUIRE(test[1] >= test[0], cfg.origin(), ": key 'time.test': last year ", test[1],
+             " is before the first ", test[0]);
+  for (int y = test[0]; y <= test[1]; ++y) d.test_years.push_back(y);
+
+  d.train_region = resolve_region(cfg, cfg.get<std::string>("domain.train_region"));
+  for (const auto& r : cfg.get<std::vector<std::string>>("domain.test_regions"))
+    d.test_regions.push_back(resolve_region(cfg, r));
+  d.test_experiments = cfg.get<std::vector<std::string>>("domain.test_experiments");
+  if (d.test_experiments.empty())
+    for (const auto& e : d.experiments) d.test_experiments.push_back(e.name);
+  for (const auto& e : d.test_experiments) d.experiment(e);
+
+  d.train_fraction = cfg.get<double>("sampling.fraction");
+  d.test_fraction = cfg.get<double>("sampling.test_fraction");
+  d.seed = cfg.get<unsigned long long>("sampling.seed");
+  d.window = cfg.get<int>("sampling.window");
+  d.missing_values = cfg.get<std::string>("sampling.missing_values");
+  return d;
+}
+
+}  // namespace fluxrecon::data

@@ -1,0 +1,78 @@
+// A dataset description: one YAML per dataset (inputs/*.yaml) saying where
+// the yearly files are, which file variables play the 10 predictors and the
+// target, which years train/validate/test, the domain and the sampling.
+#pragma once
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "data/regions.hpp"
+
+namespace fluxrecon::data {
+
+// The seed's 10 dynamic predictors, in feature order; features 10-13 are
+// sin/cos of latitude and longitude.
+constexpr int kDynamicFeatures = 10;
+constexpr int kFeatures = 14;
+const std::array<std::string, kDynamicFeatures>& predictor_names();
+const std::array<std::string, kFeatures>& feature_names();
+
+// Where one role (a predictor or the target) comes from.
+struct VariableSource {
+  std::string role;       // "SST", ..., "target"
+  std::string file_name;  // variable in the file; empty = use `constant`
+  double scale = 1.0, offset = 0.0;  // value = file_value * scale + offset
+  double constant = 0.0;
+};
+
+// Inclusive month interval [start, end], months counted as year*12 + (month-1).
+struct MonthInterval {
+  int start = 0, end = 0;
+  int first_year() const { return start / 12; }
+  int last_year() const { return end / 12; }
+  int months() const { return end - start + 1; }
+};
+inline int month_index(int year, int month) { return year * 12 + (month - 1); }
+
+struct Experiment {
+  std::string name;
+  std::string pattern;  // path with {year}, or one file holding every year
+};
+
+struct DatasetDescription {
+  std::string name, source, origin;  // origin: the YAML path
+  std::string directory;             // resolved, absolute or relative to the CWD
+  std::vector<Experiment> experiments;
+  std::string training_experiment;
+  std::string latitude, longitude, mask, cell_width, cell_height, time;
+  bool drop_duplicate_points = true;
+  std::vector<VariableSource> variables;  // 10 predictors then the target
+  std::string target_units, target_sign;
+  std::vector<MonthInterval> train, validation;
+  std::vector<int> test_years;
+  Region train_region;
+  std::vector<Region> test_regions;
+  std::vector<std::string> test_experiments;
+  double train_fraction = 0.01, test_fraction = 1.0;
+  unsigned long long seed = 42;
+  int window = 4;
+  std::string missing_values = "error";  // error | skip
+
+  const Experiment& experiment(const std::string& name) const;
+  // The file holding `year` of `experiment` (pattern with {year} filled).
+  std::string file_for(const std::string& experiment, int year) const;
+};
+
+// The schema of a dataset YAML (every key, default, bounds, description).
+const config::Schema& dataset_schema();
+
+// Validates and resolves a dataset YAML. Relative directories are taken
+// relative to the YAML file's folder unless `data_dir_override` is given.
+DatasetDescription load_dataset(const config::Config& config,
+                                const std::string& data_dir_override = "");
+// Resolves a region name: built-in or a user box from the description.
+Region resolve_region(const config::Config& config, const std::string& name);
+
+}  // namespace fluxrecon::data

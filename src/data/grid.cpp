@@ -1,0 +1,212 @@
+#include "data/grid.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <utility>
+
+#include "core/error.hpp"
+#include "core/mpi_util.hpp"
+
+namespace fluxrecon::data {
+
+std::vector<int> balance_rows(const std::vector<std::int64_t>& ocean_per_row, int ranks,
+                              int unsplittable_from) {
+  const int ny = static_cast<int>(ocean_per_row.size());
+  std::vector<int> starts(static_cast<size_t>(ranks) + 1, ny);
+  starts[0] = 0;
+  double total = 0;
+  for (auto c : ocean_per_row) total += static_cast<double>(c);
+  // Cut after the row where the running count first reaches r/ranks of the total.
+  double running = 0;
+  int r = 1;
+  for (int row = 0; row < ny && r < ranks; ++row) {
+    running += static_cast<double>(ocean_per_row[row]);
+    while (r < ranks && running >= total * r / ranks && row + 1 <= unsplittable_from) {
+      starts[r++] = row + 1;
+    }
+  }
+  for (; r < ranks; ++r) starts[r] = std::min(ny, std::max(starts[r - 1], unsplittable_from));
+  for (int i = 1; i <= ranks; ++i) starts[i] = std::max(starts[i], starts[i - 1]);
+  starts[ranks] = ny;
+  return starts;
+}
+
+std::vector<std::uint8_t> find_duplicate_points(const std::vector<double>& lat,
+                                                const std::vector<double>& lon, int nx,
+                                                int row_begin, int row_end, int ny) {
+  std::vector<std::uint8_t> dup(lat.size(), 0);
+  auto same = [&](std::int64_t a, std::int64_t b) {
+    return lat[a] == lat[b] && wrap_longitude(lon[a]) == wrap_longitude(lon[b]);
+  };
+  if (nx >= 4) {
+    for (int row = row_begin; row < row_end; ++row) {
+      const std::int64_t base = static_cast<std::int64_t>(row - row_begin) * nx;
+      if (same(base, base + nx - 2)) dup[base] = 1;               // x=0 repeats x=nx-2
+      if (same(base + nx - 1, base + 1)) dup[base + nx - 1] = 1;  // x=nx-1 repeats x=1
+    }
+  }
+  const int fold_begin = std::max(row_begin, ny - 3);
+  std::map<std::pair<double, double>, int> seen;
+  for (int row = fold_begin; row < row_end; ++row) {
+    for (int x = 0; x < nx; ++x) {
+      const std::int64_t i = static_cast<std::int64_t>(row - row_begin) * nx + x;
+      if (dup[i]) continue;
+      const auto key = std::make_pair(lat[i], wrap_longitude(lon[i]));
+      if (!seen.emplace(key, 1).second) dup[i] = 1;
+    }
+  }
+  return dup;
+}
+
+namespace {
+
+struct Coordinates {
+  bool two_d = false;
+  int nx = 0, ny = 0;
+};
+
+Coordinates grid_shape(io::GridFile& file, const DatasetDescription& d) {
+  const auto& lat = file.variable(d.latitude);
+  const auto& lon = file.variable(d.longitude);
+  Coordinates c;
+  if (lat.shape.size() == 2) {
+    FR_REQUIRE(lon.shape == lat.shape, file.path(), ": latitude '", d.latitude,
+               "' and longitude '", d.longitude, "' must have the same (y, x) shape");
+    c = {true, static_cast<int>(lat.shape[1]), static_cast<int>(lat.shape[0])};
+  } else {
+    FR_REQUIRE(lat.shape.size() == 1 && lon.shape.size() == 1, file.path(), ": latitude '",
+               d.latitude, "' and longitude '", d.longitude,
+               "' must both be 2-D (y, x) or both 1-D; found ", lat.shape.size(), "-D and ",
+               lon.shape.size(), "-D");
+    c = {false, static_cast<int>(lon.shape[0]), static_cast<int>(lat.shape[0])};
+  }
+  return c;
+}
+
+// Reads rows [r0, r1) of a (..., y, x) variable, taking index 0 of leading dims.
+std::vector<double> read_rows(io::GridFile& file, const std::string& name, int r0, int r1, int nx,
+                              int ny) {
+  const auto& v = file.variable(name);
+  const size_t nd = v.shape.size();
+  FR_REQUIRE(nd >= 2 && v.shape[nd - 1] == nx && v.shape[nd - 2] == ny, file.path(),
+             ": variable '", name, "' should end with dimensions (y=", ny, ", x=", nx,
+             "); found ", nd, "-D");
+  std::vector<std::int64_t> start(nd, 0), count(nd, 1);
+  start[nd - 2] = r0;
+  count[nd - 2] = r1 - r0;
+  count[nd - 1] = nx;
+  std::vector<double> out(static_cast<size_t>(r1 - r0) * nx);
+  file.read(name, start, count, out.data());
+  return out;
+}
+
+}  // namespace
+
+Grid load_grid(io::GridFile& file, const DatasetDescription& d, MPI_Comm comm) {
+  const int ranks = mpi::size(comm), me = mpi::rank(comm);
+  Grid g;
+  Coordinates shape;
+  bool integer_mask = false;
+  all_ranks_agree(comm, [&] {
+    shape = grid_shape(file, d);
+    const auto& mask = file.variable(d.mask);
+    integer_mask = mask.type == "byte" || mask.type == "short" || mask.type == "int" ||
+                   mask.type == "ubyte" || mask.type == "ushort" || mask.type == "uint" ||
+                   mask.type == "int64" || mask.type == "uint64";
+  });
+  g.nx = shape.nx;
+  g.ny = shape.ny;
+  auto is_ocean = [&](double m) { return integer_mask ? (std::isfinite(m) && m > 0) : std::isfinite(m); };
+
+  // 1. Ocean count per row from an even split, to balance the real split.
+  const int even0 = static_cast<int>(static_cast<std::int64_t>(g.ny) * me / ranks);
+  const int even1 = static_cast<int>(static_cast<std::int64_t>(g.ny) * (me + 1) / ranks);
+  std::vector<double> mask_rows;
+  all_ranks_agree(comm, [&] { mask_rows = read_rows(file, d.mask, even0, even1, g.nx, g.ny); });
+  std::vector<std::int64_t> local_counts(static_cast<size_t>(even1 - even0), 0);
+  for (int r = even0; r < even1; ++r)
+    for (int x = 0; x < g.nx; ++x)
+      local_counts[r - even0] += is_ocean(mask_rows[static_cast<size_t>(r - even0) * g.nx + x]);
+  const auto per_row = mpi::allgatherv(local_counts, comm);
+  const int fold = d.drop_duplicate_points ? std::max(0, g.ny - 3) : g.ny;
+  g.row_starts = balance_rows(per_row, ranks, fold);
+  g.row_begin = g.row_starts[me];
+  g.row_end = g.row_starts[me + 1];
+  const int rows = g.row_end - g.row_begin;
+
+  // 2. This rank's coordinates and mask.
+  all_ranks_agree(comm, [&] {
+    mask_rows = read_rows(file, d.mask, g.row_begin, g.row_end, g.nx, g.ny);
+    if (shape.two_d) {
+      g.lat = read_rows(file, d.latitude, g.row_begin, g.row_end, g.nx, g.ny);
+      g.lon = read_rows(file, d.longitude, g.row_begin, g.row_end, g.nx, g.ny);
+    } else {
+      std::vector<double> lat1(static_cast<size_t>(rows)), lon1(static_cast<size_t>(g.nx));
+      file.read(d.latitude, {g.row_begin}, {rows}, lat1.data());
+      file.read(d.longitude, {0}, {g.nx}, lon1.data());
+      g.lat.resize(static_cast<size_t>(rows) * g.nx);
+      g.lon.resize(g.lat.size());
+      for (int r = 0; r < rows; ++r)
+        for (int x = 0; x < g.nx; ++x) {
+          g.lat[static_cast<size_t>(r) * g.nx + x] = lat1[r];
+          g.lon[static_cast<size_t>(r) * g.nx + x] = lon1[x];
+        }
+    }
+    for (size_t i = 0; i < g.lat.size(); ++i)
+      FR_REQUIRE(!is_ocean(mask_rows[i]) || (std::isfinite(g.lat[i]) && std::isfinite(g.lon[i])),
+                 file.path(), ": ocean point (y=", g.row_begin + static_cast<int>(i / g.nx),
+                 ", x=", i % g.nx, ") has no valid coordinates in '", d.latitude, "'/'",
+                 d.longitude, "'");
+  });
+  std::vector<std::uint8_t> dup(g.lat.size(), 0);
+  if (d.drop_duplicate_points)
+    dup = find_duplicate_points(g.lat, g.lon, g.nx, g.row_begin, g.row_end, g.ny);
+  g.ocean.assign(g.lat.size(), 0);
+  std::int64_t ocean = 0, dropped = 0;
+  for (size_t i = 0; i < g.lat.size(); ++i) {
+    const bool wet = is_ocean(mask_rows[i]);
+    g.ocean[i] = wet && !dup[i];
+    ocean += g.ocean[i];
+    dropped += wet && dup[i];
+  }
+  g.ocean_total = mpi::sum(ocean, comm);
+  g.duplicates_dropped = mpi::sum(dropped, comm);
+  return g;
+}
+
+std::uint64_t location_key(unsigned long long seed, std::int64_t grid_index) {
+  // splitmix64 of the seed mixed with the index: stateless, so every rank and
+  // every year draws the same keys.
+  auto mix = [](std::uint64_t z) {
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  };
+  return mix(mix(static_cast<std::uint64_t>(seed)) ^ static_cast<std::uint64_t>(grid_index));
+}
+
+std::vector<std::int64_t> select_locations(const Grid& g, const Region& region, double fraction,
+                                           unsigned long long seed, MPI_Comm comm) {
+  std::vector<std::int64_t> eligible;
+  for (std::int64_t i = 0; i < g.local_points(); ++i)
+    if (g.ocean[i] && region.contains(g.lat[i], g.lon[i])) eligible.push_back(i);
+  const std::int64_t total = mpi::sum(static_cast<std::int64_t>(eligible.size()), comm);
+  const auto wanted = static_cast<std::int64_t>(std::llround(fraction * static_cast<double>(total)));
+  if (wanted >= total) return eligible;
+  if (wanted <= 0) return {};
+  // The `wanted` smallest keys over all ranks (keys are distinct with
+  // overwhelming probability; ties are broken by grid index).
+  std::vector<std::uint64_t> keys(eligible.size());
+  for (size_t k = 0; k < eligible.size(); ++k) keys[k] = location_key(seed, g.global_index(eligible[k]));
+  auto all = mpi::allgatherv(keys, comm);
+  std::nth_element(all.begin(), all.begin() + (wanted - 1), all.end());
+  const std::uint64_t threshold = all[static_cast<size_t>(wanted - 1)];
+  std::vector<std::int64_t> chosen;
+  for (size_t k = 0; k < eligible.size(); ++k)
+    if (keys[k] <= threshold) chosen.push_back(eligible[k]);
+  return chosen;
+}
+
+}  // namespace fluxrecon::data

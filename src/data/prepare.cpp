@@ -1,0 +1,431 @@
+#include "data/prepare.hpp"
+
+#include <Kokkos_Core.hpp>
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/mpi_util.hpp"
+#include "core/progress.hpp"
+#include "core/timer.hpp"
+#include "data/dataset.hpp"
+#include "data/grid.hpp"
+#include "data/stats.hpp"
+#include "data/year_reader.hpp"
+#include "io/sample_store.hpp"
+#include "kernels/sample_windows.hpp"
+
+namespace fluxrecon::data {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr int kRoles = kernels::kRoles;
+
+// Monthly series of a set of points over one contiguous month interval:
+// values[(point * slots + slot) * kRoles + role].
+struct Series {
+  MonthInterval months;
+  std::int64_t slots = 0;
+  std::vector<float> values;
+};
+
+Series read_series(YearReader& reader, const std::string& experiment, const MonthInterval& months,
+                   const std::vector<std::int64_t>& points, Progress* progress) {
+  Series s;
+  s.months = months;
+  s.slots = months.months();
+  const std::int64_t n = static_cast<std::int64_t>(points.size());
+  s.values.assign(static_cast<size_t>(n * s.slots * kRoles), 0.0f);
+  for (int year = months.first_year(); year <= months.last_year(); ++year) {
+    const auto values = reader.read(experiment, year, points);
+    const int m0 = std::max(0, months.start - month_index(year, 1));
+    const int m1 = std::min(11, months.end - month_index(year, 1));
+    for (std::int64_t k = 0; k < n; ++k)
+      for (int m = m0; m <= m1; ++m) {
+        const std::int64_t slot = month_index(year, m + 1) - months.start;
+        std::copy_n(&values[(k * 12 + m) * kRoles], kRoles, &s.values[(k * s.slots + slot) * kRoles]);
+      }
+    if (progress) progress->advance();
+  }
+  return s;
+}
+
+std::array<double, 4> statics_of(double lat, double lon) {
+  const double la = lat * M_PI / 180.0, lo = lon * M_PI / 180.0;
+  return {std::sin(la), std::cos(la), std::sin(lo), std::cos(lo)};
+}
+
+// One-pass statistics of the 14 features and the target over every row
+// (point x month) of the training series, merged across ranks in (year, row)
+// order so that they do not depend on the number of ranks.
+io::Normalisation training_statistics(const std::vector<Series>& series, const Grid& grid,
+                                      const std::vector<std::int64_t>& points, MPI_Comm comm) {
+  constexpr int columns = kFeatures + 1;
+  KeyedStats partials;
+  for (const auto& s : series) {
+    for (size_t k = 0; k < points.size(); ++k) {
+      const std::int64_t row = grid.row_begin + points[k] / grid.nx;
+      const auto st = statics_of(grid.lat[points[k]], grid.lon[points[k]]);
+      for (std::int64_t slot = 0; slot < s.slots; ++slot) {
+        const int year = (s.months.start + static_cast<int>(slot)) / 12;
+        auto& part = partials[static_cast<std::int64_t>(year) * grid.ny + row];
+        if (part.empty()) part.resize(columns);
+        const float* v = &s.values[(k * s.slots + slot) * kRoles];
+        for (int f = 0; f < kDynamicFeatures; ++f)
+          if (std::isfinite(v[f])) part[f].add(v[f]);
+        for (int f = 0; f < 4; ++f) part[kDynamicFeatures + f].add(st[f]);
+        if (std::isfinite(v[10])) part[kFeatures].add(v[10]);
+      }
+    }
+  }
+  const auto merged = merge_in_key_order(partials, columns, comm);
+  io::Normalisation n;
+  auto std_of = [](const RunningStats& s) {
+    const double sd = std::sqrt(s.variance());
+    // A constant column (e.g. an absent predictor) would divide by zero; it
+    // carries no information, so it is scaled by 1 and becomes 0 after centring.
+    return sd > 0 ? sd : 1.0;
+  };
+  for (int f = 0; f < kFeatures; ++f) {
+    n.feature_mean[f] = merged[f].mean;
+    n.feature_std[f] = std_of(merged[f]);
+  }
+  n.target_mean = merged[kFeatures].mean;
+  n.target_std = std_of(merged[kFeatures]);
+  FR_REQUIRE(merged[kFeatures].count > 1, "the training selection has fewer than 2 valid rows");
+  return n;
+}
+
+struct SetSpec {
+  std::string kind, path, experiment, region;
+  std::vector<Series> series;
+  std::vector<std::int64_t> points;  // local indices into the grid block
+  std::vector<int> years;
+};
+
+// Writes the windows of `spec` (targets from slot window-1 of each series).
+PreparedSet write_set(const SetSpec& spec, const Grid& grid, const io::Normalisation& norm,
+                      const DatasetDescription& d, const PrepareOptions& opt,
+                      const json& metadata_base, MPI_Comm comm) {
+  PreparedSet out;
+  out.path = spec.path;
+  // Enumerate windows in (point, time) order; drop those touching a missing
+  // value, or stop, as the dataset says.
+  std::vector<std::int64_t> sample_point;
+  std::vector<std::int32_t> sample_slot, sample_series;
+  std::string first_problem;
+  for (size_t k = 0; k < spec.points.size(); ++k) {
+    for (size_t si = 0; si < spec.series.size(); ++si) {
+      const auto& s = spec.series[si];
+      std::int64_t bad_until = -1;  // last slot holding a missing value so far
+      for (std::int64_t slot = 0; slot < s.slots; ++slot) {
+        const float* v = &s.values[(k * s.slots + slot) * kRoles];
+        for (int r = 0; r < kRoles; ++r) {
+          if (!std::isfinite(v[r])) {
+            bad_until = slot;
+            if (first_problem.empty()) {
+              const int month = s.months.start + static_cast<int>(slot);
+              const std::int64_t g = grid.global_index(spec.points[k]);
+              first_problem = concat(
+                  d.file_for(spec.experiment, month / 12), ": variable '",
+                  d.variables[r].file_name, "' (", d.variables[r].role, ") is missing (NaN or fill) at ocean point y=",
+                  g / grid.nx, " x=", g % grid.nx, " (lat ", grid.lat[spec.points[k]], ", lon ",
+                  grid.lon[spec.points[k]], "), ", month / 12, "-", month % 12 + 1,
+                  "; fix the mask or the data, or set sampling.missing_values: skip");
+            }
+          }
+        }
+        if (slot < d.window - 1) continue;
+        if (slot - (d.window - 1) <= bad_until) {
+          ++out.skipped_windows;
+          continue;
+        }
+        sample_point.push_back(static_cast<std::int64_t>(k));
+        sample_slot.push_back(static_cast<std::int32_t>(slot));
+        sample_series.push_back(static_cast<std::int32_t>(si));
+      }
+    }
+  }
+  all_ranks_agree(comm, [&] {
+    if (d.missing_values == "error" && !first_problem.empty()) FR_FAIL(first_problem);
+  });
+  out.skipped_windows = mpi::sum(out.skipped_windows, comm);
+  const std::int64_t local = static_cast<std::int64_t>(sample_point.size());
+  const std::int64_t total = mpi::sum(local, comm);
+  const std::int64_t offset = mpi::exclusive_prefix_sum(local, comm);
+  all_ranks_agree(comm, [&] {
+    FR_REQUIRE(total > 0, "the ", spec.kind, " set (", spec.region, ", ", spec.experiment,
+               ") is empty: no ocean point and complete window in the selection; check the region, "
+               "the sampling fraction and the periods in ", d.origin);
+  });
+  out.samples = total;
+
+  json meta = metadata_base;
+  meta["set"] = spec.kind;
+  meta["experiment"] = spec.experiment;
+  meta["region"] = spec.region;
+  meta["years"] = spec.years;
+  meta["samples"] = total;
+  meta["skipped_windows"] = out.skipped_windows;
+  std::vector<std::string> names(feature_names().begin(), feature_names().end());
+
+  AtomicOutput output(spec.path, comm);
+  io::SampleStoreWriter writer(output.temp_path(), total, d.window, names, norm, meta.dump(), comm);
+  kernels::Normalisation kn{};
+  for (int f = 0; f < kFeatures; ++f) {
+    kn.mean[f] = norm.feature_mean[f];
+    kn.inv_std[f] = 1.0 / norm.feature_std[f];
+  }
+  kn.mean[kFeatures] = norm.target_mean;
+  kn.inv_std[kFeatures] = 1.0 / norm.target_std;
+  std::vector<double> statics(spec.points.size() * 4);
+  for (size_t k = 0; k < spec.points.size(); ++k) {
+    const auto st = statics_of(grid.lat[spec.points[k]], grid.lon[spec.points[k]]);
+    std::copy(st.begin(), st.end(), &statics[k * 4]);
+  }
+  const std::int64_t chunk = std::max<std::int64_t>(1, opt.chunk_samples);
+  const std::int64_t rounds = mpi::max((local + chunk - 1) / chunk, comm);
+  io::SampleBlock block;
+  for (std::int64_t round = 0; round < rounds; ++round) {
+    const std::int64_t b0 = std::min(local, round * chunk), b1 = std::min(local, b0 + chunk);
+    const std::int64_t n = b1 - b0;
+    block.features.resize(static_cast<size_t>(n) * d.window * kFeatures);
+    block.target.resize(n);
+    block.lat.resize(n);
+    block.lon.resize(n);
+    block.year.resize(n);
+    block.month.resize(n);
+    block.location.resize(n);
+    // Samples of one series at a time (the kernel indexes one series).
+    std::int64_t i = b0;
+    while (i < b1) {
+      std::int64_t j = i;
+      while (j < b1 && sample_series[j] == sample_series[i]) ++j;
+      const auto& s = spec.series[sample_series[i]];
+      kernels::AssembleWindows assemble{s.values.data(), statics.data(), &sample_point[i],
+                                        &sample_slot[i], s.slots, d.window, kn,
+                                        block.features.data() + (i - b0) * d.window * kFeatures,
+                                        block.target.data() + (i - b0)};
+      Kokkos::parallel_for("assemble_windows",
+                           Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace>(0, j - i), assemble);
+      for (std::int64_t q = i; q < j; ++q) {
+        const std::int64_t p = spec.points[sample_point[q]];
+        const int month = s.months.start + sample_slot[q];
+        block.lat[q - b0] = static_cast<float>(grid.lat[p]);
+        block.lon[q - b0] = static_cast<float>(grid.lon[p]);
+        block.year[q - b0] = month / 12;
+        block.month[q - b0] = month % 12 + 1;
+        block.location[q - b0] = grid.global_index(p);
+      }
+      i = j;
+    }
+    Kokkos::fence();
+    writer.write(offset + b0, block);
+  }
+  writer.close();
+  output.commit();
+  return out;
+}
+
+std::string set_path(const PrepareOptions& opt, const std::string& name) {
+  return (fs::path(opt.out_dir) / name).string();
+}
+
+}  // namespace
+
+PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI_Comm comm) {
+  const double t_start = wall_seconds();
+  Timers timers;
+  PrepareSummary summary;
+  DatasetDescription d;
+  all_ranks_agree(comm, [&] {
+    d = load_dataset(cfg, opt.data_dir);
+    ensure_directory(opt.out_dir);
+  });
+
+  // Every input file is checked before any work starts.
+  std::vector<std::pair<std::string, int>> needed;
+  for (const auto* period : {&d.train, &d.validation})
+    for (const auto& iv : *period)
+      for (int y = iv.first_year(); y <= iv.last_year(); ++y) needed.emplace_back(d.training_experiment, y);
+  for (const auto& e : d.test_experiments)
+    for (int y : d.test_years) {
+      needed.emplace_back(e, y);
+      if (d.window > 1) needed.emplace_back(e, y - 1);
+    }
+  require_files(d, needed, comm);
+
+  Grid grid;
+  {
+    auto t = timers.scope("grid");
+    auto first = io::GridFile::open(d.file_for(d.training_experiment, d.train.front().first_year()), comm);
+    grid = load_grid(*first, d, comm);
+  }
+  log::info("prepare ", d.name, ": grid ", grid.nx, " x ", grid.ny, ", ", grid.ocean_total,
+            " ocean points (", grid.duplicates_dropped, " duplicated halo/fold points dropped), ",
+            mpi::size(comm), " rank(s)");
+
+  YearReader reader(d, grid, comm);
+  json base;
+  base["dataset"] = d.name;
+  base["source"] = d.source;
+  base["dataset_config"] = d.origin;
+  base["seed"] = d.seed;
+  base["window"] = d.window;
+  base["grid"] = {{"nx", grid.nx}, {"ny", grid.ny}};
+  base["target"] = {{"variable", d.variables.back().file_name},
+                    {"units", d.target_units},
+                    {"sign", d.target_sign}};
+  base["software"] = std::string("fluxrecon ") + FLUXRECON_VERSION;
+
+  const std::string train_path = set_path(opt, "train.h5");
+  io::Normalisation norm;
+  const bool train_done = output_complete(train_path) && !opt.force;
+  std::int64_t year_count = 0;
+  for (const auto& iv : d.train) year_count += iv.last_year() - iv.first_year() + 1;
+  for (const auto& iv : d.validation) year_count += iv.last_year() - iv.first_year() + 1;
+  year_count += static_cast<std::int64_t>(d.test_experiments.size() * d.test_years.size());
+  Progress progress("prepare: years read", year_count, "years", 5.0);
+
+  const auto train_points =
+      select_locations(grid, d.train_region, d.train_fraction, d.seed, comm);
+  auto periods_years = [](const std::vector<MonthInterval>& ivs) {
+    std::vector<int> years;
+    for (const auto& iv : ivs)
+      for (int y = iv.first_year(); y <= iv.last_year(); ++y) years.push_back(y);
+    return years;
+  };
+
+  if (train_done) {
+    norm = io::read_normalisation(train_path);
+    summary.sets.push_back({train_path, 0, 0, true});
+    log::info("train set complete from an earlier run, reusing its statistics: ", train_path);
+  }
+  if (opt.train && !train_done) {
+    SetSpec spec{"train", train_path, d.training_experiment, d.train_region.name, {}, train_points,
+                 periods_years(d.train)};
+    {
+      auto t = timers.scope("read");
+      for (const auto& iv : d.train) spec.series.push_back(read_series(reader, spec.experiment, iv, spec.points, &progress));
+    }
+    {
+      auto t = timers.scope("statistics");
+      norm = training_statistics(spec.series, grid, spec.points, comm);
+    }
+    auto t = timers.scope("write");
+    summary.sets.push_back(write_set(spec, grid, norm, d, opt, base, comm));
+  }
+  FR_REQUIRE(opt.train || train_done, "no training statistics: prepare the train set first (", train_path, ")");
+
+  const std::string validation_path = set_path(opt, "validation.h5");
+  if (opt.validation) {
+    if (output_complete(validation_path) && !opt.force) {
+      summary.sets.push_back({validation_path, 0, 0, true});
+    } else {
+      SetSpec spec{"validation", validation_path, d.training_experiment, d.train_region.name, {},
+                   train_points, periods_years(d.validation)};
+      {
+        auto t = timers.scope("read");
+        for (const auto& iv : d.validation) spec.series.push_back(read_series(reader, spec.experiment, iv, spec.points, &progress));
+      }
+      auto t = timers.scope("write");
+      summary.sets.push_back(write_set(spec, grid, norm, d, opt, base, comm));
+    }
+  }
+
+  if (opt.test) {
+    for (const auto& experiment : d.test_experiments) {
+      // Points of every test region, drawn once and shared by all years.
+      std::vector<std::vector<std::int64_t>> region_points;
+      std::vector<std::int64_t> all_points;
+      for (const auto& region : d.test_regions) {
+        region_points.push_back(select_locations(grid, region, d.test_fraction, d.seed, comm));
+        all_points.insert(all_points.end(), region_points.back().begin(), region_points.back().end());
+      }
+      std::sort(all_points.begin(), all_points.end());
+      all_points.erase(std::unique(all_points.begin(), all_points.end()), all_points.end());
+      for (int year : d.test_years) {
+        std::vector<std::string> paths;
+        bool all_done = !opt.force;
+        for (const auto& region : d.test_regions) {
+          paths.push_back(set_path(opt, concat("test_", experiment, "_", region.name, "_", year, ".h5")));
+          all_done = all_done && output_complete(paths.back());
+        }
+        if (all_done) {
+          for (const auto& p : paths) summary.sets.push_back({p, 0, 0, true});
+          progress.advance();
+          continue;
+        }
+        // January's window reaches back into the previous year.
+        const MonthInterval months{month_index(year, 1) - (d.window - 1), month_index(year, 12)};
+        Series series;
+        {
+          auto t = timers.scope("read");
+          series = read_series(reader, experiment, months, all_points, nullptr);
+        }
+        progress.advance();
+        for (size_t r = 0; r < d.test_regions.size(); ++r) {
+          if (output_complete(paths[r]) && !opt.force) {
+            summary.sets.push_back({paths[r], 0, 0, true});
+            continue;
+          }
+          SetSpec spec{"test", paths[r], experiment, d.test_regions[r].name, {}, region_points[r], {year}};
+          // The region's rows of the shared series.
+          Series sub{months, series.slots, {}};
+          sub.values.resize(spec.points.size() * series.slots * kRoles);
+          size_t at = 0;
+          for (size_t k = 0; k < spec.points.size(); ++k) {
+            while (all_points[at] != spec.points[k]) ++at;
+            std::copy_n(&series.values[at * series.slots * kRoles], series.slots * kRoles,
+                        &sub.values[k * series.slots * kRoles]);
+          }
+          spec.series.push_back(std::move(sub));
+          auto t = timers.scope("write");
+          summary.sets.push_back(write_set(spec, grid, norm, d, opt, base, comm));
+        }
+      }
+    }
+  }
+  progress.finish();
+
+  summary.bytes_read = mpi::sum(static_cast<std::uint64_t>(reader.bytes_read()), comm);
+  summary.read_seconds = mpi::max(timers.seconds("read"), comm);
+  for (const auto& s : summary.sets) summary.samples += s.samples;
+  summary.seconds = mpi::max(wall_seconds() - t_start, comm);
+  timers.report(comm, "prepare");
+
+  // The summary and the resolved configuration, written last.
+  summary.summary_path = set_path(opt, "prepare_summary.json");
+  const auto train_locations = mpi::sum(static_cast<std::int64_t>(train_points.size()), comm);
+  all_ranks_agree(comm, [&] {
+    if (mpi::rank(comm) != 0) return;
+    json js;
+    js["dataset"] = d.name;
+    js["config"] = d.origin;
+    js["ranks"] = mpi::size(comm);
+    js["grid"] = {{"nx", grid.nx}, {"ny", grid.ny}, {"ocean_points", grid.ocean_total},
+                  {"duplicates_dropped", grid.duplicates_dropped}};
+    js["training_locations"] = train_locations;
+    js["statistics"] = {{"features", std::vector<std::string>(feature_names().begin(), feature_names().end())},
+                        {"feature_mean", norm.feature_mean}, {"feature_std", norm.feature_std},
+                        {"target_mean", norm.target_mean}, {"target_std", norm.target_std}};
+    js["sampling"] = {{"fraction", d.train_fraction}, {"test_fraction", d.test_fraction},
+                      {"seed", d.seed}, {"window", d.window}, {"missing_values", d.missing_values}};
+    for (const auto& s : summary.sets)
+      js["sets"].push_back({{"path", s.path}, {"samples", s.samples},
+                            {"skipped_windows", s.skipped_windows}, {"reused", s.reused}});
+    js["timings_s"] = {{"total", summary.seconds}, {"read", summary.read_seconds}};
+    js["bytes_read"] = summary.bytes_read;
+    write_text_atomically(summary.summary_path, js.dump(2) + "\n");
+    write_text_atomically(set_path(opt, "prepare_config.yaml"), cfg.to_yaml());
+  });
+  return summary;
+}
+
+}  // namespace fluxrecon::data

@@ -1,0 +1,206 @@
+#include "io/sample_store.hpp"
+
+#include <cstring>
+
+#include "core/error.hpp"
+
+namespace fluxrecon::io {
+namespace {
+
+void check(herr_t status, const std::string& path, const char* what) {
+  FR_REQUIRE(status >= 0, "HDF5 failed to ", what, " in '", path, "'");
+}
+
+void write_double_attribute(hid_t file, const char* name, const double* values, hsize_t n,
+                            const std::string& path) {
+  hid_t space = H5Screate_simple(1, &n, nullptr);
+  hid_t attr = H5Acreate2(file, name, H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, H5P_DEFAULT);
+  check(attr, path, name);
+  check(H5Awrite(attr, H5T_NATIVE_DOUBLE, values), path, name);
+  H5Aclose(attr);
+  H5Sclose(space);
+}
+
+void write_string_attribute(hid_t file, const char* name, const std::string& value,
+                            const std::string& path) {
+  hid_t type = H5Tcopy(H5T_C_S1);
+  H5Tset_size(type, value.empty() ? 1 : value.size());
+  H5Tset_strpad(type, H5T_STR_NULLTERM);
+  hid_t space = H5Screate(H5S_SCALAR);
+  hid_t attr = H5Acreate2(file, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+  check(attr, path, name);
+  check(H5Awrite(attr, type, value.empty() ? "" : value.c_str()), path, name);
+  H5Aclose(attr);
+  H5Sclose(space);
+  H5Tclose(type);
+}
+
+}  // namespace
+
+SampleStoreWriter::SampleStoreWriter(const std::string& path, std::int64_t total, int window,
+                                     const std::vector<std::string>& feature_names,
+                                     const Normalisation& norm, const std::string& metadata_json,
+                                     MPI_Comm comm)
+    : path_(path), comm_(comm), window_(window) {
+  all_ranks_agree(comm_, [&] {
+    hid_t access = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_fapl_mpio(access, comm_, MPI_INFO_NULL);
+    file_ = H5Fcreate(path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access);
+    H5Pclose(access);
+    FR_REQUIRE(file_ >= 0, "cannot create sample store '", path_, "'");
+  });
+  transfer_ = H5Pcreate(H5P_DATASET_XFER);
+  H5Pset_dxpl_mpio(transfer_, H5FD_MPIO_COLLECTIVE);
+  auto create = [&](const char* name, hid_t type, int inner_dims) {
+    hsize_t dims[3] = {static_cast<hsize_t>(total), static_cast<hsize_t>(window),
+                       static_cast<hsize_t>(feature_names.size())};
+    hid_t space = H5Screate_simple(inner_dims ? 3 : 1, dims, nullptr);
+    hid_t set = H5Dcreate2(file_, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    check(set, path_, name);
+    H5Dclose(set);
+    H5Sclose(space);
+  };
+  create("features", H5T_IEEE_F32LE, 1);
+  create("target", H5T_IEEE_F32LE, 0);
+  create("lat", H5T_IEEE_F32LE, 0);
+  create("lon", H5T_IEEE_F32LE, 0);
+  create("year", H5T_STD_I32LE, 0);
+  create("month", H5T_STD_I32LE, 0);
+  create("location", H5T_STD_I64LE, 0);
+  // Attributes are written collectively with identical values on all ranks.
+  std::string names;
+  for (const auto& n : feature_names) names += (names.empty() ? "" : ",") + n;
+  write_string_attribute(file_, "feature_names", names, path_);
+  write_double_attribute(file_, "feature_mean", norm.feature_mean.data(), 14, path_);
+  write_double_attribute(file_, "feature_std", norm.feature_std.data(), 14, path_);
+  write_double_attribute(file_, "target_mean", &norm.target_mean, 1, path_);
+  write_double_attribute(file_, "target_std", &norm.target_std, 1, path_);
+  write_string_attribute(file_, "metadata", metadata_json, path_);
+}
+
+SampleStoreWriter::~SampleStoreWriter() {
+  if (file_ >= 0) {
+    H5Pclose(transfer_);
+    H5Fclose(file_);
+  }
+}
+
+void SampleStoreWriter::write_dataset(const char* name, hid_t type, std::int64_t offset,
+                                      std::int64_t count, int inner, const void* data) {
+  hid_t set = H5Dopen2(file_, name, H5P_DEFAULT);
+  hid_t file_space = H5Dget_space(set);
+  const int rank = inner > 1 ? 3 : 1;
+  hsize_t start[3] = {static_cast<hsize_t>(offset), 0, 0};
+  hsize_t size[3] = {static_cast<hsize_t>(count), static_cast<hsize_t>(window_), 14};
+  hid_t memory_space = H5Screate_simple(rank, size, nullptr);
+  if (count > 0) {
+    H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, nullptr, size, nullptr);
+  } else {
+    H5Sselect_none(file_space);
+    H5Sselect_none(memory_space);
+  }
+  const herr_t status = H5Dwrite(set, type, memory_space, file_space, transfer_, data);
+  H5Sclose(memory_space);
+  H5Sclose(file_space);
+  H5Dclose(set);
+  check(status, path_, name);
+}
+
+void SampleStoreWriter::write(std::int64_t offset, const SampleBlock& b) {
+  const std::int64_t n = b.size();
+  write_dataset("features", H5T_NATIVE_FLOAT, offset, n, window_ * 14, b.features.data());
+  write_dataset("target", H5T_NATIVE_FLOAT, offset, n, 1, b.target.data());
+  write_dataset("lat", H5T_NATIVE_FLOAT, offset, n, 1, b.lat.data());
+  write_dataset("lon", H5T_NATIVE_FLOAT, offset, n, 1, b.lon.data());
+  write_dataset("year", H5T_NATIVE_INT32, offset, n, 1, b.year.data());
+  write_dataset("month", H5T_NATIVE_INT32, offset, n, 1, b.month.data());
+  write_dataset("location", H5T_NATIVE_INT64, offset, n, 1, b.location.data());
+}
+
+void SampleStoreWriter::close() {
+  if (file_ < 0) return;
+  H5Pclose(transfer_);
+  const herr_t status = H5Fclose(file_);
+  file_ = -1;
+  check(status, path_, "close the file");
+}
+
+namespace {
+struct SerialFile {
+  hid_t id;
+  explicit SerialFile(const std::string& path) {
+    H5E_BEGIN_TRY { id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT); }
+    H5E_END_TRY;
+    FR_REQUIRE(id >= 0, "cannot open sample store '", path, "' (missing or not HDF5)");
+  }
+  ~SerialFile() { H5Fclose(id); }
+};
+
+void read_double_attribute(hid_t file, const char* name, double* out, const std::string& path) {
+  hid_t attr = -1;
+  H5E_BEGIN_TRY { attr = H5Aopen(file, name, H5P_DEFAULT); }
+  H5E_END_TRY;
+  FR_REQUIRE(attr >= 0, "sample store '", path, "' has no attribute '", name, "'");
+  check(H5Aread(attr, H5T_NATIVE_DOUBLE, out), path, name);
+  H5Aclose(attr);
+}
+
+template <class T>
+std::vector<T> read_all(hid_t file, const char* name, hid_t type, const std::string& path,
+                        std::vector<hsize_t>* shape = nullptr) {
+  hid_t set = H5Dopen2(file, name, H5P_DEFAULT);
+  FR_REQUIRE(set >= 0, "sample store '", path, "' has no dataset '", name, "'");
+  hid_t space = H5Dget_space(set);
+  const int rank = H5Sget_simple_extent_ndims(space);
+  std::vector<hsize_t> dims(static_cast<size_t>(rank));
+  H5Sget_simple_extent_dims(space, dims.data(), nullptr);
+  hsize_t total = 1;
+  for (auto d : dims) total *= d;
+  std::vector<T> out(total);
+  if (total > 0) check(H5Dread(set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()), path, name);
+  H5Sclose(space);
+  H5Dclose(set);
+  if (shape) *shape = dims;
+  return out;
+}
+}  // namespace
+
+Normalisation read_normalisation(const std::string& path) {
+  SerialFile f(path);
+  Normalisation n;
+  read_double_attribute(f.id, "feature_mean", n.feature_mean.data(), path);
+  read_double_attribute(f.id, "feature_std", n.feature_std.data(), path);
+  read_double_attribute(f.id, "target_mean", &n.target_mean, path);
+  read_double_attribute(f.id, "target_std", &n.target_std, path);
+  return n;
+}
+
+std::string read_metadata(const std::string& path) {
+  SerialFile f(path);
+  hid_t attr = H5Aopen(f.id, "metadata", H5P_DEFAULT);
+  FR_REQUIRE(attr >= 0, "sample store '", path, "' has no metadata attribute");
+  hid_t type = H5Aget_type(attr);
+  std::string out(H5Tget_size(type), '\0');
+  H5Aread(attr, type, out.data());
+  H5Tclose(type);
+  H5Aclose(attr);
+  out.resize(std::strlen(out.c_str()));
+  return out;
+}
+
+SampleBlock read_samples(const std::string& path, int* window) {
+  SerialFile f(path);
+  SampleBlock b;
+  std::vector<hsize_t> shape;
+  b.features = read_all<float>(f.id, "features", H5T_NATIVE_FLOAT, path, &shape);
+  if (window) *window = shape.size() == 3 ? static_cast<int>(shape[1]) : 0;
+  b.target = read_all<float>(f.id, "target", H5T_NATIVE_FLOAT, path);
+  b.lat = read_all<float>(f.id, "lat", H5T_NATIVE_FLOAT, path);
+  b.lon = read_all<float>(f.id, "lon", H5T_NATIVE_FLOAT, path);
+  b.year = read_all<std::int32_t>(f.id, "year", H5T_NATIVE_INT32, path);
+  b.month = read_all<std::int32_t>(f.id, "month", H5T_NATIVE_INT32, path);
+  b.location = read_all<std::int64_t>(f.id, "location", H5T_NATIVE_INT64, path);
+  return b;
+}
+
+}  // namespace fluxrecon::io

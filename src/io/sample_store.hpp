@@ -1,0 +1,63 @@
+// The sample store: one HDF5 file per set (train, validation, one test set
+// per year/region/experiment), written collectively with parallel HDF5.
+//   features (N, window, 14) float32   z-scored, feature order in `feature_names`
+//   target   (N) float32               z-scored with the training statistics
+//   lat, lon (N) float32, year, month (N) int32, location (N) int64 = y*nx + x
+// Root attributes: feature_names, feature_mean/std (14), target_mean/std,
+// and a JSON `metadata` string (set, region, experiment, years, seed, inputs).
+#pragma once
+
+#include <hdf5.h>
+#include <mpi.h>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fluxrecon::io {
+
+struct Normalisation {
+  std::array<double, 14> feature_mean{}, feature_std{};
+  double target_mean = 0, target_std = 1;
+};
+
+struct SampleBlock {  // this rank's part of a store, in memory
+  std::vector<float> features, target, lat, lon;
+  std::vector<std::int32_t> year, month;
+  std::vector<std::int64_t> location;
+  std::int64_t size() const { return static_cast<std::int64_t>(target.size()); }
+};
+
+class SampleStoreWriter {
+ public:
+  // Collective. Creates `path` (a temporary name: commit is the caller's)
+  // for `total` samples of `window` months.
+  SampleStoreWriter(const std::string& path, std::int64_t total, int window,
+                    const std::vector<std::string>& feature_names, const Normalisation& norm,
+                    const std::string& metadata_json, MPI_Comm comm);
+  ~SampleStoreWriter();
+  SampleStoreWriter(const SampleStoreWriter&) = delete;
+  SampleStoreWriter& operator=(const SampleStoreWriter&) = delete;
+
+  // Collective: writes `block` at global offset `offset`. Every rank must
+  // call it the same number of times (an empty block is fine).
+  void write(std::int64_t offset, const SampleBlock& block);
+  // Collective: flushes and closes.
+  void close();
+
+ private:
+  void write_dataset(const char* name, hid_t type, std::int64_t offset, std::int64_t count,
+                     int inner, const void* data);
+  std::string path_;
+  MPI_Comm comm_;
+  int window_;
+  hid_t file_ = -1, transfer_ = -1;
+};
+
+// Rank-local (serial HDF5) reads, for statistics reuse and tests.
+Normalisation read_normalisation(const std::string& path);
+std::string read_metadata(const std::string& path);
+SampleBlock read_samples(const std::string& path, int* window = nullptr);
+
+}  // namespace fluxrecon::io

@@ -1,0 +1,85 @@
+#include <gtest/gtest.h>
+
+#include "core/error.hpp"
+#include "data/dataset.hpp"
+
+using namespace fluxrecon;
+using namespace fluxrecon::data;
+
+namespace {
+const char* kMinimal = R"(
+dataset: {name: demo, directory: /data/demo}
+experiments:
+  experiment_1: {pattern: "hind_{year}.nc"}
+  experiment_2: {pattern: "sub/wind_{year}.nc"}
+training_experiment: experiment_2
+)";
+
+DatasetDescription load(const std::string& extra) {
+  return load_dataset(config::Config::from_text(std::string(kMinimal) + extra, dataset_schema(), "demo.yaml"));
+}
+std::string error_of(const std::string& extra) {
+  try {
+    load(extra);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST(Dataset, DefaultsFollowTheSeed) {
+  const auto d = load("");
+  EXPECT_EQ(d.train.size(), 1u);
+  EXPECT_EQ(d.train[0].start, month_index(1958, 1));
+  EXPECT_EQ(d.train[0].end, month_index(1988, 12));
+  EXPECT_EQ(d.validation[0].first_year(), 1989);
+  EXPECT_EQ(d.test_years.front(), 2009);
+  EXPECT_EQ(d.test_years.back(), 2018);  // the seed's D7 left 2018 out
+  EXPECT_EQ(d.window, 4);
+  EXPECT_DOUBLE_EQ(d.train_fraction, 0.01);
+  EXPECT_EQ(d.seed, 42u);
+  EXPECT_EQ(d.variables.size(), 11u);
+  EXPECT_EQ(d.variables[3].file_name, "mixed_layer_depth");
+  EXPECT_EQ(d.variables.back().file_name, "co2flux");
+  EXPECT_EQ(d.test_experiments.size(), 2u);
+  EXPECT_EQ(d.file_for("experiment_2", 1960), "/data/demo/sub/wind_1960.nc");
+  EXPECT_EQ(feature_names()[13], "cos_lon");
+}
+
+TEST(Dataset, PeriodForms) {
+  const auto d = load(
+      "time:\n  train: [[1958, 1960], {t_start: 1965-03, t_end: 1966-08}]\n  validation: "
+      "{t_start: '1970-01', t_end: '1971-12'}\n  test: [2000, 2001]\n");
+  ASSERT_EQ(d.train.size(), 2u);
+  EXPECT_EQ(d.train[1].start, month_index(1965, 3));
+  EXPECT_EQ(d.train[1].end, month_index(1966, 8));
+  EXPECT_EQ(d.validation[0].months(), 24);
+  EXPECT_NE(error_of("time: {train: [1990, 1980]}").find("ends before it starts"), std::string::npos);
+  EXPECT_NE(error_of("time: {train: [[1960, 1970], [1965, 1975]]}").find("overlap"), std::string::npos);
+  EXPECT_NE(error_of("time: {train: {t_start: 1960-13, t_end: 1961-01}}").find("not in 1..12"), std::string::npos);
+}
+
+TEST(Dataset, RegionsAndErrors) {
+  const auto d = load(
+      "domain:\n  test_regions: [North_Atlantic, my_box]\n  boxes:\n    my_box:\n      boxes: "
+      "[{lat_min: 0, lat_max: 10, lon_min: 20, lon_max: 30}]\n");
+  ASSERT_EQ(d.test_regions.size(), 2u);
+  EXPECT_TRUE(d.test_regions[1].contains(5, 25));
+  EXPECT_FALSE(d.test_regions[1].contains(5, 35));
+  const auto msg = error_of("domain: {test_regions: [Atlantis]}");
+  EXPECT_NE(msg.find("unknown region 'Atlantis'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("North_Atlantic"), std::string::npos) << msg;
+  EXPECT_NE(error_of("training_experiment: nope").find("'training_experiment': is given twice"), std::string::npos);
+  std::string other(kMinimal);
+  other.replace(other.find("training_experiment: experiment_2"), 33, "training_experiment: nope");
+  try {
+    load_dataset(config::Config::from_text(other, dataset_schema(), "demo.yaml"));
+    ADD_FAILURE() << "an unknown experiment was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown experiment 'nope'"), std::string::npos) << e.what();
+  }
+  EXPECT_NE(error_of("sampling: {fraction: 2}").find("sampling.fraction"), std::string::npos);
+  EXPECT_NE(error_of("sampling: {fraktion: 0.1}").find("unknown key"), std::string::npos);
+  EXPECT_NE(error_of("variables: {target: {name: ''}}").find("target must be read"), std::string::npos);
+}
