@@ -118,9 +118,24 @@ Schema build_schema() {
                 .text("target_sign", "", {}, "sign convention of the target, e.g. 'positive into the ocean'"),
             "what the dataset is and where it lives", true);
   s.map_of("experiments",
-           Schema().text("pattern", std::nullopt, {},
-                         "file path pattern with {year}; without {year} one file holds all years"),
+           Schema()
+               .text("pattern", std::nullopt, {},
+                     "file path pattern with {year}; without {year} one file holds all years")
+               .real("wind_factor", 1.0, 0.25, 4.0,
+                     "synthetic testbed only: scales the wind of this run (stress ~ factor^2)"),
            "named model runs (e.g. experiment_1, experiment_2)", 1);
+  s.section("synth",
+            Schema()
+                .text("prefix", "testbed", {}, "file name prefix: <prefix>_<experiment>_<year>.nc")
+                .integer("nx", 90, 8, 20000, "columns (4-degree: 90; ORCA025 size: 1442)")
+                .integer("ny", 45, 4, 20000, "rows (4-degree: 45; ORCA025 size: 1021)")
+                .integer("first_year", 1958, 1852, 2100, "first year written")
+                .integer("last_year", 1967, 1852, 2100, "last year written")
+                .integer("seed", 42, 0, Schema::int_max, "seed of every random number")
+                .integer("spinup_years", 2, 0, 50, "years run (not written) before first_year")
+                .flag("orca_halo", false, "add ORCA-like cyclic halo columns and a north-fold row")
+                .text("format", "cdf5", {"cdf5", "64bit_offset"}, "netCDF format written"),
+            "synthetic testbed generator (fluxrecon synth; only for source: synthetic)");
   s.text("training_experiment", std::nullopt, {}, "the experiment that training and validation read");
   s.section("grid",
             Schema()

@@ -295,6 +295,12 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
 
   const auto train_points =
       select_locations(grid, d.train_region, d.train_fraction, d.seed, comm);
+  const auto train_locations = mpi::sum(static_cast<std::int64_t>(train_points.size()), comm);
+  all_ranks_agree(comm, [&] {
+    FR_REQUIRE(train_locations > 0, d.origin, ": the training selection is empty: no ocean point of region '",
+               d.train_region.name, "' is drawn with sampling.fraction ", d.train_fraction,
+               "; raise the fraction or choose another region");
+  });
   auto periods_years = [](const std::vector<MonthInterval>& ivs) {
     std::vector<int> years;
     for (const auto& iv : ivs)
@@ -316,7 +322,7 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
     }
     {
       auto t = timers.scope("statistics");
-      norm = training_statistics(spec.series, grid, spec.points, comm);
+      all_ranks_agree(comm, [&] { norm = training_statistics(spec.series, grid, spec.points, comm); });
     }
     auto t = timers.scope("write");
     summary.sets.push_back(write_set(spec, grid, norm, d, opt, base, comm));
@@ -402,7 +408,6 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
 
   // The summary and the resolved configuration, written last.
   summary.summary_path = set_path(opt, "prepare_summary.json");
-  const auto train_locations = mpi::sum(static_cast<std::int64_t>(train_points.size()), comm);
   all_ranks_agree(comm, [&] {
     if (mpi::rank(comm) != 0) return;
     json js;

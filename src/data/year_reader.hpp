@@ -26,7 +26,7 @@ class YearReader {
   std::vector<float> read(const std::string& experiment, int year,
                           const std::vector<std::int64_t>& points);
 
-  std::uint64_t bytes_read() const { return bytes_read_; }
+  std::uint64_t bytes_read() const { return bytes_read_ + (file_ ? file_->bytes_read() : 0); }
   double seconds() const { return seconds_; }
   std::vector<std::string> files_read() const { return files_; }
 
