@@ -9,10 +9,12 @@
 
 #include <mpi.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace fluxrecon::io {
@@ -34,8 +36,10 @@ struct VariableInfo {
 class GridFile {
  public:
   // Collective. Opens read-only; throws fluxrecon::Error (collectively agreed)
-  // naming the file if it cannot be opened or is truncated/corrupt.
+  // naming the file if it cannot be opened or is truncated/corrupt. `comm`
+  // must stay valid while the file is open.
   static std::unique_ptr<GridFile> open(const std::string& path, MPI_Comm comm);
+  // Collective: both backends close the file collectively.
   virtual ~GridFile() = default;
 
   const std::string& path() const { return path_; }
@@ -49,10 +53,16 @@ class GridFile {
   std::int64_t dimension_length(const std::string& name) const;
 
   // Attribute of a variable ("" = global attribute); nullopt if absent.
+  // Throws if the attribute holds numbers where text is asked for, or text
+  // where numbers are asked for.
   virtual std::optional<std::string> text_attribute(const std::string& variable,
                                                     const std::string& name) const = 0;
   virtual std::optional<double> number_attribute(const std::string& variable,
                                                  const std::string& name) const = 0;
+  // All values of a numeric attribute (missing_value and valid_range may hold
+  // several); nullopt if absent. Throws if the attribute is text.
+  virtual std::optional<std::vector<double>> number_attribute_values(
+      const std::string& variable, const std::string& name) const = 0;
 
   // Collective. Reads the hyperslab [start, start+count) of `variable` (one
   // entry per dimension) into `out` (row-major, product(count) values).
@@ -66,6 +76,32 @@ class GridFile {
 
  protected:
   GridFile(std::string path, Format format) : path_(std::move(path)), format_(format) {}
+
+  // How stored values become physical ones (CF conventions): values equal to
+  // a fill/missing value, outside the valid range or non-finite become NaN;
+  // the others are scaled. Comparisons use the raw stored value.
+  struct ValueMapping {
+    std::vector<double> missing_values;  // _FillValue and missing_value entries
+    std::optional<double> valid_min, valid_max;
+    bool packed = false;  // scale_factor or add_offset present
+    double scale_factor = 1.0;
+    double add_offset = 0.0;
+
+    // out[i] = physical value of raw[i]; raw and out may be the same buffer.
+    template <class Raw, class Out>
+    void apply(const Raw* raw, Out* out, std::size_t count) const;
+  };
+  ValueMapping value_mapping(const std::string& variable) const;
+
+  // Throws (locally) unless start/count fit inside `variable` and it holds
+  // numbers; backends call it inside all_ranks_agree before a collective read.
+  void check_hyperslab(const std::string& variable, const std::vector<std::int64_t>& start,
+                       const std::vector<std::int64_t>& count) const;
+  // True when every value of the on-disk `type` is exactly a float, so that
+  // a float read needs no double scratch buffer (float, short, byte, ...).
+  static bool float_holds_exactly(const std::string& type);
+  static std::size_t element_count(const std::vector<std::int64_t>& count);
+
   std::string path_;
   Format format_;
   std::vector<VariableInfo> variables_;
