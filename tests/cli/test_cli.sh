@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The fluxrecon binary as a user runs it, at 2 ranks: synth + prepare on a
+# small testbed, rerun skipping, and bad input failing with a clear message,
+# a non-zero exit and nothing written. Usage: test_cli.sh FLUXRECON MPIEXEC SOURCE_DIR
+set -u
+bin="$1"; mpiexec="$2"; src="$3"
+work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+run2() { "$mpiexec" -n 2 "$bin" "$@"; }
+passed=0; failed=0
+check() {  # check NAME CONDITION...
+  local name="$1"; shift
+  if "$@"; then passed=$((passed + 1)); echo "ok: $name"; else failed=$((failed + 1)); echo "FAILED: $name"; fi
+}
+
+# A 2-experiment, 6-year testbed on a coarse grid.
+sed -e 's/^  nx: 90/  nx: 36/' -e 's/^  ny: 45/  ny: 18/' -e 's/^  last_year: 1967/  last_year: 1963/' \
+    -e 's/^  train: \[1958, 1962\]/  train: [1958, 1960]/' -e 's/^  validation: \[1963, 1964\]/  validation: [1961, 1961]/' \
+    -e 's/^  test: \[1965, 1967\]/  test: [1962, 1963]/' -e 's/^  fraction: 0.25/  fraction: 0.5/' \
+    "$src/inputs/testbed.yaml" > "$work/testbed.yaml"
+
+run2 synth --config "$work/testbed.yaml" --out "$work/data" > "$work/synth.log" 2>&1
+check "synth exits 0" test $? -eq 0
+check "synth wrote 12 files" test "$(ls "$work"/data/*.nc | wc -l)" -eq 12
+check "synth ends with a summary" grep -q "synth: wrote 12 file(s)" "$work/synth.log"
+
+run2 prepare --config "$work/testbed.yaml" --data-dir "$work/data" --out "$work/samples" > "$work/prepare.log" 2>&1
+check "prepare exits 0" test $? -eq 0
+check "prepare wrote train/validation" test -f "$work/samples/train.h5" -a -f "$work/samples/validation.h5"
+check "prepare wrote 16 test sets" test "$(ls "$work"/samples/test_*.h5 | wc -l)" -eq 16
+check "prepare summary line" grep -q "prepare: wrote 18 set(s)" "$work/prepare.log"
+check "h5dump reads the store" sh -c "h5dump -H '$work/samples/train.h5' | grep -q 'features'"
+
+run2 prepare --config "$work/testbed.yaml" --data-dir "$work/data" --out "$work/samples" > "$work/rerun.log" 2>&1
+check "rerun skips complete outputs" grep -q "wrote 0 set(s) (18 already complete)" "$work/rerun.log"
+
+# Bad input: a typo in a key.
+sed 's/^  fraction: 0.5/  fracton: 0.5/' "$work/testbed.yaml" > "$work/typo.yaml"
+run2 prepare --config "$work/typo.yaml" --data-dir "$work/data" --out "$work/typo" > "$work/typo.log" 2>&1
+rc=$?
+check "typo exits non-zero" test $rc -ne 0
+check "typo names file and key" grep -q "typo.yaml: key 'sampling.fracton': unknown key" "$work/typo.log"
+check "typo writes nothing" test ! -e "$work/typo/train.h5"
+
+# Bad input: a missing year file.
+mkdir -p "$work/partial" && cp "$work"/data/*.nc "$work/partial/" && rm "$work/partial/testbed_experiment_2_1963.nc"
+run2 prepare --config "$work/testbed.yaml" --data-dir "$work/partial" --out "$work/partial_out" > "$work/missing.log" 2>&1
+rc=$?
+check "missing file exits non-zero" test $rc -ne 0
+check "missing file is named" grep -q "testbed_experiment_2_1963.nc" "$work/missing.log"
+check "missing file writes nothing" sh -c "! ls '$work/partial_out/'*.h5 >/dev/null 2>&1"
+
+echo "$passed passed, $failed failed"
+test $failed -eq 0
