@@ -45,7 +45,8 @@ struct AssembleWindows {
             static_cast<float>((statics[p * 4 + (f - 10)] - norm.mean[f]) * norm.inv_std[f]);
     }
     const double y = series[(p * slots + last) * kRoles + 10];
-    target[s] = static_cast<float>((y - norm.mean[kWindowFeatures]) * norm.inv_std[kWindowFeatures]);
+    target[s] =
+        static_cast<float>((y - norm.mean[kWindowFeatures]) * norm.inv_std[kWindowFeatures]);
   }
 };
 

@@ -48,8 +48,8 @@ int main(int argc, char** argv) {
   }
   ncmpi_close(nc);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("{\"file\": \"%s\", \"bytes\": %.0f, \"seconds\": %.3f, \"MB_per_s\": %.1f}\n", argv[1],
-              bytes, s, bytes / 1e6 / s);
+  std::printf("{\"file\": \"%s\", \"bytes\": %.0f, \"seconds\": %.3f, \"MB_per_s\": %.1f}\n",
+              argv[1], bytes, s, bytes / 1e6 / s);
   MPI_Finalize();
   return 0;
 }

@@ -20,15 +20,18 @@ void add_prepare_command(CLI::App& app, std::function<void()>& run) {
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand(
-      "prepare", "Prepare training, validation and per-year test sets (HDF5 sample stores) from a "
-                 "dataset description (inputs/*.yaml)");
+      "prepare",
+      "Prepare training, validation and per-year test sets (HDF5 sample stores) from a "
+      "dataset description (inputs/*.yaml)");
   cmd->add_option("--config", args->config, "dataset description YAML")->check(CLI::ExistingFile);
   cmd->add_option("--out", args->out, "output directory");
-  cmd->add_option("--data-dir", args->data_dir, "folder of the input files (overrides dataset.directory)");
+  cmd->add_option("--data-dir", args->data_dir,
+                  "folder of the input files (overrides dataset.directory)");
   cmd->add_flag("--force", args->force, "redo outputs that are already complete");
   cmd->add_option("--only", args->only, "sets to prepare: train, validation, test (default all)")
       ->check(CLI::IsMember({"train", "validation", "test"}));
-  cmd->add_flag("--describe-config", args->describe, "print every dataset key with its default and exit");
+  cmd->add_flag("--describe-config", args->describe,
+                "print every dataset key with its default and exit");
   run = [args] {
     if (args->describe) {
       if (mpi::rank() == 0) std::printf("%s", config::document(data::dataset_schema()).c_str());
@@ -37,26 +40,30 @@ void add_prepare_command(CLI::App& app, std::function<void()>& run) {
     FR_REQUIRE(!args->config.empty(), "prepare: --config is required");
     FR_REQUIRE(!args->out.empty(), "prepare: --out is required");
     config::Config cfg = config::Config::from_text("{}", config::Schema(), "");
-    all_ranks_agree(MPI_COMM_WORLD, [&] { cfg = config::Config::load(args->config, data::dataset_schema()); });
+    all_ranks_agree(MPI_COMM_WORLD,
+                    [&] { cfg = config::Config::load(args->config, data::dataset_schema()); });
     data::PrepareOptions opt;
     opt.out_dir = args->out;
     opt.data_dir = args->data_dir;
     opt.force = args->force;
     if (!args->only.empty()) {
-      auto has = [&](const char* s) { return std::find(args->only.begin(), args->only.end(), s) != args->only.end(); };
+      auto has = [&](const char* s) {
+        return std::find(args->only.begin(), args->only.end(), s) != args->only.end();
+      };
       opt.train = has("train");
       opt.validation = has("validation");
       opt.test = has("test");
     }
-    log::info("prepare: dataset ", args->config, " -> ", args->out, " on ", mpi::size(), " rank(s)");
+    log::info("prepare: dataset ", args->config, " -> ", args->out, " on ", mpi::size(),
+              " rank(s)");
     const auto s = data::prepare(cfg, opt, MPI_COMM_WORLD);
     int written = 0, reused = 0;
     for (const auto& set : s.sets) (set.reused ? reused : written)++;
     const double mb = static_cast<double>(s.bytes_read) / 1e6;
-    log::info("prepare: wrote ", written, " set(s) (", reused, " already complete) with ", s.samples,
-              " samples to ", args->out, " in ", log::seconds(s.seconds), " (",
-              static_cast<long long>(s.seconds > 0 ? s.samples / s.seconds : 0), " samples/s; read ",
-              static_cast<long long>(mb), " MB at ",
+    log::info("prepare: wrote ", written, " set(s) (", reused, " already complete) with ",
+              s.samples, " samples to ", args->out, " in ", log::seconds(s.seconds), " (",
+              static_cast<long long>(s.seconds > 0 ? s.samples / s.seconds : 0),
+              " samples/s; read ", static_cast<long long>(mb), " MB at ",
               static_cast<long long>(s.read_seconds > 0 ? mb / s.read_seconds : 0), " MB/s)");
   };
 }

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "app/commands.hpp"
+#include "core/atomic_file.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -34,8 +35,8 @@ data::SynthOptions synth_options(const config::Config& cfg, const std::string& o
     // prepare must find what synth writes.
     const std::string expected = o.prefix + "_" + name + "_{year}.nc";
     const auto pattern = cfg.get<std::string>("experiments." + name + ".pattern");
-    FR_REQUIRE(pattern == expected, cfg.origin(), ": key 'experiments.", name,
-               ".pattern' is '", pattern, "' but synth writes '", expected, "'");
+    FR_REQUIRE(pattern == expected, cfg.origin(), ": key 'experiments.", name, ".pattern' is '",
+               pattern, "' but synth writes '", expected, "'");
   }
   FR_REQUIRE(o.last_year >= o.first_year, cfg.origin(), ": key 'synth.last_year' (", o.last_year,
              ") is before 'synth.first_year' (", o.first_year, ")");
@@ -50,8 +51,9 @@ void add_synth_command(CLI::App& app, std::function<void()>& run) {
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand(
-      "synth", "Generate the synthetic testbed: NEMO-style yearly netCDF files of a physically "
-               "grounded ocean (the embedded default data)");
+      "synth",
+      "Generate the synthetic testbed: NEMO-style yearly netCDF files of a physically "
+      "grounded ocean (the embedded default data)");
   cmd->add_option("--config", args->config, "dataset YAML with a synth block (inputs/testbed.yaml)")
       ->required()
       ->check(CLI::ExistingFile);
@@ -59,21 +61,30 @@ void add_synth_command(CLI::App& app, std::function<void()>& run) {
   cmd->add_flag("--force", args->force, "rewrite files that are already complete");
   run = [args] {
     data::SynthOptions o;
+    std::string resolved;
     all_ranks_agree(MPI_COMM_WORLD, [&] {
       const auto cfg = config::Config::load(args->config, data::dataset_schema());
       o = synth_options(cfg, args->out, args->force);
+      resolved = cfg.to_yaml();
     });
     log::info("synth: ", o.nx, " x ", o.ny, " grid, years ", o.first_year, "-", o.last_year, ", ",
               o.experiments.size(), " experiment(s), seed ", o.seed, " -> ", o.out_dir, " on ",
               mpi::size(), " rank(s)");
     const auto s = data::generate_testbed(o, MPI_COMM_WORLD);
+    all_ranks_agree(MPI_COMM_WORLD, [&] {
+      if (mpi::rank() == 0) write_text_atomically(o.out_dir + "/synth_config.yaml", resolved);
+    });
     for (const auto& f : s.global_flux)
-      if (f.written) log::debug("synth: ", f.experiment, " ", f.year, ": global flux ", f.pgc_per_year, " PgC/yr");
+      if (f.written)
+        log::debug("synth: ", f.experiment, " ", f.year, ": global flux ", f.pgc_per_year,
+                   " PgC/yr");
     double mean_flux = 0;
-    for (const auto& f : s.global_flux) mean_flux += f.pgc_per_year / static_cast<double>(s.global_flux.size());
+    for (const auto& f : s.global_flux)
+      mean_flux += f.pgc_per_year / static_cast<double>(s.global_flux.size());
     log::info("synth: wrote ", s.files_written.size(), " file(s) (", s.files_skipped.size(),
               " already complete), ", log::bytes(static_cast<double>(s.bytes_written)), " in ",
-              log::seconds(s.seconds), " (", static_cast<long long>(s.seconds > 0 ? s.bytes_written / 1e6 / s.seconds : 0),
+              log::seconds(s.seconds), " (",
+              static_cast<long long>(s.seconds > 0 ? s.bytes_written / 1e6 / s.seconds : 0),
               " MB/s); mean global flux ", mean_flux, " PgC/yr (+ out of the ocean)");
   };
 }

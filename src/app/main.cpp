@@ -16,8 +16,9 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   {
     Kokkos::ScopeGuard kokkos(argc, argv);
-    CLI::App app{"fluxrecon: reconstruct air-sea CO2 flux fields from ocean-model output with "
-                 "machine learning (MPI-parallel)"};
+    CLI::App app{
+        "fluxrecon: reconstruct air-sea CO2 flux fields from ocean-model output with "
+        "machine learning (MPI-parallel)"};
     app.require_subcommand(1);
     app.set_version_flag("--version", FLUXRECON_VERSION);
     bool all_ranks = false;
@@ -41,7 +42,9 @@ int main(int argc, char** argv) {
     } catch (const fluxrecon::Error& e) {
       exit_code = 2;
       if (e.collective()) {
-        if (rank == 0) fluxrecon::log::error_line("fluxrecon: error: " + std::string(e.what()) + " [" + e.where() + "]");
+        if (rank == 0)
+          fluxrecon::log::error_line("fluxrecon: error: " + std::string(e.what()) + " [" +
+                                     e.where() + "]");
       } else {
         // Only this rank knows: say it, then take the others down (never hang).
         fluxrecon::log::error_line("fluxrecon: error on rank " + std::to_string(rank) + ": " +

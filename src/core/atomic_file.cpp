@@ -31,8 +31,8 @@ AtomicOutput::AtomicOutput(std::string final_path, MPI_Comm comm)
   all_ranks_agree(comm_, [&] {
     if (mpi::rank(comm_) == 0) {
       ensure_directory(target.parent_path().string());
-      temp = (target.parent_path() / ("." + target.filename().string() + ".part-" +
-                                      std::to_string(::getpid())))
+      temp = (target.parent_path() /
+              ("." + target.filename().string() + ".part-" + std::to_string(::getpid())))
                  .string();
     }
   });
@@ -60,10 +60,9 @@ bool output_complete(const std::string& path) { return fs::exists(path); }
 void write_text_atomically(const std::string& path, const std::string& text) {
   const fs::path target(path);
   ensure_directory(target.parent_path().string());
-  const std::string temp =
-      (target.parent_path() / ("." + target.filename().string() + ".part-" +
-                               std::to_string(::getpid())))
-          .string();
+  const std::string temp = (target.parent_path() / ("." + target.filename().string() + ".part-" +
+                                                    std::to_string(::getpid())))
+                               .string();
   {
     std::ofstream out(temp, std::ios::binary);
     FR_REQUIRE(out.good(), "cannot write '", temp, "': ", std::strerror(errno));

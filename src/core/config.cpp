@@ -8,7 +8,19 @@
 
 namespace fluxrecon::config {
 
-enum class Kind { flag, integer, real, text, integers, reals, texts, section, map_of, list_of, custom };
+enum class Kind {
+  flag,
+  integer,
+  real,
+  text,
+  integers,
+  reals,
+  texts,
+  section,
+  map_of,
+  list_of,
+  custom
+};
 
 struct Schema::Entry {
   std::string key;
@@ -38,17 +50,28 @@ std::string path_join(const std::string& prefix, const std::string& key) {
 
 std::string kind_name(const Schema::Entry& e) {
   switch (e.kind) {
-    case Kind::flag: return "boolean";
-    case Kind::integer: return "integer";
-    case Kind::real: return "number";
-    case Kind::text: return "string";
-    case Kind::integers: return "list of integers";
-    case Kind::reals: return "list of numbers";
-    case Kind::texts: return "list of strings";
-    case Kind::section: return "block";
-    case Kind::map_of: return "map of named blocks";
-    case Kind::list_of: return "list of blocks";
-    case Kind::custom: return e.type_name;
+    case Kind::flag:
+      return "boolean";
+    case Kind::integer:
+      return "integer";
+    case Kind::real:
+      return "number";
+    case Kind::text:
+      return "string";
+    case Kind::integers:
+      return "list of integers";
+    case Kind::reals:
+      return "list of numbers";
+    case Kind::texts:
+      return "list of strings";
+    case Kind::section:
+      return "block";
+    case Kind::map_of:
+      return "map of named blocks";
+    case Kind::list_of:
+      return "list of blocks";
+    case Kind::custom:
+      return e.type_name;
   }
   return "?";
 }
@@ -58,9 +81,12 @@ std::string bounds_text(const Schema::Entry& e) {
   if (!e.allowed.empty()) return "one of: " + join(e.allowed);
   const bool lo = e.min > -Schema::inf && e.min > static_cast<double>(Schema::int_min);
   const bool hi = e.max < Schema::inf && e.max < static_cast<double>(Schema::int_max);
-  if (lo && hi) out << "[" << e.min << ", " << e.max << "]";
-  else if (lo) out << ">= " << e.min;
-  else if (hi) out << "<= " << e.max;
+  if (lo && hi)
+    out << "[" << e.min << ", " << e.max << "]";
+  else if (lo)
+    out << ">= " << e.min;
+  else if (hi)
+    out << "<= " << e.max;
   return out.str();
 }
 
@@ -94,8 +120,10 @@ class Validator {
       fail(path, "value " + n.Scalar() + " is out of range " + bounds_text(e));
     return v;
   }
-  std::string parse_text(const YAML::Node& n, const std::string& path, const Schema::Entry& e) const {
-    if (!n.IsScalar()) fail(path, "expected a string, got a " + std::string(n.IsMap() ? "block" : "list"));
+  std::string parse_text(const YAML::Node& n, const std::string& path,
+                         const Schema::Entry& e) const {
+    if (!n.IsScalar())
+      fail(path, "expected a string, got a " + std::string(n.IsMap() ? "block" : "list"));
     const std::string v = n.Scalar();
     if (!e.allowed.empty() && std::find(e.allowed.begin(), e.allowed.end(), v) == e.allowed.end())
       fail(path, "value '" + v + "' is not allowed; expected one of: " + join(e.allowed));
@@ -112,22 +140,28 @@ class Validator {
   YAML::Node list(const YAML::Node& n, const std::string& path, const Schema::Entry& e) const {
     if (!n.IsSequence()) fail(path, "expected a " + kind_name(e) + ", got '" + describe(n) + "'");
     if (e.length && n.size() != e.length)
-      fail(path, "expected exactly " + std::to_string(e.length) + " values, got " + std::to_string(n.size()));
+      fail(path, "expected exactly " + std::to_string(e.length) + " values, got " +
+                     std::to_string(n.size()));
     if (n.size() < e.min_length)
-      fail(path, "expected at least " + std::to_string(e.min_length) + " values, got " + std::to_string(n.size()));
+      fail(path, "expected at least " + std::to_string(e.min_length) + " values, got " +
+                     std::to_string(n.size()));
     YAML::Node out(YAML::NodeType::Sequence);
     for (size_t i = 0; i < n.size(); ++i) {
       const std::string item = path + "[" + std::to_string(i) + "]";
-      if (e.kind == Kind::integers) out.push_back(parse_int(n[i], item, e));
-      else if (e.kind == Kind::reals) out.push_back(parse_real(n[i], item, e));
-      else out.push_back(parse_text(n[i], item, e));
+      if (e.kind == Kind::integers)
+        out.push_back(parse_int(n[i], item, e));
+      else if (e.kind == Kind::reals)
+        out.push_back(parse_real(n[i], item, e));
+      else
+        out.push_back(parse_text(n[i], item, e));
     }
     return out;
   }
 
   YAML::Node entry(const Schema::Entry& e, const YAML::Node& given, const std::string& path) const {
     const bool present = given.IsDefined() && !given.IsNull();
-    if (!present && e.kind == Kind::section) return block(*e.child, YAML::Node(YAML::NodeType::Map), path, e.required);
+    if (!present && e.kind == Kind::section)
+      return block(*e.child, YAML::Node(YAML::NodeType::Map), path, e.required);
     if (!present && (e.kind == Kind::map_of || e.kind == Kind::list_of)) {
       if (e.required || e.min_length > 0) fail(path, "is required (" + e.doc + ")");
       return YAML::Node(e.kind == Kind::map_of ? YAML::NodeType::Map : YAML::NodeType::Sequence);
@@ -138,14 +172,20 @@ class Validator {
       return YAML::Clone(e.default_value);
     }
     switch (e.kind) {
-      case Kind::flag: return YAML::Node(parse_bool(given, path));
-      case Kind::integer: return YAML::Node(parse_int(given, path, e));
-      case Kind::real: return YAML::Node(parse_real(given, path, e));
-      case Kind::text: return YAML::Node(parse_text(given, path, e));
+      case Kind::flag:
+        return YAML::Node(parse_bool(given, path));
+      case Kind::integer:
+        return YAML::Node(parse_int(given, path, e));
+      case Kind::real:
+        return YAML::Node(parse_real(given, path, e));
+      case Kind::text:
+        return YAML::Node(parse_text(given, path, e));
       case Kind::integers:
       case Kind::reals:
-      case Kind::texts: return list(given, path, e);
-      case Kind::section: return block(*e.child, given, path, false);
+      case Kind::texts:
+        return list(given, path, e);
+      case Kind::section:
+        return block(*e.child, given, path, false);
       case Kind::map_of: {
         if (!given.IsMap()) fail(path, "expected a block of named entries");
         if (given.size() < e.min_length)
@@ -166,7 +206,8 @@ class Validator {
           out.push_back(block(*e.child, given[i], path + "[" + std::to_string(i) + "]", false));
         return out;
       }
-      case Kind::custom: return e.normalise(given, path);
+      case Kind::custom:
+        return e.normalise(given, path);
     }
     return {};
   }
@@ -176,7 +217,8 @@ class Validator {
     if (!given.IsDefined() || given.IsNull()) {
       if (required) fail(path, "is required");
     } else if (!given.IsMap()) {
-      fail(path.empty() ? "<top level>" : path, "expected a block of keys, got '" + describe(given) + "'");
+      fail(path.empty() ? "<top level>" : path,
+           "expected a block of keys, got '" + describe(given) + "'");
     }
     // Unknown keys first: a typo must never be silently ignored.
     if (given.IsMap()) {
@@ -211,7 +253,8 @@ class Validator {
 }  // namespace
 
 namespace {
-std::shared_ptr<Schema::Entry> make_entry(const std::string& key, Kind kind, const std::string& doc) {
+std::shared_ptr<Schema::Entry> make_entry(const std::string& key, Kind kind,
+                                          const std::string& doc) {
   auto e = std::make_shared<Schema::Entry>();
   e->key = key;
   e->kind = kind;
@@ -289,8 +332,7 @@ Schema& Schema::reals(const std::string& key, std::optional<std::vector<double>>
 }
 
 Schema& Schema::texts(const std::string& key, std::optional<std::vector<std::string>> def,
-                      std::vector<std::string> allowed, const std::string& doc,
-                      size_t min_length) {
+                      std::vector<std::string> allowed, const std::string& doc, size_t min_length) {
   auto e = make_entry(key, Kind::texts, doc);
   e->required = !def;
   if (def) e->default_value = YAML::Node(*def);
@@ -335,7 +377,8 @@ Schema& Schema::custom(const std::string& key, YAML::Node def, const std::string
 
 Config Config::load(const std::string& path, const Schema& schema) {
   std::ifstream in(path);
-  FR_REQUIRE(in.good(), "cannot read configuration file '", path, "': no such file or not readable");
+  FR_REQUIRE(in.good(), "cannot read configuration file '", path,
+             "': no such file or not readable");
   std::stringstream text;
   text << in.rdbuf();
   return from_text(text.str(), schema, path);
@@ -426,7 +469,8 @@ std::vector<Config> Config::items(const std::string& path) const {
 std::string Config::to_yaml() const {
   YAML::Emitter out;
   out << root_;
-  return "# Resolved configuration (defaults filled in) from " + origin_ + "\n" + out.c_str() + "\n";
+  return "# Resolved configuration (defaults filled in) from " + origin_ + "\n" + out.c_str() +
+         "\n";
 }
 
 namespace {
@@ -444,8 +488,9 @@ void document_into(const Schema& schema, const std::string& prefix, std::ostring
     out << "| `" << path << "` | " << kind_name(*e) << " | " << def << " | " << bounds_text(*e)
         << " | " << e->doc << " |\n";
     if (e->child) {
-      const std::string child_prefix =
-          e->kind == Kind::map_of ? path + ".<name>" : e->kind == Kind::list_of ? path + "[]" : path;
+      const std::string child_prefix = e->kind == Kind::map_of    ? path + ".<name>"
+                                       : e->kind == Kind::list_of ? path + "[]"
+                                                                  : path;
       document_into(*e->child, child_prefix, out);
     }
   }

@@ -50,7 +50,8 @@ class Schema {
                 std::vector<std::string> allowed, const std::string& doc, size_t min_length = 0);
   // A nested block of declared keys. If `required` is false and the block is
   // absent, it is filled with its defaults.
-  Schema& section(const std::string& key, Schema keys, const std::string& doc, bool required = false);
+  Schema& section(const std::string& key, Schema keys, const std::string& doc,
+                  bool required = false);
   // A block of user-named entries (e.g. experiments: {experiment_1: {...}}),
   // each validated against `entry`. `min_entries` entries at least.
   Schema& map_of(const std::string& key, Schema entry, const std::string& doc,

@@ -47,8 +47,8 @@ void all_ranks_agree(MPI_Comm comm, const std::function<void()>& body);
 // FR_REQUIRE(cond, parts...): throws fluxrecon::Error naming file:line and the
 // concatenated parts when cond is false. Parts should say what was wrong
 // (file, variable, value) and what was expected.
-#define FR_REQUIRE(cond, ...)                                                   \
-  do {                                                                          \
+#define FR_REQUIRE(cond, ...)                                                                \
+  do {                                                                                       \
     if (!(cond)) ::fluxrecon::fail_at(__FILE__, __LINE__, ::fluxrecon::concat(__VA_ARGS__)); \
   } while (0)
 

@@ -21,9 +21,13 @@ void write(Level level, const std::string& line);
 void error_line(const std::string& line);
 
 template <class... Parts>
-void info(Parts&&... parts) { write(Level::info, concat(std::forward<Parts>(parts)...)); }
+void info(Parts&&... parts) {
+  write(Level::info, concat(std::forward<Parts>(parts)...));
+}
 template <class... Parts>
-void debug(Parts&&... parts) { write(Level::debug, concat(std::forward<Parts>(parts)...)); }
+void debug(Parts&&... parts) {
+  write(Level::debug, concat(std::forward<Parts>(parts)...));
+}
 
 // Human-readable sizes and durations for summaries.
 std::string bytes(double count);

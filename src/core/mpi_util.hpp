@@ -16,17 +16,29 @@ int size(MPI_Comm comm = MPI_COMM_WORLD);
 template <class T>
 MPI_Datatype datatype();
 template <>
-inline MPI_Datatype datatype<double>() { return MPI_DOUBLE; }
+inline MPI_Datatype datatype<double>() {
+  return MPI_DOUBLE;
+}
 template <>
-inline MPI_Datatype datatype<float>() { return MPI_FLOAT; }
+inline MPI_Datatype datatype<float>() {
+  return MPI_FLOAT;
+}
 template <>
-inline MPI_Datatype datatype<int>() { return MPI_INT; }
+inline MPI_Datatype datatype<int>() {
+  return MPI_INT;
+}
 template <>
-inline MPI_Datatype datatype<std::int64_t>() { return MPI_INT64_T; }
+inline MPI_Datatype datatype<std::int64_t>() {
+  return MPI_INT64_T;
+}
 template <>
-inline MPI_Datatype datatype<std::uint64_t>() { return MPI_UINT64_T; }
+inline MPI_Datatype datatype<std::uint64_t>() {
+  return MPI_UINT64_T;
+}
 template <>
-inline MPI_Datatype datatype<char>() { return MPI_CHAR; }
+inline MPI_Datatype datatype<char>() {
+  return MPI_CHAR;
+}
 
 template <class T>
 T allreduce(T value, MPI_Op op, MPI_Comm comm = MPI_COMM_WORLD) {
@@ -35,11 +47,17 @@ T allreduce(T value, MPI_Op op, MPI_Comm comm = MPI_COMM_WORLD) {
   return out;
 }
 template <class T>
-T sum(T value, MPI_Comm comm = MPI_COMM_WORLD) { return allreduce(value, MPI_SUM, comm); }
+T sum(T value, MPI_Comm comm = MPI_COMM_WORLD) {
+  return allreduce(value, MPI_SUM, comm);
+}
 template <class T>
-T max(T value, MPI_Comm comm = MPI_COMM_WORLD) { return allreduce(value, MPI_MAX, comm); }
+T max(T value, MPI_Comm comm = MPI_COMM_WORLD) {
+  return allreduce(value, MPI_MAX, comm);
+}
 template <class T>
-T min(T value, MPI_Comm comm = MPI_COMM_WORLD) { return allreduce(value, MPI_MIN, comm); }
+T min(T value, MPI_Comm comm = MPI_COMM_WORLD) {
+  return allreduce(value, MPI_MIN, comm);
+}
 
 // Sum of `value` over the ranks below this one (0 on rank 0).
 std::int64_t exclusive_prefix_sum(std::int64_t value, MPI_Comm comm = MPI_COMM_WORLD);

@@ -22,7 +22,8 @@ std::string Progress::line(const std::string& what, std::int64_t done, std::int6
   char buf[256];
   std::snprintf(buf, sizeof(buf), "%s: %lld/%lld %s (%.0f%%), %.3g %s/s, elapsed %s, ETA %s",
                 what.c_str(), static_cast<long long>(done), static_cast<long long>(total),
-                unit.c_str(), total > 0 ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 100.0,
+                unit.c_str(),
+                total > 0 ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 100.0,
                 rate, unit.c_str(), log::seconds(elapsed_s).c_str(),
                 done >= total ? "0 s" : log::seconds(left).c_str());
   return buf;

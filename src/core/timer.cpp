@@ -19,7 +19,8 @@ Timers::Scope::Scope(Timers& timers, std::string name)
 
 Timers::Scope::~Scope() {
   if (Kokkos::is_initialized()) Kokkos::fence();
-  timers_.add(name_, std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+  timers_.add(name_,
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
 }
 
 void Timers::add(const std::string& name, double s) {
@@ -59,7 +60,8 @@ void Timers::report(MPI_Comm comm, const std::string& title) const {
   log::info(title, " timers over ", mpi::size(comm), " rank(s) (min / avg / max seconds):");
   for (const auto& s : summary) {
     char line[160];
-    std::snprintf(line, sizeof(line), "  %-24s %9.3f %9.3f %9.3f", s.name.c_str(), s.min, s.avg, s.max);
+    std::snprintf(line, sizeof(line), "  %-24s %9.3f %9.3f %9.3f", s.name.c_str(), s.min, s.avg,
+                  s.max);
     log::info(line);
   }
 }

@@ -71,7 +71,8 @@ YAML::Node normalise_period(const YAML::Node& value, const std::string& path) {
     }
   };
   if (value.IsSequence() && value.size() > 0 && !value[0].IsScalar()) {
-    for (size_t i = 0; i < value.size(); ++i) add_item(value[i], path + "[" + std::to_string(i) + "]");
+    for (size_t i = 0; i < value.size(); ++i)
+      add_item(value[i], path + "[" + std::to_string(i) + "]");
   } else {
     add_item(value, path);
   }
@@ -90,21 +91,25 @@ YAML::Node normalise_period(const YAML::Node& value, const std::string& path) {
 
 Schema variable_schema(const std::string& default_name) {
   return Schema()
-      .text("name", default_name, {}, "variable name in the file; '' = not in the file, use constant")
-      .real("scale", 1.0, -Schema::inf, Schema::inf, "unit conversion: value = file_value * scale + offset")
+      .text("name", default_name, {},
+            "variable name in the file; '' = not in the file, use constant")
+      .real("scale", 1.0, -Schema::inf, Schema::inf,
+            "unit conversion: value = file_value * scale + offset")
       .real("offset", 0.0, -Schema::inf, Schema::inf, "unit conversion offset (after scale)")
       .real("constant", 0.0, -Schema::inf, Schema::inf, "value used when name is ''");
 }
 
 Schema build_schema() {
   Schema variables("file variables for the 10 predictors and the target");
-  for (const auto& p : predictor_names()) variables.section(p, variable_schema(p), "predictor " + p);
+  for (const auto& p : predictor_names())
+    variables.section(p, variable_schema(p), "predictor " + p);
   variables.section("target", variable_schema("co2flux"), "the target (air-sea CO2 flux)");
 
   Schema box;
   box.real("lat_min", -90.0, -90.0, 90.0, "southern bound (inclusive)")
       .real("lat_max", 90.0, -90.0, 90.0, "northern bound (inclusive)")
-      .real("lon_min", -180.0, -360.0, 360.0, "western bound (inclusive); > lon_max wraps the dateline")
+      .real("lon_min", -180.0, -360.0, 360.0,
+            "western bound (inclusive); > lon_max wraps the dateline")
       .real("lon_max", 180.0, -360.0, 360.0, "eastern bound (inclusive)");
 
   Schema s("Dataset description for fluxrecon prepare (one YAML per dataset).");
@@ -115,7 +120,8 @@ Schema build_schema() {
                 .text("description", "", {}, "free text, copied into outputs")
                 .text("directory", ".", {}, "folder of the files; relative = to this YAML's folder")
                 .text("target_units", "", {}, "units of the target after conversion (for outputs)")
-                .text("target_sign", "", {}, "sign convention of the target, e.g. 'positive into the ocean'"),
+                .text("target_sign", "", {},
+                      "sign convention of the target, e.g. 'positive into the ocean'"),
             "what the dataset is and where it lives", true);
   s.map_of("experiments",
            Schema()
@@ -136,43 +142,57 @@ Schema build_schema() {
                 .flag("orca_halo", false, "add ORCA-like cyclic halo columns and a north-fold row")
                 .text("format", "cdf5", {"cdf5", "64bit_offset"}, "netCDF format written"),
             "synthetic testbed generator (fluxrecon synth; only for source: synthetic)");
-  s.text("training_experiment", std::nullopt, {}, "the experiment that training and validation read");
-  s.section("grid",
-            Schema()
-                .text("latitude", "nav_lat", {}, "latitude variable, 2-D (y,x) or 1-D (y)")
-                .text("longitude", "nav_lon", {}, "longitude variable, 2-D (y,x) or 1-D (x)")
-                .text("mask", "tmask", {}, "ocean mask: integer variable (ocean > 0) or a float field (ocean where finite at the first time)")
-                .text("cell_width", "e1t", {}, "zonal cell width (m) for area weights; '' = spherical geometry")
-                .text("cell_height", "e2t", {}, "meridional cell height (m); '' = spherical geometry")
-                .text("time", "time_counter", {}, "time variable (CF units and calendar)")
-                .flag("drop_duplicate_points", true, "count ORCA cyclic-halo and north-fold duplicates once"),
-            "grid variables");
+  s.text("training_experiment", std::nullopt, {},
+         "the experiment that training and validation read");
+  s.section(
+      "grid",
+      Schema()
+          .text("latitude", "nav_lat", {}, "latitude variable, 2-D (y,x) or 1-D (y)")
+          .text("longitude", "nav_lon", {}, "longitude variable, 2-D (y,x) or 1-D (x)")
+          .text("mask", "tmask", {},
+                "ocean mask: integer variable (ocean > 0) or a float field (ocean where finite at "
+                "the first time)")
+          .text("cell_width", "e1t", {},
+                "zonal cell width (m) for area weights; '' = spherical geometry")
+          .text("cell_height", "e2t", {}, "meridional cell height (m); '' = spherical geometry")
+          .text("time", "time_counter", {}, "time variable (CF units and calendar)")
+          .flag("drop_duplicate_points", true,
+                "count ORCA cyclic-halo and north-fold duplicates once"),
+      "grid variables");
   s.section("variables", variables, "predictor and target variables");
-  s.section("time",
-            Schema()
-                .custom("train", YAML::Load("[1958, 1988]"), "period", normalise_period,
-                        "training period: [first_year, last_year], {t_start, t_end} or a list of them")
-                .custom("validation", YAML::Load("[1989, 2008]"), "period", normalise_period,
-                        "validation period, same forms")
-                .integers("test", std::vector<long long>{2009, 2018}, 1, 9999,
-                          "test years [first, last] (one test set per year, region and experiment)", 2),
-            "periods");
-  s.section("domain",
-            Schema()
-                .text("train_region", "global", {}, "region of training/validation locations (built-in name or a box name)")
-                .texts("test_regions", std::vector<std::string>{"global"}, {}, "regions of the test sets", 1)
-                .texts("test_experiments", std::vector<std::string>{}, {}, "experiments for test sets ([] = all)")
-                .map_of("boxes", Schema().list_of("boxes", box, "lat/lon boxes, united", 1),
-                        "user regions: name -> {boxes: [{lat_min, lat_max, lon_min, lon_max}, ...]}"),
-            "regions");
+  s.section(
+      "time",
+      Schema()
+          .custom("train", YAML::Load("[1958, 1988]"), "period", normalise_period,
+                  "training period: [first_year, last_year], {t_start, t_end} or a list of them")
+          .custom("validation", YAML::Load("[1989, 2008]"), "period", normalise_period,
+                  "validation period, same forms")
+          .integers("test", std::vector<long long>{2009, 2018}, 1, 9999,
+                    "test years [first, last] (one test set per year, region and experiment)", 2),
+      "periods");
+  s.section(
+      "domain",
+      Schema()
+          .text("train_region", "global", {},
+                "region of training/validation locations (built-in name or a box name)")
+          .texts("test_regions", std::vector<std::string>{"global"}, {}, "regions of the test sets",
+                 1)
+          .texts("test_experiments", std::vector<std::string>{}, {},
+                 "experiments for test sets ([] = all)")
+          .map_of("boxes", Schema().list_of("boxes", box, "lat/lon boxes, united", 1),
+                  "user regions: name -> {boxes: [{lat_min, lat_max, lon_min, lon_max}, ...]}"),
+      "regions");
   s.section("sampling",
             Schema()
-                .real("fraction", 0.01, 0.0, 1.0, "fraction of ocean locations drawn for training/validation")
+                .real("fraction", 0.01, 0.0, 1.0,
+                      "fraction of ocean locations drawn for training/validation")
                 .real("test_fraction", 1.0, 0.0, 1.0, "fraction of locations in the test sets")
-                .integer("seed", 42, 0, Schema::int_max, "seed of the location draw (same locations every year)")
+                .integer("seed", 42, 0, Schema::int_max,
+                         "seed of the location draw (same locations every year)")
                 .integer("window", 4, 1, 24, "months per sample window (target = last month)")
                 .text("missing_values", "error", {"error", "skip"},
-                      "NaN/fill inside the ocean mask: stop with an error, or skip the affected windows and count them"),
+                      "NaN/fill inside the ocean mask: stop with an error, or skip the affected "
+                      "windows and count them"),
             "location sampling and windows");
   return s;
 }
@@ -199,8 +219,8 @@ Region resolve_region(const config::Config& cfg, const std::string& name) {
   std::string allowed;
   for (const auto& n : builtin_region_names()) allowed += n + ", ";
   for (const auto& k : boxes.keys()) allowed += k + ", ";
-  FR_FAIL(cfg.origin(), ": unknown region '", name, "'; expected one of: ",
-          allowed.substr(0, allowed.size() - 2));
+  FR_FAIL(cfg.origin(), ": unknown region '", name,
+          "'; expected one of: ", allowed.substr(0, allowed.size() - 2));
 }
 
 const Experiment& DatasetDescription::experiment(const std::string& wanted) const {
@@ -259,7 +279,8 @@ DatasetDescription load_dataset(const config::Config& cfg, const std::string& da
 
   auto period = [&](const std::string& key) {
     std::vector<MonthInterval> out;
-    for (const auto& pair : cfg.node()["time"][key]) out.push_back({pair[0].as<int>(), pair[1].as<int>()});
+    for (const auto& pair : cfg.node()["time"][key])
+      out.push_back({pair[0].as<int>(), pair[1].as<int>()});
     return out;
   };
   d.train = period("train");

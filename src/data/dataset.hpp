@@ -21,8 +21,8 @@ const std::array<std::string, kFeatures>& feature_names();
 
 // Where one role (a predictor or the target) comes from.
 struct VariableSource {
-  std::string role;       // "SST", ..., "target"
-  std::string file_name;  // variable in the file; empty = use `constant`
+  std::string role;                  // "SST", ..., "target"
+  std::string file_name;             // variable in the file; empty = use `constant`
   double scale = 1.0, offset = 0.0;  // value = file_value * scale + offset
   double constant = 0.0;
 };

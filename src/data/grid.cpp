@@ -71,8 +71,8 @@ Coordinates grid_shape(io::GridFile& file, const DatasetDescription& d) {
   const auto& lon = file.variable(d.longitude);
   Coordinates c;
   if (lat.shape.size() == 2) {
-    FR_REQUIRE(lon.shape == lat.shape, file.path(), ": latitude '", d.latitude,
-               "' and longitude '", d.longitude, "' must have the same (y, x) shape");
+    FR_REQUIRE(lon.shape == lat.shape, file.path(), ": latitude '", d.latitude, "' and longitude '",
+               d.longitude, "' must have the same (y, x) shape");
     c = {true, static_cast<int>(lat.shape[1]), static_cast<int>(lat.shape[0])};
   } else {
     FR_REQUIRE(lat.shape.size() == 1 && lon.shape.size() == 1, file.path(), ": latitude '",
@@ -89,9 +89,8 @@ std::vector<double> read_rows(io::GridFile& file, const std::string& name, int r
                               int ny) {
   const auto& v = file.variable(name);
   const size_t nd = v.shape.size();
-  FR_REQUIRE(nd >= 2 && v.shape[nd - 1] == nx && v.shape[nd - 2] == ny, file.path(),
-             ": variable '", name, "' should end with dimensions (y=", ny, ", x=", nx,
-             "); found ", nd, "-D");
+  FR_REQUIRE(nd >= 2 && v.shape[nd - 1] == nx && v.shape[nd - 2] == ny, file.path(), ": variable '",
+             name, "' should end with dimensions (y=", ny, ", x=", nx, "); found ", nd, "-D");
   std::vector<std::int64_t> start(nd, 0), count(nd, 1);
   start[nd - 2] = r0;
   count[nd - 2] = r1 - r0;
@@ -117,7 +116,9 @@ Grid load_grid(io::GridFile& file, const DatasetDescription& d, MPI_Comm comm) {
   });
   g.nx = shape.nx;
   g.ny = shape.ny;
-  auto is_ocean = [&](double m) { return integer_mask ? (std::isfinite(m) && m > 0) : std::isfinite(m); };
+  auto is_ocean = [&](double m) {
+    return integer_mask ? (std::isfinite(m) && m > 0) : std::isfinite(m);
+  };
 
   // 1. Ocean count per row from an even split, to balance the real split.
   const int even0 = static_cast<int>(static_cast<std::int64_t>(g.ny) * me / ranks);
@@ -193,13 +194,15 @@ std::vector<std::int64_t> select_locations(const Grid& g, const Region& region, 
   for (std::int64_t i = 0; i < g.local_points(); ++i)
     if (g.ocean[i] && region.contains(g.lat[i], g.lon[i])) eligible.push_back(i);
   const std::int64_t total = mpi::sum(static_cast<std::int64_t>(eligible.size()), comm);
-  const auto wanted = static_cast<std::int64_t>(std::llround(fraction * static_cast<double>(total)));
+  const auto wanted =
+      static_cast<std::int64_t>(std::llround(fraction * static_cast<double>(total)));
   if (wanted >= total) return eligible;
   if (wanted <= 0) return {};
   // The `wanted` smallest keys over all ranks (keys are distinct with
   // overwhelming probability; ties are broken by grid index).
   std::vector<std::uint64_t> keys(eligible.size());
-  for (size_t k = 0; k < eligible.size(); ++k) keys[k] = location_key(seed, g.global_index(eligible[k]));
+  for (size_t k = 0; k < eligible.size(); ++k)
+    keys[k] = location_key(seed, g.global_index(eligible[k]));
   auto all = mpi::allgatherv(keys, comm);
   std::nth_element(all.begin(), all.begin() + (wanted - 1), all.end());
   const std::uint64_t threshold = all[static_cast<size_t>(wanted - 1)];

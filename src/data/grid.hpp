@@ -49,9 +49,8 @@ Grid load_grid(io::GridFile& file, const DatasetDescription& dataset, MPI_Comm c
 // with `fraction` and `seed`. Exactly round(fraction * N) of the N eligible
 // points over all ranks are drawn, by a hash of (seed, grid index), so the
 // same points are drawn whatever the number of ranks and in every year.
-std::vector<std::int64_t> select_locations(const Grid& grid, const Region& region,
-                                           double fraction, unsigned long long seed,
-                                           MPI_Comm comm);
+std::vector<std::int64_t> select_locations(const Grid& grid, const Region& region, double fraction,
+                                           unsigned long long seed, MPI_Comm comm);
 
 // The hash used for the draw (exposed for tests).
 std::uint64_t location_key(unsigned long long seed, std::int64_t grid_index);

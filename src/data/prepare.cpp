@@ -12,6 +12,7 @@
 #include "core/mpi_util.hpp"
 #include "core/progress.hpp"
 #include "core/timer.hpp"
+#include "core/uninitialized.hpp"
 #include "data/dataset.hpp"
 #include "data/grid.hpp"
 #include "data/stats.hpp"
@@ -32,7 +33,7 @@ constexpr int kRoles = kernels::kRoles;
 struct Series {
   MonthInterval months;
   std::int64_t slots = 0;
-  std::vector<float> values;
+  UninitializedVector<float> values;
 };
 
 Series read_series(YearReader& reader, const std::string& experiment, const MonthInterval& months,
@@ -41,16 +42,12 @@ Series read_series(YearReader& reader, const std::string& experiment, const Mont
   s.months = months;
   s.slots = months.months();
   const std::int64_t n = static_cast<std::int64_t>(points.size());
-  s.values.assign(static_cast<size_t>(n * s.slots * kRoles), 0.0f);
+  s.values.resize(static_cast<size_t>(n * s.slots * kRoles));
   for (int year = months.first_year(); year <= months.last_year(); ++year) {
-    const auto values = reader.read(experiment, year, points);
     const int m0 = std::max(0, months.start - month_index(year, 1));
     const int m1 = std::min(11, months.end - month_index(year, 1));
-    for (std::int64_t k = 0; k < n; ++k)
-      for (int m = m0; m <= m1; ++m) {
-        const std::int64_t slot = month_index(year, m + 1) - months.start;
-        std::copy_n(&values[(k * 12 + m) * kRoles], kRoles, &s.values[(k * s.slots + slot) * kRoles]);
-      }
+    reader.read_into(experiment, year, points, m0 + 1, m1 + 1, s.values.data(), s.slots,
+                     month_index(year, m0 + 1) - months.start);
     if (progress) progress->advance();
   }
   return s;
@@ -132,12 +129,13 @@ PreparedSet write_set(const SetSpec& spec, const Grid& grid, const io::Normalisa
             if (first_problem.empty()) {
               const int month = s.months.start + static_cast<int>(slot);
               const std::int64_t g = grid.global_index(spec.points[k]);
-              first_problem = concat(
-                  d.file_for(spec.experiment, month / 12), ": variable '",
-                  d.variables[r].file_name, "' (", d.variables[r].role, ") is missing (NaN or fill) at ocean point y=",
-                  g / grid.nx, " x=", g % grid.nx, " (lat ", grid.lat[spec.points[k]], ", lon ",
-                  grid.lon[spec.points[k]], "), ", month / 12, "-", month % 12 + 1,
-                  "; fix the mask or the data, or set sampling.missing_values: skip");
+              first_problem =
+                  concat(d.file_for(spec.experiment, month / 12), ": variable '",
+                         d.variables[r].file_name, "' (", d.variables[r].role,
+                         ") is missing (NaN or fill) at ocean point y=", g / grid.nx,
+                         " x=", g % grid.nx, " (lat ", grid.lat[spec.points[k]], ", lon ",
+                         grid.lon[spec.points[k]], "), ", month / 12, "-", month % 12 + 1,
+                         "; fix the mask or the data, or set sampling.missing_values: skip");
             }
           }
         }
@@ -162,7 +160,8 @@ PreparedSet write_set(const SetSpec& spec, const Grid& grid, const io::Normalisa
   all_ranks_agree(comm, [&] {
     FR_REQUIRE(total > 0, "the ", spec.kind, " set (", spec.region, ", ", spec.experiment,
                ") is empty: no ocean point and complete window in the selection; check the region, "
-               "the sampling fraction and the periods in ", d.origin);
+               "the sampling fraction and the periods in ",
+               d.origin);
   });
   out.samples = total;
 
@@ -208,12 +207,18 @@ PreparedSet write_set(const SetSpec& spec, const Grid& grid, const io::Normalisa
       std::int64_t j = i;
       while (j < b1 && sample_series[j] == sample_series[i]) ++j;
       const auto& s = spec.series[sample_series[i]];
-      kernels::AssembleWindows assemble{s.values.data(), statics.data(), &sample_point[i],
-                                        &sample_slot[i], s.slots, d.window, kn,
+      kernels::AssembleWindows assemble{s.values.data(),
+                                        statics.data(),
+                                        &sample_point[i],
+                                        &sample_slot[i],
+                                        s.slots,
+                                        d.window,
+                                        kn,
                                         block.features.data() + (i - b0) * d.window * kFeatures,
                                         block.target.data() + (i - b0)};
       Kokkos::parallel_for("assemble_windows",
-                           Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace>(0, j - i), assemble);
+                           Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace>(0, j - i),
+                           assemble);
       for (std::int64_t q = i; q < j; ++q) {
         const std::int64_t p = spec.points[sample_point[q]];
         const int month = s.months.start + sample_slot[q];
@@ -251,11 +256,15 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
 
   // Every input file is checked before any work starts.
   std::vector<std::pair<std::string, int>> needed;
-  for (const auto* period : {&d.train, &d.validation})
+  for (const auto* period : {&d.train, &d.validation}) {
+    if ((period == &d.train && !opt.train) || (period == &d.validation && !opt.validation))
+      continue;
     for (const auto& iv : *period)
-      for (int y = iv.first_year(); y <= iv.last_year(); ++y) needed.emplace_back(d.training_experiment, y);
+      for (int y = iv.first_year(); y <= iv.last_year(); ++y)
+        needed.emplace_back(d.training_experiment, y);
+  }
   for (const auto& e : d.test_experiments)
-    for (int y : d.test_years) {
+    for (int y : opt.test ? d.test_years : std::vector<int>{}) {
       needed.emplace_back(e, y);
       if (d.window > 1) needed.emplace_back(e, y - 1);
     }
@@ -264,7 +273,8 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
   Grid grid;
   {
     auto t = timers.scope("grid");
-    auto first = io::GridFile::open(d.file_for(d.training_experiment, d.train.front().first_year()), comm);
+    auto first =
+        io::GridFile::open(d.file_for(d.training_experiment, d.train.front().first_year()), comm);
     grid = load_grid(*first, d, comm);
   }
   log::info("prepare ", d.name, ": grid ", grid.nx, " x ", grid.ny, ", ", grid.ocean_total,
@@ -293,12 +303,12 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
   year_count += static_cast<std::int64_t>(d.test_experiments.size() * d.test_years.size());
   Progress progress("prepare: years read", year_count, "years", 5.0);
 
-  const auto train_points =
-      select_locations(grid, d.train_region, d.train_fraction, d.seed, comm);
+  const auto train_points = select_locations(grid, d.train_region, d.train_fraction, d.seed, comm);
   const auto train_locations = mpi::sum(static_cast<std::int64_t>(train_points.size()), comm);
   all_ranks_agree(comm, [&] {
-    FR_REQUIRE(train_locations > 0, d.origin, ": the training selection is empty: no ocean point of region '",
-               d.train_region.name, "' is drawn with sampling.fraction ", d.train_fraction,
+    FR_REQUIRE(train_locations > 0, d.origin,
+               ": the training selection is empty: no ocean point of region '", d.train_region.name,
+               "' is drawn with sampling.fraction ", d.train_fraction,
                "; raise the fraction or choose another region");
   });
   auto periods_years = [](const std::vector<MonthInterval>& ivs) {
@@ -314,31 +324,35 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
     log::info("train set complete from an earlier run, reusing its statistics: ", train_path);
   }
   if (opt.train && !train_done) {
-    SetSpec spec{"train", train_path, d.training_experiment, d.train_region.name, {}, train_points,
-                 periods_years(d.train)};
+    SetSpec spec{"train", train_path,   d.training_experiment, d.train_region.name,
+                 {},      train_points, periods_years(d.train)};
     {
       auto t = timers.scope("read");
-      for (const auto& iv : d.train) spec.series.push_back(read_series(reader, spec.experiment, iv, spec.points, &progress));
+      for (const auto& iv : d.train)
+        spec.series.push_back(read_series(reader, spec.experiment, iv, spec.points, &progress));
     }
     {
       auto t = timers.scope("statistics");
-      all_ranks_agree(comm, [&] { norm = training_statistics(spec.series, grid, spec.points, comm); });
+      all_ranks_agree(comm,
+                      [&] { norm = training_statistics(spec.series, grid, spec.points, comm); });
     }
     auto t = timers.scope("write");
     summary.sets.push_back(write_set(spec, grid, norm, d, opt, base, comm));
   }
-  FR_REQUIRE(opt.train || train_done, "no training statistics: prepare the train set first (", train_path, ")");
+  FR_REQUIRE(opt.train || train_done, "no training statistics: prepare the train set first (",
+             train_path, ")");
 
   const std::string validation_path = set_path(opt, "validation.h5");
   if (opt.validation) {
     if (output_complete(validation_path) && !opt.force) {
       summary.sets.push_back({validation_path, 0, 0, true});
     } else {
-      SetSpec spec{"validation", validation_path, d.training_experiment, d.train_region.name, {},
-                   train_points, periods_years(d.validation)};
+      SetSpec spec{"validation", validation_path, d.training_experiment,      d.train_region.name,
+                   {},           train_points,    periods_years(d.validation)};
       {
         auto t = timers.scope("read");
-        for (const auto& iv : d.validation) spec.series.push_back(read_series(reader, spec.experiment, iv, spec.points, &progress));
+        for (const auto& iv : d.validation)
+          spec.series.push_back(read_series(reader, spec.experiment, iv, spec.points, &progress));
       }
       auto t = timers.scope("write");
       summary.sets.push_back(write_set(spec, grid, norm, d, opt, base, comm));
@@ -352,7 +366,8 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
       std::vector<std::int64_t> all_points;
       for (const auto& region : d.test_regions) {
         region_points.push_back(select_locations(grid, region, d.test_fraction, d.seed, comm));
-        all_points.insert(all_points.end(), region_points.back().begin(), region_points.back().end());
+        all_points.insert(all_points.end(), region_points.back().begin(),
+                          region_points.back().end());
       }
       std::sort(all_points.begin(), all_points.end());
       all_points.erase(std::unique(all_points.begin(), all_points.end()), all_points.end());
@@ -360,7 +375,8 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
         std::vector<std::string> paths;
         bool all_done = !opt.force;
         for (const auto& region : d.test_regions) {
-          paths.push_back(set_path(opt, concat("test_", experiment, "_", region.name, "_", year, ".h5")));
+          paths.push_back(
+              set_path(opt, concat("test_", experiment, "_", region.name, "_", year, ".h5")));
           all_done = all_done && output_complete(paths.back());
         }
         if (all_done) {
@@ -381,7 +397,8 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
             summary.sets.push_back({paths[r], 0, 0, true});
             continue;
           }
-          SetSpec spec{"test", paths[r], experiment, d.test_regions[r].name, {}, region_points[r], {year}};
+          SetSpec spec{"test", paths[r],         experiment, d.test_regions[r].name,
+                       {},     region_points[r], {year}};
           // The region's rows of the shared series.
           Series sub{months, series.slots, {}};
           sub.values.resize(spec.points.size() * series.slots * kRoles);
@@ -402,6 +419,7 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
 
   summary.bytes_read = mpi::sum(static_cast<std::uint64_t>(reader.bytes_read()), comm);
   summary.read_seconds = mpi::max(timers.seconds("read"), comm);
+  summary.io_seconds = mpi::max(reader.io_seconds(), comm);
   for (const auto& s : summary.sets) summary.samples += s.samples;
   summary.seconds = mpi::max(wall_seconds() - t_start, comm);
   timers.report(comm, "prepare");
@@ -414,18 +432,30 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
     js["dataset"] = d.name;
     js["config"] = d.origin;
     js["ranks"] = mpi::size(comm);
-    js["grid"] = {{"nx", grid.nx}, {"ny", grid.ny}, {"ocean_points", grid.ocean_total},
+    js["grid"] = {{"nx", grid.nx},
+                  {"ny", grid.ny},
+                  {"ocean_points", grid.ocean_total},
                   {"duplicates_dropped", grid.duplicates_dropped}};
     js["training_locations"] = train_locations;
-    js["statistics"] = {{"features", std::vector<std::string>(feature_names().begin(), feature_names().end())},
-                        {"feature_mean", norm.feature_mean}, {"feature_std", norm.feature_std},
-                        {"target_mean", norm.target_mean}, {"target_std", norm.target_std}};
-    js["sampling"] = {{"fraction", d.train_fraction}, {"test_fraction", d.test_fraction},
-                      {"seed", d.seed}, {"window", d.window}, {"missing_values", d.missing_values}};
+    js["statistics"] = {
+        {"features", std::vector<std::string>(feature_names().begin(), feature_names().end())},
+        {"feature_mean", norm.feature_mean},
+        {"feature_std", norm.feature_std},
+        {"target_mean", norm.target_mean},
+        {"target_std", norm.target_std}};
+    js["sampling"] = {{"fraction", d.train_fraction},
+                      {"test_fraction", d.test_fraction},
+                      {"seed", d.seed},
+                      {"window", d.window},
+                      {"missing_values", d.missing_values}};
     for (const auto& s : summary.sets)
-      js["sets"].push_back({{"path", s.path}, {"samples", s.samples},
-                            {"skipped_windows", s.skipped_windows}, {"reused", s.reused}});
-    js["timings_s"] = {{"total", summary.seconds}, {"read", summary.read_seconds}};
+      js["sets"].push_back({{"path", s.path},
+                            {"samples", s.samples},
+                            {"skipped_windows", s.skipped_windows},
+                            {"reused", s.reused}});
+    js["timings_s"] = {{"total", summary.seconds},
+                       {"read", summary.read_seconds},
+                       {"file_reads", summary.io_seconds}};
     js["bytes_read"] = summary.bytes_read;
     write_text_atomically(summary.summary_path, js.dump(2) + "\n");
     write_text_atomically(set_path(opt, "prepare_config.yaml"), cfg.to_yaml());

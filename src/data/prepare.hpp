@@ -29,8 +29,9 @@ struct PreparedSet {
 struct PrepareSummary {
   std::vector<PreparedSet> sets;
   std::int64_t samples = 0;
-  std::uint64_t bytes_read = 0;  // over all ranks
-  double seconds = 0, read_seconds = 0;
+  std::uint64_t bytes_read = 0;          // over all ranks
+  double seconds = 0, read_seconds = 0;  // total; reading incl. transposition into series
+  double io_seconds = 0;                 // of the reading: the file reads alone
   std::string summary_path;
 };
 

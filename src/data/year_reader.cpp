@@ -24,71 +24,85 @@ io::GridFile& YearReader::open(const std::string& path) {
   return *file_;
 }
 
-std::vector<float> YearReader::read(const std::string& experiment, int year,
-                                    const std::vector<std::int64_t>& points) {
+void YearReader::read_into(const std::string& experiment, int year,
+                           const std::vector<std::int64_t>& points, int first_month, int last_month,
+                           float* series, std::int64_t slots, std::int64_t first_slot) {
   const double start = wall_seconds();
   const std::string path = dataset_.file_for(experiment, year);
   io::GridFile& file = open(path);
   const int nx = grid_.nx, ny = grid_.ny;
   const int rows = grid_.row_end - grid_.row_begin;
-  std::int64_t first_month = 0;
+  std::int64_t first_index = 0;
   all_ranks_agree(comm_, [&] {
     // Time axis: the 12 months of `year`, consecutive, in order.
     const auto& tv = file.variable(dataset_.time);
     FR_REQUIRE(tv.shape.size() == 1, path, ": time variable '", dataset_.time, "' must be 1-D");
     std::vector<double> times(static_cast<size_t>(tv.shape[0]));
     file.read(dataset_.time, {0}, {tv.shape[0]}, times.data());
-    const auto dates = io::decode_time(times, file.text_attribute(dataset_.time, "units").value_or(""),
-                                       file.text_attribute(dataset_.time, "calendar").value_or("standard"),
-                                       path + ": " + dataset_.time);
+    const auto dates =
+        io::decode_time(times, file.text_attribute(dataset_.time, "units").value_or(""),
+                        file.text_attribute(dataset_.time, "calendar").value_or("standard"),
+                        path + ": " + dataset_.time);
     std::vector<std::int64_t> in_year;
     for (size_t t = 0; t < dates.size(); ++t)
       if (dates[t].year == year) in_year.push_back(static_cast<std::int64_t>(t));
     FR_REQUIRE(in_year.size() == 12, path, ": year ", year, " has ", in_year.size(),
                " monthly time steps in '", dataset_.time, "', expected 12",
-               dates.empty() ? "" : concat(" (the file covers ", dates.front().year, "-",
-                                           dates.front().month, " to ", dates.back().year, "-",
-                                           dates.back().month, ")"));
+               dates.empty()
+                   ? ""
+                   : concat(" (the file covers ", dates.front().year, "-", dates.front().month,
+                            " to ", dates.back().year, "-", dates.back().month, ")"));
     for (int m = 0; m < 12; ++m)
-      FR_REQUIRE(in_year[m] == in_year[0] + m && dates[in_year[m]].month == m + 1, path,
-                 ": year ", year, ": time step ", in_year[m], " is month ",
-                 dates[in_year[m]].month, ", expected month ", m + 1,
-                 " (months must be consecutive, January to December)");
-    first_month = in_year[0];
+      FR_REQUIRE(in_year[m] == in_year[0] + m && dates[in_year[m]].month == m + 1, path, ": year ",
+                 year, ": time step ", in_year[m], " is month ", dates[in_year[m]].month,
+                 ", expected month ", m + 1, " (months must be consecutive, January to December)");
+    first_index = in_year[0];
     for (const auto& v : dataset_.variables) {
       if (v.file_name.empty()) continue;
       const auto& info = file.variable(v.file_name);
       FR_REQUIRE(info.shape.size() == 3 && info.shape[1] == ny && info.shape[2] == nx, path,
-                 ": variable '", v.file_name, "' (", v.role, ") should have dimensions (time, y=",
-                 ny, ", x=", nx, "), found ", info.shape.size(), "-D",
-                 info.shape.size() == 3 ? concat(" (", info.shape[0], ", ", info.shape[1], ", ",
-                                                  info.shape[2], ")")
-                                        : "");
+                 ": variable '", v.file_name, "' (", v.role,
+                 ") should have dimensions (time, y=", ny, ", x=", nx, "), found ",
+                 info.shape.size(), "-D",
+                 info.shape.size() == 3
+                     ? concat(" (", info.shape[0], ", ", info.shape[1], ", ", info.shape[2], ")")
+                     : "");
     }
   });
 
+  // All variables first, then one pass that writes each point's series
+  // contiguously: the transposition streams through the destination once
+  // instead of once per variable.
   const std::int64_t npoints = static_cast<std::int64_t>(points.size());
-  std::vector<float> out(static_cast<size_t>(npoints) * 12 * 11);
-  field_.resize(static_cast<size_t>(rows) * nx * 12);
   const std::int64_t plane = static_cast<std::int64_t>(rows) * nx;
-  for (size_t role = 0; role < dataset_.variables.size(); ++role) {
+  const size_t roles = dataset_.variables.size();
+  fields_.resize(static_cast<size_t>(plane) * 12 * roles);
+  for (size_t role = 0; role < roles; ++role) {
     const auto& v = dataset_.variables[role];
-    if (v.file_name.empty()) {
-      for (std::int64_t k = 0; k < npoints; ++k)
-        for (int m = 0; m < 12; ++m) out[(k * 12 + m) * 11 + role] = static_cast<float>(v.constant);
-      continue;
-    }
-    file.read(v.file_name, {first_month, grid_.row_begin, 0}, {12, rows, nx}, field_.data());
-    const bool identity = v.scale == 1.0 && v.offset == 0.0;
-    for (std::int64_t k = 0; k < npoints; ++k)
-      for (int m = 0; m < 12; ++m) {
-        const float raw = field_[m * plane + points[k]];
-        out[(k * 12 + m) * 11 + role] =
-            identity ? raw : static_cast<float>(raw * v.scale + v.offset);
-      }
+    if (v.file_name.empty()) continue;
+    file.read(v.file_name, {first_index, grid_.row_begin, 0}, {12, rows, nx},
+              &fields_[role * 12 * static_cast<size_t>(plane)]);
+  }
+  io_seconds_ += wall_seconds() - start;
+  std::vector<float> scale(roles), offset(roles), constant(roles);
+  std::vector<const float*> base(roles, nullptr);
+  for (size_t role = 0; role < roles; ++role) {
+    const auto& v = dataset_.variables[role];
+    scale[role] = static_cast<float>(v.scale);
+    offset[role] = static_cast<float>(v.offset);
+    constant[role] = static_cast<float>(v.constant);
+    if (!v.file_name.empty()) base[role] = &fields_[role * 12 * static_cast<size_t>(plane)];
+  }
+  const int m0 = first_month - 1, m1 = last_month - 1;
+  for (std::int64_t k = 0; k < npoints; ++k) {
+    const std::int64_t p = points[k];
+    float* dest = series + (k * slots + first_slot) * static_cast<std::int64_t>(roles);
+    for (int m = m0; m <= m1; ++m, dest += roles)
+      for (size_t role = 0; role < roles; ++role)
+        dest[role] =
+            base[role] ? base[role][m * plane + p] * scale[role] + offset[role] : constant[role];
   }
   seconds_ += wall_seconds() - start;
-  return out;
 }
 
 void require_files(const DatasetDescription& d,

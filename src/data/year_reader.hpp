@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/uninitialized.hpp"
 #include "data/dataset.hpp"
 #include "data/grid.hpp"
 #include "io/grid_file.hpp"
@@ -20,14 +21,19 @@ class YearReader {
  public:
   YearReader(const DatasetDescription& dataset, const Grid& grid, MPI_Comm comm);
 
-  // Collective. Values [point][month 0..11][role 0..10] (roles: 10
-  // predictors then the target) of `points` (local indices) for `year`.
+  // Collective. Writes months [first_month, last_month] (1..12) of `year`
+  // for `points` (local indices) into a series laid out
+  // [point][slot][role] (roles: 10 predictors then the target) with `slots`
+  // slots per point, month first_month going to slot `first_slot`.
   // Missing values stay NaN; whether that is an error is the caller's call.
-  std::vector<float> read(const std::string& experiment, int year,
-                          const std::vector<std::int64_t>& points);
+  void read_into(const std::string& experiment, int year, const std::vector<std::int64_t>& points,
+                 int first_month, int last_month, float* series, std::int64_t slots,
+                 std::int64_t first_slot);
 
   std::uint64_t bytes_read() const { return bytes_read_ + (file_ ? file_->bytes_read() : 0); }
   double seconds() const { return seconds_; }
+  // Of which: time in the file reads (the rest is checks and transposition).
+  double io_seconds() const { return io_seconds_; }
   std::vector<std::string> files_read() const { return files_; }
 
  private:
@@ -37,15 +43,14 @@ class YearReader {
   MPI_Comm comm_;
   std::unique_ptr<io::GridFile> file_;
   std::uint64_t bytes_read_ = 0;
-  double seconds_ = 0;
+  double seconds_ = 0, io_seconds_ = 0;
   std::vector<std::string> files_;
-  std::vector<float> field_;  // one variable, 12 months of this rank's rows
+  UninitializedVector<float> fields_;  // every variable, 12 months of this rank's rows
 };
 
 // Collective: checks that every file the given (experiment, year) pairs need
 // exists, naming all missing ones in one error.
 void require_files(const DatasetDescription& dataset,
-                   const std::vector<std::pair<std::string, int>>& experiment_years,
-                   MPI_Comm comm);
+                   const std::vector<std::pair<std::string, int>>& experiment_years, MPI_Comm comm);
 
 }  // namespace fluxrecon::data

@@ -50,7 +50,7 @@ SampleStoreWriter::SampleStoreWriter(const std::string& path, std::int64_t total
     FR_REQUIRE(file_ >= 0, "cannot create sample store '", path_, "'");
   });
   transfer_ = H5Pcreate(H5P_DATASET_XFER);
-  H5Pset_dxpl_mpio(transfer_, H5FD_MPIO_COLLECTIVE);
+  H5Pset_dxpl_mpio(transfer_, H5FD_MPIO_INDEPENDENT);
   auto create = [&](const char* name, hid_t type, int inner_dims) {
     hsize_t dims[3] = {static_cast<hsize_t>(total), static_cast<hsize_t>(window),
                        static_cast<hsize_t>(feature_names.size())};

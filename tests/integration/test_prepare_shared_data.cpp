@@ -35,13 +35,14 @@ std::string out_dir(const std::string& name) {
 }
 
 config::Config dataset(const std::string& yaml) {
-  return config::Config::load(std::string(FLUXRECON_SOURCE_DIR) + "/inputs/" + yaml, data::dataset_schema());
+  return config::Config::load(std::string(FLUXRECON_SOURCE_DIR) + "/inputs/" + yaml,
+                              data::dataset_schema());
 }
 }  // namespace
 
-#define REQUIRE_SHARED(sub)                                                                   \
-  if (!fs::exists(std::string(FLUXRECON_SHARED_DATA) + "/" sub))                              \
-  GTEST_SKIP() << "shared data not found: " << FLUXRECON_SHARED_DATA << "/" sub               \
+#define REQUIRE_SHARED(sub)                                                     \
+  if (!fs::exists(std::string(FLUXRECON_SHARED_DATA) + "/" sub))                \
+  GTEST_SKIP() << "shared data not found: " << FLUXRECON_SHARED_DATA << "/" sub \
                << " (the integration data lives beside the checkout)"
 
 TEST(PrepareSharedData, Bling30CountsStatisticsAndRankIndependence) {

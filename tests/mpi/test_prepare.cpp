@@ -2,11 +2,11 @@
 // sample order, statistics, rank independence and every bad-input path.
 #include <gtest/gtest.h>
 #include <mpi.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <map>
 #include <set>
-#include <unistd.h>
 
 #include "core/config.hpp"
 #include "core/error.hpp"
@@ -26,11 +26,13 @@ int world_rank() {
   return r;
 }
 
-const char* kPeriods = "time: {train: [2001, 2002], validation: [2003, 2003], test: [2003, 2004]}\n";
+const char* kPeriods =
+    "time: {train: [2001, 2002], validation: [2003, 2003], test: [2003, 2004]}\n";
 
 // The tests' defaults, unless `extra` sets the block itself.
 std::string with_defaults(std::string extra) {
-  if (extra.find("domain:") == std::string::npos) extra += "domain: {test_regions: [global, Southern_Ocean]}\n";
+  if (extra.find("domain:") == std::string::npos)
+    extra += "domain: {test_regions: [global, Southern_Ocean]}\n";
   if (extra.find("sampling:") == std::string::npos) extra += "sampling: {fraction: 0.5}\n";
   return extra;
 }
@@ -39,7 +41,9 @@ std::string with_defaults(std::string extra) {
 std::string shared_temp_dir(const std::string& name) {
   std::string dir;
   if (world_rank() == 0) {
-    dir = (fs::temp_directory_path() / ("fluxrecon_test_" + name + "_" + std::to_string(::getpid()))).string();
+    dir =
+        (fs::temp_directory_path() / ("fluxrecon_test_" + name + "_" + std::to_string(::getpid())))
+            .string();
     fs::remove_all(dir);
     fs::create_directories(dir);
   }
@@ -50,17 +54,20 @@ std::string shared_temp_dir(const std::string& name) {
   return dir;
 }
 
-void write_years(const std::string& dir, int first, int last, tiny::Options o = {}, int bad_year = -1) {
+void write_years(const std::string& dir, int first, int last, tiny::Options o = {},
+                 int bad_year = -1) {
   if (world_rank() == 0)
-    for (int y = first; y <= last; ++y) tiny::write_year(dir, y, y == bad_year ? o : tiny::Options{});
+    for (int y = first; y <= last; ++y)
+      tiny::write_year(dir, y, y == bad_year ? o : tiny::Options{});
   MPI_Barrier(MPI_COMM_WORLD);
 }
 
 data::PrepareSummary run_prepare(const std::string& data_dir, const std::string& out,
                                  const std::string& extra, MPI_Comm comm = MPI_COMM_WORLD,
                                  bool force = false) {
-  const auto cfg = config::Config::from_text(tiny::config_text(data_dir, std::string(kPeriods) + with_defaults(extra)),
-                                             data::dataset_schema(), "tiny.yaml");
+  const auto cfg = config::Config::from_text(
+      tiny::config_text(data_dir, std::string(kPeriods) + with_defaults(extra)),
+      data::dataset_schema(), "tiny.yaml");
   data::PrepareOptions opt;
   opt.out_dir = out;
   opt.force = force;
@@ -68,7 +75,8 @@ data::PrepareSummary run_prepare(const std::string& data_dir, const std::string&
   return data::prepare(cfg, opt, comm);
 }
 
-std::string prepare_error(const std::string& data_dir, const std::string& out, const std::string& extra) {
+std::string prepare_error(const std::string& data_dir, const std::string& out,
+                          const std::string& extra) {
   try {
     run_prepare(data_dir, out, extra);
   } catch (const Error& e) {
@@ -82,7 +90,8 @@ bool no_outputs(const std::string& out) {
   if (!fs::exists(out)) return true;
   for (const auto& entry : fs::directory_iterator(out)) {
     const auto name = entry.path().filename().string();
-    if (name.find(".h5") != std::string::npos || name.find(".part") != std::string::npos) return false;
+    if (name.find(".h5") != std::string::npos || name.find(".part") != std::string::npos)
+      return false;
   }
   return true;
 }
@@ -92,7 +101,8 @@ bool no_outputs(const std::string& out) {
 TEST(Prepare, WindowsStatisticsAndOrderAreExact) {
   const auto dir = shared_temp_dir("prepare_exact");
   write_years(dir + "/data", 2000, 2004);
-  const auto summary = run_prepare(dir + "/data", dir + "/out", "sampling: {fraction: 0.5, seed: 3}\n");
+  const auto summary =
+      run_prepare(dir + "/data", dir + "/out", "sampling: {fraction: 0.5, seed: 3}\n");
   const int ocean = tiny::nx * tiny::ny - 4;
   const int drawn = static_cast<int>(std::llround(0.5 * ocean));
 
@@ -107,26 +117,31 @@ TEST(Prepare, WindowsStatisticsAndOrderAreExact) {
   std::set<std::int64_t> locations;
   for (std::int64_t s = 0; s < train.size(); ++s) {
     if (s > 0) {
-      const bool later = train.location[s] > train.location[s - 1] ||
-                         (train.location[s] == train.location[s - 1] &&
-                          train.year[s] * 12 + train.month[s] == train.year[s - 1] * 12 + train.month[s - 1] + 1);
+      const bool later =
+          train.location[s] > train.location[s - 1] ||
+          (train.location[s] == train.location[s - 1] &&
+           train.year[s] * 12 + train.month[s] == train.year[s - 1] * 12 + train.month[s - 1] + 1);
       ASSERT_TRUE(later) << "sample " << s << " is out of (location, time) order";
     }
     locations.insert(train.location[s]);
-    const int y = static_cast<int>(train.location[s] / tiny::nx), x = static_cast<int>(train.location[s] % tiny::nx);
+    const int y = static_cast<int>(train.location[s] / tiny::nx),
+              x = static_cast<int>(train.location[s] % tiny::nx);
     ASSERT_FALSE(tiny::land(y, x));
     for (int t = 0; t < 4; ++t) {
       int month = train.month[s] - 3 + t, year = train.year[s];
       if (month < 1) month += 12, --year;
       for (int f = 0; f < 10; ++f) {
-        const double raw = train.features[(s * 4 + t) * 14 + f] * norm.feature_std[f] + norm.feature_mean[f];
+        const double raw =
+            train.features[(s * 4 + t) * 14 + f] * norm.feature_std[f] + norm.feature_mean[f];
         ASSERT_NEAR(raw, tiny::value(f, year, month, y, x), 2e-4 * (1 + std::abs(raw)));
       }
-      const double sin_lat = train.features[(s * 4 + t) * 14 + 10] * norm.feature_std[10] + norm.feature_mean[10];
+      const double sin_lat =
+          train.features[(s * 4 + t) * 14 + 10] * norm.feature_std[10] + norm.feature_mean[10];
       ASSERT_NEAR(sin_lat, std::sin(tiny::lat_of(y, x) * M_PI / 180), 1e-5);
     }
     const double target = train.target[s] * norm.target_std + norm.target_mean;
-    ASSERT_NEAR(target, tiny::value(10, train.year[s], train.month[s], y, x), 2e-4 * (1 + std::abs(target)));
+    ASSERT_NEAR(target, tiny::value(10, train.year[s], train.month[s], y, x),
+                2e-4 * (1 + std::abs(target)));
   }
   ASSERT_EQ(static_cast<int>(locations.size()), drawn);
 
@@ -137,14 +152,17 @@ TEST(Prepare, WindowsStatisticsAndOrderAreExact) {
       const int y = static_cast<int>(g / tiny::nx), x = static_cast<int>(g % tiny::nx);
       for (int year = 2001; year <= 2002; ++year)
         for (int m = 1; m <= 12; ++m)
-          rows.push_back(f < 10 ? tiny::value(f, year, m, y, x) : std::sin(tiny::lat_of(y, x) * M_PI / 180));
+          rows.push_back(f < 10 ? tiny::value(f, year, m, y, x)
+                                : std::sin(tiny::lat_of(y, x) * M_PI / 180));
     }
     double mean = 0, ss = 0;
     for (double v : rows) mean += v;
     mean /= rows.size();
     for (double v : rows) ss += (v - mean) * (v - mean);
     EXPECT_NEAR(norm.feature_mean[f], mean, 1e-5 * (1 + std::abs(mean))) << "feature " << f;
-    EXPECT_NEAR(norm.feature_std[f], std::sqrt(ss / (rows.size() - 1)), 1e-5 * std::sqrt(ss / rows.size())) << f;
+    EXPECT_NEAR(norm.feature_std[f], std::sqrt(ss / (rows.size() - 1)),
+                1e-5 * std::sqrt(ss / rows.size()))
+        << f;
   }
 
   // Validation: same locations, its own period, training statistics.
@@ -158,8 +176,10 @@ TEST(Prepare, WindowsStatisticsAndOrderAreExact) {
   for (std::int64_t s = 0; s < test.size(); ++s) {
     ASSERT_EQ(test.year[s], 2004);
     if (test.month[s] != 1) continue;
-    const int y = static_cast<int>(test.location[s] / tiny::nx), x = static_cast<int>(test.location[s] % tiny::nx);
-    const double oldest = test.features[(s * 4) * 14 + 0] * norm.feature_std[0] + norm.feature_mean[0];
+    const int y = static_cast<int>(test.location[s] / tiny::nx),
+              x = static_cast<int>(test.location[s] % tiny::nx);
+    const double oldest =
+        test.features[(s * 4) * 14 + 0] * norm.feature_std[0] + norm.feature_mean[0];
     ASSERT_NEAR(oldest, tiny::value(0, 2003, 10, y, x), 2e-4 * (1 + std::abs(oldest)));
   }
   const auto southern = io::read_samples(dir + "/out/test_run_Southern_Ocean_2003.h5");
@@ -171,7 +191,8 @@ TEST(Prepare, WindowsStatisticsAndOrderAreExact) {
   EXPECT_GT(summary.samples, 0);
 
   // A rerun skips complete outputs.
-  const auto again = run_prepare(dir + "/data", dir + "/out", "sampling: {fraction: 0.5, seed: 3}\n");
+  const auto again =
+      run_prepare(dir + "/data", dir + "/out", "sampling: {fraction: 0.5, seed: 3}\n");
   for (const auto& set : again.sets) EXPECT_TRUE(set.reused) << set.path;
 }
 
@@ -182,14 +203,17 @@ TEST(Prepare, SameSamplesOnOneRankAndOnAll) {
   run_prepare(dir + "/data", dir + "/all", extra);
   if (world_rank() == 0) run_prepare(dir + "/data", dir + "/one", extra, MPI_COMM_SELF);
   MPI_Barrier(MPI_COMM_WORLD);
-  for (const char* name : {"train.h5", "validation.h5", "test_run_global_2003.h5", "test_run_Southern_Ocean_2004.h5"}) {
-    const auto a = io::read_samples(dir + "/all/" + name), b = io::read_samples(dir + "/one/" + name);
+  for (const char* name : {"train.h5", "validation.h5", "test_run_global_2003.h5",
+                           "test_run_Southern_Ocean_2004.h5"}) {
+    const auto a = io::read_samples(dir + "/all/" + name),
+               b = io::read_samples(dir + "/one/" + name);
     EXPECT_EQ(a.features, b.features) << name;
     EXPECT_EQ(a.target, b.target) << name;
     EXPECT_EQ(a.location, b.location) << name;
     EXPECT_EQ(a.month, b.month) << name;
   }
-  const auto na = io::read_normalisation(dir + "/all/train.h5"), nb = io::read_normalisation(dir + "/one/train.h5");
+  const auto na = io::read_normalisation(dir + "/all/train.h5"),
+             nb = io::read_normalisation(dir + "/one/train.h5");
   EXPECT_EQ(na.feature_mean, nb.feature_mean);
   EXPECT_EQ(na.feature_std, nb.feature_std);
 }
@@ -222,8 +246,10 @@ TEST(Prepare, BadInputStopsEveryRankAndWritesNothing) {
   EXPECT_NE(msg.find("heat_flux_down"), std::string::npos) << msg;
   EXPECT_NE(msg.find("y=4 x=5"), std::string::npos) << msg;
   EXPECT_TRUE(no_outputs(dir + "/out3"));
-  const auto skipped = run_prepare(dir + "/nan", dir + "/out3b", "sampling: {fraction: 1.0, missing_values: skip}\n");
-  EXPECT_EQ(skipped.sets[0].skipped_windows, 4);  // the windows that contain June 2001 at that point
+  const auto skipped = run_prepare(dir + "/nan", dir + "/out3b",
+                                   "sampling: {fraction: 1.0, missing_values: skip}\n");
+  EXPECT_EQ(skipped.sets[0].skipped_windows,
+            4);  // the windows that contain June 2001 at that point
 
   // A missing variable.
   tiny::Options novar;
@@ -248,7 +274,8 @@ TEST(Prepare, BadInputStopsEveryRankAndWritesNothing) {
   // A truncated netCDF file.
   write_years(dir + "/truncated", 2000, 2004);
   if (world_rank() == 0)
-    fs::resize_file(dir + "/truncated/tiny_2002.nc", fs::file_size(dir + "/truncated/tiny_2002.nc") / 2);
+    fs::resize_file(dir + "/truncated/tiny_2002.nc",
+                    fs::file_size(dir + "/truncated/tiny_2002.nc") / 2);
   MPI_Barrier(MPI_COMM_WORLD);
   msg = prepare_error(dir + "/truncated", dir + "/out7", "");
   EXPECT_NE(msg.find("tiny_2002.nc"), std::string::npos) << msg;

@@ -6,8 +6,8 @@
 #include <pnetcdf.h>
 
 #include <cmath>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -16,9 +16,9 @@
 namespace tiny {
 
 constexpr int nx = 8, ny = 6;
-inline const char* kRoles[11] = {"SST",      "SAL",      "ice_frac",   "mixed_layer_depth",
-                                 "heat_flux_down", "water_flux_up", "stress_X", "stress_Y",
-                                 "currents_X", "currents_Y", "co2flux"};
+inline const char* kRoles[11] = {
+    "SST",      "SAL",      "ice_frac",   "mixed_layer_depth", "heat_flux_down", "water_flux_up",
+    "stress_X", "stress_Y", "currents_X", "currents_Y",        "co2flux"};
 
 inline bool land(int y, int x) { return (x == 0 && y < 3) || (x == 3 && y == 2); }
 inline double lat_of(int y, int /*x*/) { return -75.0 + 30.0 * y; }
@@ -31,9 +31,9 @@ inline float value(int r, int year, int month, int y, int x) {
 }
 
 struct Options {
-  int months = 12;                 // write fewer to make a bad year
-  bool nan_in_ocean = false;       // a NaN at an ocean point
-  bool drop_variable = false;      // leave out currents_Y
+  int months = 12;             // write fewer to make a bad year
+  bool nan_in_ocean = false;   // a NaN at an ocean point
+  bool drop_variable = false;  // leave out currents_Y
 };
 
 inline void check(int status, const char* what) {
@@ -48,7 +48,8 @@ inline void write_year(const std::string& dir, int year, const Options& o = {}) 
   std::filesystem::create_directories(dir);
   const std::string path = dir + "/tiny_" + std::to_string(year) + ".nc";
   int nc = 0;
-  check(ncmpi_create(MPI_COMM_SELF, path.c_str(), NC_CLOBBER | NC_64BIT_DATA, MPI_INFO_NULL, &nc), "create");
+  check(ncmpi_create(MPI_COMM_SELF, path.c_str(), NC_CLOBBER | NC_64BIT_DATA, MPI_INFO_NULL, &nc),
+        "create");
   int dt, dy, dx;
   check(ncmpi_def_dim(nc, "time", o.months, &dt), "dim");
   check(ncmpi_def_dim(nc, "y", ny, &dy), "dim");
@@ -100,7 +101,8 @@ inline void write_year(const std::string& dir, int year, const Options& o = {}) 
 inline std::string config_text(const std::string& dir, const std::string& extra = "") {
   return "dataset: {name: tiny, directory: " + dir +
          "}\nexperiments: {run: {pattern: 'tiny_{year}.nc'}}\ntraining_experiment: run\n"
-         "grid: {cell_width: '', cell_height: ''}\n" + extra;
+         "grid: {cell_width: '', cell_height: ''}\n" +
+         extra;
 }
 
 }  // namespace tiny

@@ -15,7 +15,8 @@ Schema example_schema() {
       .text("model", "mlp", {"mlp", "lstm"}, "model kind")
       .text("name", std::nullopt, {}, "required name")
       .reals("box", std::vector<double>{0, 1}, -10, 10, "two numbers", 2)
-      .section("inner", Schema().flag("on", false, "switch").integer("n", 3, 0, 5, "count"), "a block")
+      .section("inner", Schema().flag("on", false, "switch").integer("n", 3, 0, 5, "count"),
+               "a block")
       .map_of("runs", Schema().text("pattern", std::nullopt, {}, "file pattern"), "named runs");
 }
 
@@ -30,8 +31,9 @@ std::string error_of(const std::string& yaml) {
 }  // namespace
 
 TEST(Config, FillsDefaultsAndReadsValues) {
-  const auto c = Config::from_text("name: a\nepochs: 20\ninner: {on: true}\nruns: {r1: {pattern: \"x_{year}.nc\"}}",
-                                   example_schema(), "example.yaml");
+  const auto c = Config::from_text(
+      "name: a\nepochs: 20\ninner: {on: true}\nruns: {r1: {pattern: \"x_{year}.nc\"}}",
+      example_schema(), "example.yaml");
   EXPECT_EQ(c.get<int>("epochs"), 20);
   EXPECT_DOUBLE_EQ(c.get<double>("fraction"), 0.5);
   EXPECT_EQ(c.get<std::string>("model"), "mlp");

@@ -16,7 +16,8 @@ training_experiment: experiment_2
 )";
 
 DatasetDescription load(const std::string& extra) {
-  return load_dataset(config::Config::from_text(std::string(kMinimal) + extra, dataset_schema(), "demo.yaml"));
+  return load_dataset(
+      config::Config::from_text(std::string(kMinimal) + extra, dataset_schema(), "demo.yaml"));
 }
 std::string error_of(const std::string& extra) {
   try {
@@ -55,9 +56,12 @@ TEST(Dataset, PeriodForms) {
   EXPECT_EQ(d.train[1].start, month_index(1965, 3));
   EXPECT_EQ(d.train[1].end, month_index(1966, 8));
   EXPECT_EQ(d.validation[0].months(), 24);
-  EXPECT_NE(error_of("time: {train: [1990, 1980]}").find("ends before it starts"), std::string::npos);
-  EXPECT_NE(error_of("time: {train: [[1960, 1970], [1965, 1975]]}").find("overlap"), std::string::npos);
-  EXPECT_NE(error_of("time: {train: {t_start: 1960-13, t_end: 1961-01}}").find("not in 1..12"), std::string::npos);
+  EXPECT_NE(error_of("time: {train: [1990, 1980]}").find("ends before it starts"),
+            std::string::npos);
+  EXPECT_NE(error_of("time: {train: [[1960, 1970], [1965, 1975]]}").find("overlap"),
+            std::string::npos);
+  EXPECT_NE(error_of("time: {train: {t_start: 1960-13, t_end: 1961-01}}").find("not in 1..12"),
+            std::string::npos);
 }
 
 TEST(Dataset, RegionsAndErrors) {
@@ -70,16 +74,19 @@ TEST(Dataset, RegionsAndErrors) {
   const auto msg = error_of("domain: {test_regions: [Atlantis]}");
   EXPECT_NE(msg.find("unknown region 'Atlantis'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("North_Atlantic"), std::string::npos) << msg;
-  EXPECT_NE(error_of("training_experiment: nope").find("'training_experiment': is given twice"), std::string::npos);
+  EXPECT_NE(error_of("training_experiment: nope").find("'training_experiment': is given twice"),
+            std::string::npos);
   std::string other(kMinimal);
   other.replace(other.find("training_experiment: experiment_2"), 33, "training_experiment: nope");
   try {
     load_dataset(config::Config::from_text(other, dataset_schema(), "demo.yaml"));
     ADD_FAILURE() << "an unknown experiment was accepted";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("unknown experiment 'nope'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("unknown experiment 'nope'"), std::string::npos)
+        << e.what();
   }
   EXPECT_NE(error_of("sampling: {fraction: 2}").find("sampling.fraction"), std::string::npos);
   EXPECT_NE(error_of("sampling: {fraktion: 0.1}").find("unknown key"), std::string::npos);
-  EXPECT_NE(error_of("variables: {target: {name: ''}}").find("target must be read"), std::string::npos);
+  EXPECT_NE(error_of("variables: {target: {name: ''}}").find("target must be read"),
+            std::string::npos);
 }

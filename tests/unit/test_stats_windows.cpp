@@ -10,7 +10,8 @@ using fluxrecon::data::RunningStats;
 
 TEST(Statistics, WelfordMergeMatchesTwoPassReference) {
   std::mt19937 rng(3);
-  std::normal_distribution<double> normal(1e3, 25.0);  // large mean: a naive sum-of-squares loses digits
+  std::normal_distribution<double> normal(1e3,
+                                          25.0);  // large mean: a naive sum-of-squares loses digits
   std::vector<double> x(20000);
   for (auto& v : x) v = normal(rng);
   // Two-pass double reference.
@@ -50,14 +51,15 @@ TEST(Windows, AssemblesOldestFirstAndZScores) {
   std::int64_t point = 0;
   std::int32_t last = 5;
   std::vector<float> features(window * kWindowFeatures), target(1);
-  AssembleWindows k{series.data(), statics.data(), &point, &last, slots, window, norm,
-                    features.data(), target.data()};
+  AssembleWindows k{series.data(), statics.data(), &point,          &last,        slots,
+                    window,        norm,           features.data(), target.data()};
   k(0);
   for (int t = 0; t < window; ++t) {
     const int slot = last - window + 1 + t;  // 2, 3, 4, 5
     for (int f = 0; f < 10; ++f)
       EXPECT_FLOAT_EQ(features[t * 14 + f], static_cast<float>((100 * slot + f - f) * 0.5));
-    for (int f = 10; f < 14; ++f) EXPECT_FLOAT_EQ(features[t * 14 + f], static_cast<float>((statics[f - 10] - f) * 0.5));
+    for (int f = 10; f < 14; ++f)
+      EXPECT_FLOAT_EQ(features[t * 14 + f], static_cast<float>((statics[f - 10] - f) * 0.5));
   }
   EXPECT_FLOAT_EQ(target[0], static_cast<float>((100 * 5 + 10 - 14) * 0.5));
 }
