@@ -4,6 +4,7 @@
 #include <mpi.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -12,6 +13,7 @@
 #include "core/error.hpp"
 #include "data/dataset.hpp"
 #include "data/prepare.hpp"
+#include "data/synth.hpp"
 #include "io/sample_store.hpp"
 #include "support/tiny_dataset.hpp"
 
@@ -280,4 +282,42 @@ TEST(Prepare, BadInputStopsEveryRankAndWritesNothing) {
   msg = prepare_error(dir + "/truncated", dir + "/out7", "");
   EXPECT_NE(msg.find("tiny_2002.nc"), std::string::npos) << msg;
   EXPECT_TRUE(no_outputs(dir + "/out7"));
+}
+
+TEST(Prepare, OrcaHaloAndNorthFoldPointsCountOnce) {
+  // The same synthetic ocean with and without ORCA-like duplicated points
+  // (2 cyclic halo columns, a north-fold row) gives the same samples.
+  const auto dir = shared_temp_dir("prepare_halo");
+  data::SynthOptions plain;
+  plain.out_dir = dir + "/plain";
+  plain.nx = 36;
+  plain.ny = 18;
+  plain.first_year = 1989;
+  plain.last_year = 1990;
+  plain.experiments = {{"experiment_1", 1.0}};
+  data::SynthOptions halo = plain;
+  halo.out_dir = dir + "/halo";
+  halo.orca_halo = true;
+  halo.nx = plain.nx + 2;
+  halo.ny = plain.ny + 1;
+  data::generate_testbed(plain, MPI_COMM_WORLD);
+  data::generate_testbed(halo, MPI_COMM_WORLD);
+  auto run = [&](const std::string& data_dir, const std::string& out) {
+    const std::string yaml = "dataset: {name: halo, directory: " + data_dir +
+                             "}\nexperiments: {experiment_1: {pattern: 'testbed_experiment_1_{year}.nc'}}\n"
+                             "training_experiment: experiment_1\n"
+                             "time: {train: [1989, 1989], validation: [1990, 1990], test: [1990, 1990]}\n"
+                             "sampling: {fraction: 1.0}\n";
+    data::PrepareOptions opt;
+    opt.out_dir = out;
+    data::prepare(config::Config::from_text(yaml, data::dataset_schema(), "halo.yaml"), opt,
+                  MPI_COMM_WORLD);
+    return io::read_samples(out + "/test_experiment_1_global_1990.h5");
+  };
+  auto a = run(plain.out_dir, dir + "/out_plain");
+  auto b = run(halo.out_dir, dir + "/out_halo");
+  ASSERT_EQ(a.size(), b.size());
+  std::sort(a.target.begin(), a.target.end());
+  std::sort(b.target.begin(), b.target.end());
+  EXPECT_EQ(a.target, b.target);
 }
