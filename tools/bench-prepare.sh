@@ -41,7 +41,9 @@ for rep in $(seq 1 "$reps"); do
   for np in 1 2; do
     rm -rf "$work/out$np.$rep"; sync
     "$build/bench_read" "$file" >> "$work/baseline.jsonl"
-    mpirun -n $np /usr/bin/time -f "peak_rss_kb %M" "$build/fluxrecon" prepare --config "$work/orca025.yaml" \
+    rm -f "$work/rss$np.$rep"
+    # One line per rank, appended (O_APPEND keeps the ranks' lines whole).
+    mpirun -n $np /usr/bin/time -a -o "$work/rss$np.$rep" -f "peak_rss_kb %M" "$build/fluxrecon" prepare --config "$work/orca025.yaml" \
       --data-dir "$work/data" --out "$work/out$np.$rep" --only train > "$work/prepare$np.$rep.log" 2>&1
   done
 done
@@ -55,20 +57,20 @@ for np in (1, 2):
     runs = []
     for rep in range(1, reps + 1):
         s = json.load(open(f"{work}/out{np}.{rep}/prepare_summary.json"))
-        rss = [int(x) * 1024 for x in re.findall(r"peak_rss_kb (\d+)", open(f"{work}/prepare{np}.{rep}.log").read())]
+        rss = [int(x) * 1024 for x in re.findall(r"peak_rss_kb (\d+)", open(f"{work}/rss{np}.{rep}").read())]
         t = s["timings_s"]
-        runs.append(dict(total=t["total"], read=t["read"], file_reads=t["file_reads"],
+        runs.append(dict(total=t["total"], read=t["read"], file_reads=t["file_reads"], store=t["store_writes"],
                          samples=sum(x["samples"] for x in s["sets"]), bytes=s["bytes_read"], rss=max(rss)))
     rows[np] = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
     rows[np]["share"] = size / np
     rows[np]["totals"] = [round(r["total"], 2) for r in runs]
 print(f"\nfile {size/1e6:.0f} MB; plain single read of all variables (median of {2*reps}): {base:.0f} MB/s")
-print("| ranks | total s (median; runs) | samples/s | read phase MB/s | file reads MB/s | file reads / plain read | peak RSS per rank | RSS / share |")
-print("|---|---|---|---|---|---|---|---|")
+print("| ranks | total s (median; runs) | of which HDF5 writes s | samples/s | read phase MB/s | file reads MB/s | file reads / plain read | peak RSS per rank | RSS / share |")
+print("|---|---|---|---|---|---|---|---|---|")
 for np, r in rows.items():
     read_mbs = r["bytes"] / 1e6 / r["read"]
     io_mbs = r["bytes"] / 1e6 / r["file_reads"]
-    print(f"| {np} | {r['total']:.2f} ({', '.join(map(str, r['totals']))}) | {r['samples']/r['total']:.0f} | {read_mbs:.0f} | "
+    print(f"| {np} | {r['total']:.2f} ({', '.join(map(str, r['totals']))}) | {r['store']:.2f} | {r['samples']/r['total']:.0f} | {read_mbs:.0f} | "
           f"{io_mbs:.0f} | {io_mbs/base:.2f} | {r['rss']/2**20:.0f} MiB | {r['rss']/r['share']:.2f} |")
 print(f"\n2 ranks vs 1 (medians): {rows[1]['total']/rows[2]['total']:.2f}x faster in total, "
       f"{rows[1]['read']/rows[2]['read']:.2f}x in the read phase")

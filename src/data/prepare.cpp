@@ -231,10 +231,14 @@ PreparedSet write_set(const SetSpec& spec, const Grid& grid, const io::Normalisa
       i = j;
     }
     Kokkos::fence();
+    const double t_store = wall_seconds();
     writer.write(offset + b0, block);
+    out.store_seconds += wall_seconds() - t_store;
   }
+  const double t_close = wall_seconds();
   writer.close();
   output.commit();
+  out.store_seconds += wall_seconds() - t_close;
   return out;
 }
 
@@ -420,6 +424,9 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
   summary.bytes_read = mpi::sum(static_cast<std::uint64_t>(reader.bytes_read()), comm);
   summary.read_seconds = mpi::max(timers.seconds("read"), comm);
   summary.io_seconds = mpi::max(reader.io_seconds(), comm);
+  double store_seconds = 0;
+  for (const auto& set : summary.sets) store_seconds += set.store_seconds;
+  summary.store_seconds = mpi::max(store_seconds, comm);
   for (const auto& s : summary.sets) summary.samples += s.samples;
   summary.seconds = mpi::max(wall_seconds() - t_start, comm);
   timers.report(comm, "prepare");
@@ -455,7 +462,8 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
                             {"reused", s.reused}});
     js["timings_s"] = {{"total", summary.seconds},
                        {"read", summary.read_seconds},
-                       {"file_reads", summary.io_seconds}};
+                       {"file_reads", summary.io_seconds},
+                       {"store_writes", summary.store_seconds}};
     js["bytes_read"] = summary.bytes_read;
     write_text_atomically(summary.summary_path, js.dump(2) + "\n");
     write_text_atomically(set_path(opt, "prepare_config.yaml"), cfg.to_yaml());

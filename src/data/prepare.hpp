@@ -24,6 +24,7 @@ struct PreparedSet {
   std::string path;
   std::int64_t samples = 0, skipped_windows = 0;
   bool reused = false;  // complete from an earlier run
+  double store_seconds = 0;  // this rank's time in HDF5 writes
 };
 
 struct PrepareSummary {
@@ -32,6 +33,7 @@ struct PrepareSummary {
   std::uint64_t bytes_read = 0;          // over all ranks
   double seconds = 0, read_seconds = 0;  // total; reading incl. transposition into series
   double io_seconds = 0;                 // of the reading: the file reads alone
+  double store_seconds = 0;              // of the writing: HDF5 writes and close alone
   std::string summary_path;
 };
 
