@@ -57,6 +57,12 @@ void AtomicOutput::commit() {
 
 bool output_complete(const std::string& path) { return fs::exists(path); }
 
+bool output_complete(const std::string& path, MPI_Comm comm) {
+  int complete = mpi::rank(comm) == 0 && output_complete(path) ? 1 : 0;
+  MPI_Bcast(&complete, 1, MPI_INT, 0, comm);
+  return complete == 1;
+}
+
 void write_text_atomically(const std::string& path, const std::string& text) {
   const fs::path target(path);
   ensure_directory(target.parent_path().string());

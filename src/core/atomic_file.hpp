@@ -34,6 +34,9 @@ class AtomicOutput {
 
 // True if `path` exists as a complete output (final name present).
 bool output_complete(const std::string& path);
+// Collective: rank 0 looks and tells everyone, so that ranks whose view of a
+// shared file system lags never take different branches.
+bool output_complete(const std::string& path, MPI_Comm comm);
 
 // Creates `dir` and its parents (rank-local); throws an Error naming the
 // directory if it cannot be created or is not writable.

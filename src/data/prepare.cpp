@@ -300,7 +300,7 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
 
   const std::string train_path = set_path(opt, "train.h5");
   io::Normalisation norm;
-  const bool train_done = output_complete(train_path) && !opt.force;
+  const bool train_done = output_complete(train_path, comm) && !opt.force;
   std::int64_t year_count = 0;
   for (const auto& iv : d.train) year_count += iv.last_year() - iv.first_year() + 1;
   for (const auto& iv : d.validation) year_count += iv.last_year() - iv.first_year() + 1;
@@ -327,14 +327,18 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
     summary.sets.push_back({train_path, 0, 0, true});
     log::info("train set complete from an earlier run, reusing its statistics: ", train_path);
   }
+  // Training and validation: the same drawn locations over their periods.
+  auto read_period_set = [&](const char* kind, const std::string& path,
+                             const std::vector<MonthInterval>& period) {
+    SetSpec spec{kind, path,         d.training_experiment, d.train_region.name,
+                 {},   train_points, periods_years(period)};
+    auto t = timers.scope("read");
+    for (const auto& iv : period)
+      spec.series.push_back(read_series(reader, spec.experiment, iv, spec.points, &progress));
+    return spec;
+  };
   if (opt.train && !train_done) {
-    SetSpec spec{"train", train_path,   d.training_experiment, d.train_region.name,
-                 {},      train_points, periods_years(d.train)};
-    {
-      auto t = timers.scope("read");
-      for (const auto& iv : d.train)
-        spec.series.push_back(read_series(reader, spec.experiment, iv, spec.points, &progress));
-    }
+    const SetSpec spec = read_period_set("train", train_path, d.train);
     {
       auto t = timers.scope("statistics");
       all_ranks_agree(comm,
@@ -343,21 +347,17 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
     auto t = timers.scope("write");
     summary.sets.push_back(write_set(spec, grid, norm, d, opt, base, comm));
   }
-  FR_REQUIRE(opt.train || train_done, "no training statistics: prepare the train set first (",
-             train_path, ")");
+  all_ranks_agree(comm, [&] {
+    FR_REQUIRE(opt.train || train_done, "no training statistics: prepare the train set first (",
+               train_path, ")");
+  });
 
   const std::string validation_path = set_path(opt, "validation.h5");
   if (opt.validation) {
-    if (output_complete(validation_path) && !opt.force) {
+    if (output_complete(validation_path, comm) && !opt.force) {
       summary.sets.push_back({validation_path, 0, 0, true});
     } else {
-      SetSpec spec{"validation", validation_path, d.training_experiment,      d.train_region.name,
-                   {},           train_points,    periods_years(d.validation)};
-      {
-        auto t = timers.scope("read");
-        for (const auto& iv : d.validation)
-          spec.series.push_back(read_series(reader, spec.experiment, iv, spec.points, &progress));
-      }
+      const SetSpec spec = read_period_set("validation", validation_path, d.validation);
       auto t = timers.scope("write");
       summary.sets.push_back(write_set(spec, grid, norm, d, opt, base, comm));
     }
@@ -381,7 +381,7 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
         for (const auto& region : d.test_regions) {
           paths.push_back(
               set_path(opt, concat("test_", experiment, "_", region.name, "_", year, ".h5")));
-          all_done = all_done && output_complete(paths.back());
+          all_done = all_done && output_complete(paths.back(), comm);
         }
         if (all_done) {
           for (const auto& p : paths) summary.sets.push_back({p, 0, 0, true});
@@ -397,7 +397,7 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
         }
         progress.advance();
         for (size_t r = 0; r < d.test_regions.size(); ++r) {
-          if (output_complete(paths[r]) && !opt.force) {
+          if (output_complete(paths[r], comm) && !opt.force) {
             summary.sets.push_back({paths[r], 0, 0, true});
             continue;
           }

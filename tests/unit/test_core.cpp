@@ -1,0 +1,75 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/atomic_file.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/progress.hpp"
+#include "core/timer.hpp"
+
+using namespace fluxrecon;
+namespace fs = std::filesystem;
+
+TEST(Progress, LineSaysDoneRateAndEta) {
+  const auto line = Progress::line("prepare", 25, 100, "years", 5.0);
+  EXPECT_NE(line.find("25/100 years (25%)"), std::string::npos) << line;
+  EXPECT_NE(line.find("5 years/s"), std::string::npos) << line;
+  EXPECT_NE(line.find("ETA 15.0 s"), std::string::npos) << line;
+}
+
+TEST(Log, HumanReadableSizesAndDurations) {
+  EXPECT_EQ(log::bytes(512), "512 B");
+  EXPECT_EQ(log::bytes(3.5 * 1024 * 1024), "3.5 MiB");
+  EXPECT_EQ(log::seconds(12.34), "12.3 s");
+  EXPECT_EQ(log::seconds(600), "10m00s");
+}
+
+TEST(Timers, AccumulateAndSummarize) {
+  Timers t;
+  t.add("read", 1.5);
+  t.add("read", 0.5);
+  t.add("write", 1.0);
+  EXPECT_DOUBLE_EQ(t.seconds("read"), 2.0);
+  const auto s = t.summarize(MPI_COMM_SELF);
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].name, "read");
+  EXPECT_DOUBLE_EQ(s[0].max, 2.0);
+  EXPECT_DOUBLE_EQ(s[1].avg, 1.0);
+}
+
+TEST(Errors, RequireNamesFileLineAndMessage) {
+  try {
+    FR_REQUIRE(1 + 1 == 3, "value ", 2, " is not 3");
+    FAIL() << "no throw";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "value 2 is not 3");
+    EXPECT_NE(e.where().find("test_core.cpp:"), std::string::npos);
+    EXPECT_FALSE(e.collective());
+  }
+}
+
+TEST(AtomicOutput, RenamedOnlyWhenCommitted) {
+  const auto dir = fs::temp_directory_path() / ("fluxrecon_atomic_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const std::string target = (dir / "sub" / "out.txt").string();
+  {
+    AtomicOutput out(target, MPI_COMM_SELF);
+    std::ofstream(out.temp_path()) << "half";
+    EXPECT_FALSE(output_complete(target));
+  }  // never committed: the temporary file is removed, nothing looks finished
+  EXPECT_FALSE(fs::exists(target));
+  EXPECT_TRUE(fs::is_empty(dir / "sub"));
+  {
+    AtomicOutput out(target, MPI_COMM_SELF);
+    std::ofstream(out.temp_path()) << "whole";
+    out.commit();
+  }
+  EXPECT_TRUE(output_complete(target));
+  write_text_atomically((dir / "x.json").string(), "{}\n");
+  EXPECT_TRUE(fs::exists(dir / "x.json"));
+  EXPECT_THROW(ensure_directory("/proc/fluxrecon_not_here"), Error);
+  fs::remove_all(dir);
+}
