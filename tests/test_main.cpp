@@ -7,6 +7,8 @@
 #include <Kokkos_Core.hpp>
 #include <cstdio>
 
+#include "core/sanitize_options.hpp"
+
 int main(int argc, char** argv) {
   MPI_Init(&argc, &argv);
   int rank = 0;

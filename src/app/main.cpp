@@ -8,6 +8,7 @@
 #include "app/commands.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/sanitize_options.hpp"
 
 int main(int argc, char** argv) {
   MPI_Init(&argc, &argv);
