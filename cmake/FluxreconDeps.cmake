@@ -16,6 +16,8 @@ endif()
 find_package(yaml-cpp REQUIRED)
 find_package(nlohmann_json REQUIRED)
 find_package(CLI11 REQUIRED)
+# Debian's XGBoost config references /usr/bin/xgboost (package xgboost).
+find_package(xgboost REQUIRED)
 
 # Kokkos: Debian's Trilinos build (Serial) by default; a user-built Kokkos
 # (OpenMP, CUDA) is picked up through the standard Kokkos_ROOT.

@@ -17,6 +17,7 @@ void add_prepare_command(CLI::App& app, std::function<void()>& run) {
     std::string config, out, data_dir;
     bool force = false, describe = false;
     std::vector<std::string> only;
+    std::int64_t write_chunk = data::PrepareOptions{}.chunk_samples;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand(
@@ -30,6 +31,9 @@ void add_prepare_command(CLI::App& app, std::function<void()>& run) {
   cmd->add_flag("--force", args->force, "redo outputs that are already complete");
   cmd->add_option("--only", args->only, "sets to prepare: train, validation, test (default all)")
       ->check(CLI::IsMember({"train", "validation", "test"}));
+  cmd->add_option("--write-chunk", args->write_chunk,
+                  "samples per rank per sample-store write (memory vs number of writes)")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 26));
   cmd->add_flag("--describe-config", args->describe,
                 "print every dataset key with its default and exit");
   run = [args] {
@@ -46,6 +50,7 @@ void add_prepare_command(CLI::App& app, std::function<void()>& run) {
     opt.out_dir = args->out;
     opt.data_dir = args->data_dir;
     opt.force = args->force;
+    opt.chunk_samples = args->write_chunk;
     if (!args->only.empty()) {
       auto has = [&](const char* s) {
         return std::find(args->only.begin(), args->only.end(), s) != args->only.end();
