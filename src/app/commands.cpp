@@ -18,6 +18,7 @@ void add(CLI::App& app, const std::string& name, Add add_command) {
 void register_commands(CLI::App& app) {
   add(app, "synth", add_synth_command);
   add(app, "prepare", add_prepare_command);
+  add(app, "train", add_train_command);
 }
 
 void run_selected(CLI::App& app) {

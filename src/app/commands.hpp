@@ -13,5 +13,6 @@ void run_selected(CLI::App& app);
 // Each subcommand file defines one of these.
 void add_synth_command(CLI::App& app, std::function<void()>& run);
 void add_prepare_command(CLI::App& app, std::function<void()>& run);
+void add_train_command(CLI::App& app, std::function<void()>& run);
 
 }  // namespace fluxrecon::app

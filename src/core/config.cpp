@@ -263,6 +263,12 @@ std::shared_ptr<Schema::Entry> make_entry(const std::string& key, Kind kind,
 }
 }  // namespace
 
+std::vector<std::string> Schema::keys() const {
+  std::vector<std::string> out;
+  for (const auto& e : entries_) out.push_back(e->key);
+  return out;
+}
+
 Schema& Schema::add(std::shared_ptr<Entry> entry) {
   for (const auto& e : entries_)
     if (e->key == entry->key) FR_FAIL("configuration key '", entry->key, "' declared twice");

@@ -64,6 +64,8 @@ class Schema {
                  Normaliser normalise, const std::string& doc);
 
   const std::string& description() const { return description_; }
+  // Declared key names at this level, in declaration order.
+  std::vector<std::string> keys() const;
 
   struct Entry;
   const std::vector<std::shared_ptr<Entry>>& entries() const { return entries_; }

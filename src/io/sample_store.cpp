@@ -177,7 +177,11 @@ Normalisation read_normalisation(const std::string& path) {
 
 std::string read_metadata(const std::string& path) {
   SerialFile f(path);
-  hid_t attr = H5Aopen(f.id, "metadata", H5P_DEFAULT);
+  return read_metadata_from(f.id, path);
+}
+
+std::string read_metadata_from(hid_t file, const std::string& path) {
+  hid_t attr = H5Aopen(file, "metadata", H5P_DEFAULT);
   FR_REQUIRE(attr >= 0, "sample store '", path, "' has no metadata attribute");
   hid_t type = H5Aget_type(attr);
   std::string out(H5Tget_size(type), '\0');
@@ -201,6 +205,90 @@ SampleBlock read_samples(const std::string& path, int* window) {
   b.month = read_all<std::int32_t>(f.id, "month", H5T_NATIVE_INT32, path);
   b.location = read_all<std::int64_t>(f.id, "location", H5T_NATIVE_INT64, path);
   return b;
+}
+
+namespace {
+template <class T>
+void read_rows(hid_t file, const char* name, hid_t type, std::int64_t offset, std::int64_t count,
+               hsize_t inner, hid_t transfer, std::vector<T>& out, const std::string& path) {
+  hid_t set = H5Dopen2(file, name, H5P_DEFAULT);
+  FR_REQUIRE(set >= 0, "sample store '", path, "' has no dataset '", name, "'");
+  hid_t file_space = H5Dget_space(set);
+  const int rank = H5Sget_simple_extent_ndims(file_space);
+  hsize_t dims[3] = {0, 0, 0};
+  H5Sget_simple_extent_dims(file_space, dims, nullptr);
+  hsize_t start[3] = {static_cast<hsize_t>(offset), 0, 0};
+  hsize_t size[3] = {static_cast<hsize_t>(count), dims[1], dims[2]};
+  out.resize(static_cast<size_t>(count) * inner);
+  hid_t memory_space = H5Screate_simple(rank, size, nullptr);
+  if (count > 0) {
+    H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, nullptr, size, nullptr);
+  } else {
+    H5Sselect_none(file_space);
+    H5Sselect_none(memory_space);
+  }
+  const herr_t status = H5Dread(set, type, memory_space, file_space, transfer, out.data());
+  H5Sclose(memory_space);
+  H5Sclose(file_space);
+  H5Dclose(set);
+  check(status, path, name);
+}
+}  // namespace
+
+SampleShard read_sample_shard(const std::string& path, MPI_Comm comm) {
+  SampleShard shard;
+  hid_t file = -1;
+  int ranks = 1, me = 0;
+  MPI_Comm_size(comm, &ranks);
+  MPI_Comm_rank(comm, &me);
+  all_ranks_agree(comm, [&] {
+    hid_t access = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_fapl_mpio(access, comm, MPI_INFO_NULL);
+    H5E_BEGIN_TRY { file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, access); }
+    H5E_END_TRY;
+    H5Pclose(access);
+    FR_REQUIRE(file >= 0, "cannot open sample store '", path,
+               "' (missing, unreadable or not HDF5; run fluxrecon prepare first)");
+    hid_t set = -1;
+    H5E_BEGIN_TRY { set = H5Dopen2(file, "features", H5P_DEFAULT); }
+    H5E_END_TRY;
+    FR_REQUIRE(set >= 0, "'", path, "' is not a fluxrecon sample store (no 'features' dataset)");
+    hid_t space = H5Dget_space(set);
+    hsize_t dims[3] = {0, 0, 0};
+    const int nd = H5Sget_simple_extent_ndims(space);
+    H5Sget_simple_extent_dims(space, dims, nullptr);
+    H5Sclose(space);
+    H5Dclose(set);
+    FR_REQUIRE(nd == 3 && dims[2] == 14, "sample store '", path,
+               "': features must be (N, window, 14), found ", nd, "-D");
+    shard.total = static_cast<std::int64_t>(dims[0]);
+    shard.window = static_cast<int>(dims[1]);
+    read_double_attribute(file, "feature_mean", shard.norm.feature_mean.data(), path);
+    read_double_attribute(file, "feature_std", shard.norm.feature_std.data(), path);
+    read_double_attribute(file, "target_mean", &shard.norm.target_mean, path);
+    read_double_attribute(file, "target_std", &shard.norm.target_std, path);
+  });
+  shard.metadata = read_metadata_from(file, path);
+  shard.offset = shard.total * me / ranks;
+  const std::int64_t count = shard.total * (me + 1) / ranks - shard.offset;
+  hid_t transfer = H5Pcreate(H5P_DATASET_XFER);
+  H5Pset_dxpl_mpio(transfer, H5FD_MPIO_COLLECTIVE);
+  auto& b = shard.block;
+  const hsize_t inner = static_cast<hsize_t>(shard.window) * 14;
+  all_ranks_agree(comm, [&] {
+    read_rows(file, "features", H5T_NATIVE_FLOAT, shard.offset, count, inner, transfer, b.features,
+              path);
+    read_rows(file, "target", H5T_NATIVE_FLOAT, shard.offset, count, 1, transfer, b.target, path);
+    read_rows(file, "lat", H5T_NATIVE_FLOAT, shard.offset, count, 1, transfer, b.lat, path);
+    read_rows(file, "lon", H5T_NATIVE_FLOAT, shard.offset, count, 1, transfer, b.lon, path);
+    read_rows(file, "year", H5T_NATIVE_INT32, shard.offset, count, 1, transfer, b.year, path);
+    read_rows(file, "month", H5T_NATIVE_INT32, shard.offset, count, 1, transfer, b.month, path);
+    read_rows(file, "location", H5T_NATIVE_INT64, shard.offset, count, 1, transfer, b.location,
+              path);
+  });
+  H5Pclose(transfer);
+  H5Fclose(file);
+  return shard;
 }
 
 }  // namespace fluxrecon::io

@@ -58,6 +58,19 @@ class SampleStoreWriter {
 // Rank-local (serial HDF5) reads, for statistics reuse and tests.
 Normalisation read_normalisation(const std::string& path);
 std::string read_metadata(const std::string& path);
+std::string read_metadata_from(hid_t file, const std::string& path);
 SampleBlock read_samples(const std::string& path, int* window = nullptr);
+
+// Collective (parallel HDF5): this rank's contiguous shard of the store,
+// samples [N*r/P, N*(r+1)/P), so every sample is read by exactly one rank and
+// the shards are the same for a given rank count. A rank may get none.
+struct SampleShard {
+  SampleBlock block;
+  std::int64_t total = 0, offset = 0;
+  int window = 0;
+  Normalisation norm;
+  std::string metadata;  // the store's JSON metadata
+};
+SampleShard read_sample_shard(const std::string& path, MPI_Comm comm);
 
 }  // namespace fluxrecon::io

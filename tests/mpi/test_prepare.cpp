@@ -214,6 +214,25 @@ TEST(Prepare, SameSamplesOnOneRankAndOnAll) {
     EXPECT_EQ(a.location, b.location) << name;
     EXPECT_EQ(a.month, b.month) << name;
   }
+  // Shards: contiguous, in rank order, together exactly the whole store.
+  const auto whole = io::read_samples(dir + "/all/train.h5");
+  const auto shard = io::read_sample_shard(dir + "/all/train.h5", MPI_COMM_WORLD);
+  EXPECT_EQ(shard.total, whole.size());
+  EXPECT_EQ(shard.window, 4);
+  int count = static_cast<int>(shard.block.size()), size = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  std::vector<int> counts(size), displs(size, 0);
+  MPI_Allgather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, MPI_COMM_WORLD);
+  for (int r = 1; r < size; ++r) displs[r] = displs[r - 1] + counts[r - 1];
+  EXPECT_EQ(shard.offset, displs[world_rank()]);
+  std::vector<float> gathered(whole.target.size());
+  MPI_Allgatherv(shard.block.target.data(), count, MPI_FLOAT, gathered.data(), counts.data(),
+                 displs.data(), MPI_FLOAT, MPI_COMM_WORLD);
+  EXPECT_EQ(gathered, whole.target);
+  for (std::int64_t i = 0; i < shard.block.size(); ++i)
+    ASSERT_EQ(shard.block.location[i], whole.location[shard.offset + i]);
+  EXPECT_EQ(shard.norm.feature_mean, io::read_normalisation(dir + "/all/train.h5").feature_mean);
+
   const auto na = io::read_normalisation(dir + "/all/train.h5"),
              nb = io::read_normalisation(dir + "/one/train.h5");
   EXPECT_EQ(na.feature_mean, nb.feature_mean);
@@ -303,11 +322,12 @@ TEST(Prepare, OrcaHaloAndNorthFoldPointsCountOnce) {
   data::generate_testbed(plain, MPI_COMM_WORLD);
   data::generate_testbed(halo, MPI_COMM_WORLD);
   auto run = [&](const std::string& data_dir, const std::string& out) {
-    const std::string yaml = "dataset: {name: halo, directory: " + data_dir +
-                             "}\nexperiments: {experiment_1: {pattern: 'testbed_experiment_1_{year}.nc'}}\n"
-                             "training_experiment: experiment_1\n"
-                             "time: {train: [1989, 1989], validation: [1990, 1990], test: [1990, 1990]}\n"
-                             "sampling: {fraction: 1.0}\n";
+    const std::string yaml =
+        "dataset: {name: halo, directory: " + data_dir +
+        "}\nexperiments: {experiment_1: {pattern: 'testbed_experiment_1_{year}.nc'}}\n"
+        "training_experiment: experiment_1\n"
+        "time: {train: [1989, 1989], validation: [1990, 1990], test: [1990, 1990]}\n"
+        "sampling: {fraction: 1.0}\n";
     data::PrepareOptions opt;
     opt.out_dir = out;
     data::prepare(config::Config::from_text(yaml, data::dataset_schema(), "halo.yaml"), opt,

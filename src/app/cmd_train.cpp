@@ -1,0 +1,57 @@
+// `fluxrecon train`: trains one model on the sample stores of fluxrecon prepare.
+#include <cstdio>
+#include <memory>
+
+#include "app/commands.hpp"
+#include "core/config.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/mpi_util.hpp"
+#include "models/xgboost_config.hpp"
+#include "models/xgboost_model.hpp"
+
+namespace fluxrecon::app {
+
+void add_train_command(CLI::App& app, std::function<void()>& run) {
+  struct Args {
+    std::string model, samples, params, out;
+    bool force = false, describe = false;
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand(
+      "train", "Train a model on the sample stores of fluxrecon prepare (data-parallel over MPI)");
+  cmd->add_option("--model", args->model, "model kind (the neural models follow in issue 3)")
+      ->required()
+      ->check(CLI::IsMember({"xgboost"}));
+  cmd->add_option("--samples", args->samples, "folder with train.h5 and validation.h5");
+  cmd->add_option("--params", args->params,
+                  "model configuration YAML (default inputs/models/<model>.yaml values)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--out", args->out, "output folder for the model file and logs");
+  cmd->add_flag("--force", args->force, "retrain even if the model file is complete");
+  cmd->add_flag("--describe-config", args->describe,
+                "print every model key with its default and exit");
+  run = [args] {
+    if (args->describe) {
+      if (mpi::rank() == 0) std::printf("%s", config::document(models::xgboost_schema()).c_str());
+      return;
+    }
+    FR_REQUIRE(!args->samples.empty() && !args->out.empty(),
+               "train: --samples and --out are required");
+    config::Config params = config::Config::from_text("{}", models::xgboost_schema(), "defaults");
+    all_ranks_agree(MPI_COMM_WORLD, [&] {
+      if (!args->params.empty())
+        params = config::Config::load(args->params, models::xgboost_schema());
+    });
+    models::XgboostTrainOptions opt{args->samples, args->out, args->force};
+    const auto r = models::train_xgboost(params, opt, MPI_COMM_WORLD);
+    if (r.reused) return;
+    log::info("train xgboost: wrote ", r.model_path, " (", r.rounds, " rounds, best ", r.best_round,
+              ") in ", log::seconds(r.seconds), " (",
+              static_cast<long long>(r.train_samples * r.rounds / std::max(r.seconds, 1e-9)),
+              " sample-rounds/s) on ", mpi::size(), " rank(s); validation MSE ", r.validation_mse,
+              " (z-scored), ", r.validation_mse_physical, " (physical units squared)");
+  };
+}
+
+}  // namespace fluxrecon::app

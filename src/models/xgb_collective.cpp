@@ -1,0 +1,201 @@
+#include "models/xgb_collective.hpp"
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <xgboost/c_api.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/mpi_util.hpp"
+
+namespace fluxrecon::models {
+namespace {
+
+// XGBoost keeps its communicator in a thread_local; so do we for the guards.
+thread_local bool t_collective_alive = false;
+// After a failed XGCommunicatorInit, XGBoost 1.7 keeps a half-initialised rabit
+// engine on the thread (its cleanup needs the tracker that just failed), and a
+// later init fails with "Rank -1 is less than 0". We say so instead.
+thread_local bool t_join_failed = false;
+
+bool is_loopback(const in_addr& address) { return (ntohl(address.s_addr) >> 24) == 127; }
+
+std::string dotted(const in_addr& address) {
+  char text[INET_ADDRSTRLEN] = {0};
+  ::inet_ntop(AF_INET, &address, text, sizeof(text));
+  return text;
+}
+
+// This node's address as other nodes reach it. Debian maps the hostname to
+// 127.0.1.1 in /etc/hosts, so a loopback answer falls through to the interfaces.
+std::string node_address(const std::string& hostname) {
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(hostname.c_str(), nullptr, &hints, &found) == 0) {
+    std::string chosen;
+    for (addrinfo* a = found; a != nullptr && chosen.empty(); a = a->ai_next) {
+      const auto& address = reinterpret_cast<const sockaddr_in*>(a->ai_addr)->sin_addr;
+      if (!is_loopback(address)) chosen = dotted(address);
+    }
+    ::freeaddrinfo(found);
+    if (!chosen.empty()) return chosen;
+  }
+  ifaddrs* interfaces = nullptr;
+  std::string chosen;
+  if (::getifaddrs(&interfaces) == 0) {
+    for (ifaddrs* i = interfaces; i != nullptr && chosen.empty(); i = i->ifa_next) {
+      if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET) continue;
+      if ((i->ifa_flags & IFF_UP) == 0 || (i->ifa_flags & IFF_LOOPBACK) != 0) continue;
+      const auto& address = reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr;
+      if (!is_loopback(address)) chosen = dotted(address);
+    }
+    ::freeifaddrs(interfaces);
+  }
+  FR_REQUIRE(!chosen.empty(), "no non-loopback IPv4 address found for host '", hostname,
+             "' to run the XGBoost tracker on; set FLUXRECON_TRACKER_HOST to an address "
+             "that every node can reach");
+  return chosen;
+}
+
+// Zero-padded so that the tracker's lexicographic sort of task ids is rank order.
+std::string task_id(int rank, int size) {
+  const int width = static_cast<int>(std::to_string(std::max(size - 1, 0)).size());
+  std::string id = std::to_string(rank);
+  return std::string(static_cast<size_t>(width) - std::min(id.size(), size_t(width)), '0') + id;
+}
+
+}  // namespace
+
+void xgb_check(int status, const char* what) {
+  if (status == 0) return;
+  const char* last = XGBGetLastError();
+  std::string message = last != nullptr && *last != '\0' ? last : "(no message from XGBoost)";
+  // Keep the reason, drop the native stack trace XGBoost appends.
+  const auto trace = message.find("\nStack trace:");
+  if (trace != std::string::npos) message.resize(trace);
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  FR_FAIL("XGBoost ", what, " failed: ", message);
+}
+
+std::string tracker_address(bool single_host) {
+  const char* forced = std::getenv("FLUXRECON_TRACKER_HOST");
+  if (forced != nullptr && *forced != '\0') return forced;
+  if (single_host) return "127.0.0.1";
+  return node_address(mpi::hostname());
+}
+
+XgbCollective::XgbCollective(MPI_Comm comm, XgbCollectiveOptions options)
+    : comm_(comm), rank_(mpi::rank(comm)), size_(mpi::size(comm)), options_(options) {
+  all_ranks_agree(comm_, [&] {
+    FR_REQUIRE(options_.setup_timeout_s > 0, "XGBoost collective: setup timeout must be > 0, got ",
+               options_.setup_timeout_s, " s");
+    FR_REQUIRE(options_.comm_timeout_s > 0, "XGBoost collective: communication timeout must be",
+               " > 0, got ", options_.comm_timeout_s, " s");
+    FR_REQUIRE(!t_collective_alive, "an XgbCollective is already alive on this thread",
+               " (XGBoost has one communicator per thread)");
+    FR_REQUIRE(!t_join_failed, "an earlier XGBoost collective setup failed on this thread;",
+               " XGBoost 1.7 cannot join another one from it (restart the process)");
+  });
+
+  // Loopback is enough, and avoids firewalls, when every rank is on this host.
+  const std::string here = mpi::hostname();
+  const bool single_host = mpi::min(mpi::broadcast(here, 0, comm_) == here ? 1 : 0, comm_) == 1;
+  std::string host;
+  all_ranks_agree(comm_, [&] {
+    if (rank_ != 0) return;
+    host = tracker_address(single_host);
+    tracker_ = std::make_unique<RabitTracker>(size_, host, 0, options_.setup_timeout_s);
+    tracker_->start();
+    port_ = tracker_->port();
+  });
+  host_ = mpi::broadcast(host, 0, comm_);
+  MPI_Bcast(&port_, 1, MPI_INT, 0, comm_);
+
+  nlohmann::json config = {
+      {"xgboost_communicator", "rabit"},
+      {"rabit_tracker_uri", host_},
+      {"rabit_tracker_port", port_},
+      {"rabit_world_size", size_},
+      {"rabit_task_id", task_id(rank_, size_)},
+      {"rabit_timeout", true},
+      {"rabit_timeout_sec", options_.comm_timeout_s},
+  };
+  config_ = config.dump();
+
+  bool joined = false;
+  try {
+    all_ranks_agree(comm_, [&] {
+      const int status = XGCommunicatorInit(config_.c_str());
+      t_join_failed = status != 0;
+      xgb_check(status, "XGCommunicatorInit");
+      joined = true;
+      FR_REQUIRE(XGCommunicatorGetWorldSize() == size_ && XGCommunicatorGetRank() == rank_,
+                 "XGBoost collective: MPI rank ", rank_, " of ", size_, " became rabit rank ",
+                 XGCommunicatorGetRank(), " of ", XGCommunicatorGetWorldSize());
+    });
+  } catch (...) {
+    // Leave cleanly where we joined; the tracker has either failed already or
+    // sees every shutdown, so the wait is short.
+    if (joined) XGCommunicatorFinalize();
+    if (tracker_) {
+      try {
+        tracker_->wait_for(options_.setup_timeout_s);
+      } catch (const std::exception&) {  // the collective error already says what went wrong
+      }
+      tracker_.reset();
+    }
+    throw;
+  }
+  active_ = true;
+  t_collective_alive = true;
+  log::info("XGBoost collective: ", size_, " workers, rabit tracker at ", host_, ":", port_);
+}
+
+void XgbCollective::finalize() {
+  if (!active_) return;
+  active_ = false;
+  t_collective_alive = false;
+  try {
+    all_ranks_agree(comm_, [&] {
+      xgb_check(XGCommunicatorFinalize(), "XGCommunicatorFinalize");
+      // Bounded: our own shutdown has reached the tracker, which then gives
+      // the others setup_timeout_s.
+      if (tracker_) tracker_->wait();
+    });
+  } catch (...) {
+    tracker_.reset();
+    throw;
+  }
+  tracker_.reset();
+}
+
+XgbCollective::~XgbCollective() {
+  if (active_) {
+    active_ = false;
+    t_collective_alive = false;
+    // No MPI here: this may run while unwinding on one rank only.
+    if (XGCommunicatorFinalize() != 0)
+      log::error_line(concat("XGBoost collective: XGCommunicatorFinalize failed on rank ", rank_,
+                             ": ", XGBGetLastError()));
+  }
+  if (tracker_) {
+    try {
+      if (!tracker_->wait_for(options_.setup_timeout_s))
+        log::error_line("XGBoost collective: rabit tracker still waiting for workers; stopped");
+    } catch (const std::exception& e) {
+      log::error_line(e.what());
+    }
+  }
+}
+
+}  // namespace fluxrecon::models

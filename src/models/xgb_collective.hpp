@@ -1,0 +1,72 @@
+// XGBoost's distributed training over an MPI communicator. Debian's XGBoost
+// 1.7 has no MPI communicator, only Rabit: rank 0 runs our RabitTracker on a
+// thread, every rank joins it through XGCommunicatorInit, and from then on
+// XGBoost synchronises histograms itself, so all ranks end with the same model.
+#pragma once
+
+#include <mpi.h>
+
+#include <memory>
+#include <string>
+
+#include "models/rabit_tracker.hpp"
+
+namespace fluxrecon::models {
+
+// Turns a failed XGBoost C API call (status -1) into fluxrecon::Error carrying
+// XGBGetLastError(). `what` names the call, e.g. "XGBoosterUpdateOneIter".
+void xgb_check(int status, const char* what);
+
+struct XgbCollectiveOptions {
+  // All workers must join the tracker within this, and all must shut down
+  // within this after the first one has.
+  double setup_timeout_s = 120.0;
+  // rabit_timeout_sec: a collective in which a peer stays silent this long
+  // fails instead of hanging (a rank may compute for minutes between them).
+  int comm_timeout_s = 1800;
+};
+
+// RAII: the XGBoost collective is up between construction and finalize() (or
+// destruction). Construction and finalize() are collective over `comm`; a
+// failure on any rank throws the same Error on every rank. XGBoost keeps one
+// communicator per thread, so only one XgbCollective may be alive per thread,
+// and every XGBoost call that trains must come from the constructing thread.
+// A setup that failed in XGCommunicatorInit leaves XGBoost 1.7 unable to join
+// again from that thread: a later XgbCollective there says so.
+class XgbCollective {
+ public:
+  explicit XgbCollective(MPI_Comm comm = MPI_COMM_WORLD, XgbCollectiveOptions options = {});
+  // Best effort when finalize() was not called (e.g. during an exception):
+  // leaves the collective and waits at most setup_timeout_s for the tracker.
+  ~XgbCollective();
+  XgbCollective(const XgbCollective&) = delete;
+  XgbCollective& operator=(const XgbCollective&) = delete;
+
+  // Leaves the collective on every rank and joins the tracker (collective).
+  void finalize();
+
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  const std::string& tracker_host() const { return host_; }
+  int tracker_port() const { return port_; }
+  // The JSON this rank passed to XGCommunicatorInit.
+  const std::string& config() const { return config_; }
+
+ private:
+  MPI_Comm comm_;
+  int rank_;
+  int size_;
+  XgbCollectiveOptions options_;
+  std::string host_;
+  int port_ = 0;
+  std::string config_;
+  std::unique_ptr<RabitTracker> tracker_;  // rank 0 only
+  bool active_ = false;
+};
+
+// The address workers use to reach a tracker on this node: FLUXRECON_TRACKER_HOST
+// when set, else 127.0.0.1 when all ranks share this host, else this node's
+// first non-loopback IPv4 address.
+std::string tracker_address(bool single_host);
+
+}  // namespace fluxrecon::models

@@ -1,0 +1,293 @@
+#include "models/xgboost_model.hpp"
+
+#include <xgboost/c_api.h>
+
+#include <Kokkos_Core.hpp>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <sstream>
+#include <thread>
+
+#include "core/atomic_file.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/mpi_util.hpp"
+#include "core/timer.hpp"
+#include "data/dataset.hpp"
+#include "kernels/flatten.hpp"
+#include "models/xgb_collective.hpp"
+#include "models/xgboost_config.hpp"
+
+namespace fluxrecon::models {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr const char* kMetadataAttribute = "fluxrecon_metadata";
+
+// Owns a DMatrix or a Booster handle.
+struct DMatrix {
+  DMatrixHandle handle = nullptr;
+  ~DMatrix() {
+    if (handle) XGDMatrixFree(handle);
+  }
+};
+struct Booster {
+  BoosterHandle handle = nullptr;
+  ~Booster() {
+    if (handle) XGBoosterFree(handle);
+  }
+};
+
+void make_dmatrix(DMatrix& m, const std::vector<float>& flat, const std::vector<float>& label,
+                  int width) {
+  const auto rows = static_cast<bst_ulong>(label.size());
+  xgb_check(
+      XGDMatrixCreateFromMat(rows ? flat.data() : nullptr, rows, static_cast<bst_ulong>(width),
+                             std::numeric_limits<float>::quiet_NaN(), &m.handle),
+      "XGDMatrixCreateFromMat");
+  xgb_check(XGDMatrixSetFloatInfo(m.handle, "label", label.data(), rows), "XGDMatrixSetFloatInfo");
+}
+
+// "[3]\ttrain-rmse:0.5\tvalidation-rmse:0.6" -> the value of `name`.
+double eval_value(const std::string& text, const std::string& name) {
+  const auto at = text.find(name + "-rmse:");
+  FR_REQUIRE(at != std::string::npos, "XGBoost evaluation '", text, "' has no ", name, "-rmse");
+  return std::stod(text.substr(at + name.size() + 6));
+}
+
+// Threads per rank: the cores of this node shared among its ranks.
+int threads_per_rank(MPI_Comm comm) {
+  MPI_Comm node;
+  MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+  const int local = mpi::size(node);
+  MPI_Comm_free(&node);
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return std::max(1, cores / local);
+}
+
+std::vector<float> predict_rows(BoosterHandle booster, const float* flat, std::int64_t n, int width,
+                                int type) {
+  DMatrix m;
+  xgb_check(XGDMatrixCreateFromMat(n ? flat : nullptr, static_cast<bst_ulong>(n),
+                                   static_cast<bst_ulong>(width),
+                                   std::numeric_limits<float>::quiet_NaN(), &m.handle),
+            "XGDMatrixCreateFromMat");
+  const std::string config = concat("{\"type\": ", type,
+                                    ", \"training\": false, \"iteration_begin\": 0, "
+                                    "\"iteration_end\": 0, \"strict_shape\": false}");
+  const bst_ulong* shape = nullptr;
+  bst_ulong dims = 0;
+  const float* result = nullptr;
+  xgb_check(XGBoosterPredictFromDMatrix(booster, m.handle, config.c_str(), &shape, &dims, &result),
+            "XGBoosterPredictFromDMatrix");
+  bst_ulong total = 1;
+  for (bst_ulong d = 0; d < dims; ++d) total *= shape[d];
+  return std::vector<float>(result, result + total);
+}
+
+}  // namespace
+
+std::vector<float> flatten_windows(const io::SampleBlock& block, int window) {
+  const std::int64_t n = block.size();
+  std::vector<float> flat(static_cast<size_t>(n) * kernels::flat_width(window));
+  kernels::FlattenWindows kernel{block.features.data(), window, flat.data()};
+  Kokkos::parallel_for("flatten_windows",
+                       Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace>(0, n), kernel);
+  Kokkos::fence();
+  return flat;
+}
+
+XgboostTrainResult train_xgboost(const config::Config& cfg, const XgboostTrainOptions& opt,
+                                 MPI_Comm comm) {
+  const double start = wall_seconds();
+  XgboostTrainResult r;
+  r.model_path = (fs::path(opt.out_dir) / "xgboost.json").string();
+  r.eval_path = (fs::path(opt.out_dir) / "xgboost_eval.csv").string();
+  if (!opt.force && output_complete(r.model_path, comm)) {
+    r.reused = true;
+    log::info("train xgboost: ", r.model_path,
+              " is complete from an earlier run (--force redoes it)");
+    return r;
+  }
+  const auto settings = xgboost_settings(cfg);
+  const auto train = io::read_sample_shard(opt.samples_dir + "/train.h5", comm);
+  const auto valid = io::read_sample_shard(opt.samples_dir + "/validation.h5", comm);
+  all_ranks_agree(comm, [&] {
+    FR_REQUIRE(valid.window == train.window, opt.samples_dir, ": validation.h5 has windows of ",
+               valid.window, " months but train.h5 of ", train.window);
+    FR_REQUIRE(valid.norm.feature_mean == train.norm.feature_mean &&
+                   valid.norm.target_std == train.norm.target_std,
+               opt.samples_dir,
+               ": validation.h5 was normalised with other statistics than train.h5 "
+               "(prepared from another dataset or run); prepare both together");
+    FR_REQUIRE(train.total > 0 && valid.total > 0, opt.samples_dir, ": empty sample store");
+    ensure_directory(opt.out_dir);
+  });
+  r.train_samples = train.total;
+  r.validation_samples = valid.total;
+  const int width = kernels::flat_width(train.window);
+  const auto train_flat = flatten_windows(train.block, train.window);
+  const auto valid_flat = flatten_windows(valid.block, valid.window);
+  log::info("train xgboost: ", train.total, " training and ", valid.total,
+            " validation samples of ", width, " values on ", mpi::size(comm), " rank(s), ",
+            settings.num_boost_round, " rounds");
+
+  std::string model;
+  std::vector<float> valid_pred;
+  std::ostringstream eval_csv;
+  eval_csv << "round,train_rmse,validation_rmse\n";
+  {
+    XgbCollective collective(comm);
+    DMatrix dtrain, dvalid;
+    Booster booster;
+    all_ranks_agree(comm, [&] {
+      make_dmatrix(dtrain, train_flat, train.block.target, width);
+      make_dmatrix(dvalid, valid_flat, valid.block.target, width);
+      DMatrixHandle both[2] = {dtrain.handle, dvalid.handle};
+      xgb_check(XGBoosterCreate(both, 2, &booster.handle), "XGBoosterCreate");
+      bool threads_given = false;
+      for (const auto& [name, value] : settings.params) {
+        xgb_check(XGBoosterSetParam(booster.handle, name.c_str(), value.c_str()),
+                  concat("XGBoosterSetParam ", name, "=", value).c_str());
+        threads_given = threads_given || name == "nthread";
+      }
+      if (!threads_given)
+        xgb_check(XGBoosterSetParam(booster.handle, "nthread",
+                                    std::to_string(threads_per_rank(comm)).c_str()),
+                  "XGBoosterSetParam nthread");
+    });
+    DMatrixHandle sets[2] = {dtrain.handle, dvalid.handle};
+    const char* names[2] = {"train", "validation"};
+    double best = std::numeric_limits<double>::infinity();
+    for (int round = 0; round < settings.num_boost_round; ++round) {
+      xgb_check(XGBoosterUpdateOneIter(booster.handle, round, dtrain.handle),
+                "XGBoosterUpdateOneIter");
+      const char* text = nullptr;
+      xgb_check(XGBoosterEvalOneIter(booster.handle, round, sets, names, 2, &text),
+                "XGBoosterEvalOneIter");
+      const double train_rmse = eval_value(text, "train"),
+                   valid_rmse = eval_value(text, "validation");
+      eval_csv << round + 1 << "," << train_rmse << "," << valid_rmse << "\n";
+      if (round % 10 == 0 || round + 1 == settings.num_boost_round)
+        log::info("train xgboost: round ", round + 1, "/", settings.num_boost_round, " train RMSE ",
+                  train_rmse, ", validation RMSE ", valid_rmse);
+      r.rounds = round + 1;
+      // Strict improvement, as the seed's early stopping.
+      if (valid_rmse < best) {
+        best = valid_rmse;
+        r.best_round = round + 1;
+      } else if (settings.early_stopping_rounds > 0 &&
+                 round + 1 - r.best_round >= settings.early_stopping_rounds) {
+        log::info("train xgboost: early stop after round ", round + 1, ", best round ",
+                  r.best_round);
+        break;
+      }
+    }
+    if (settings.early_stopping_rounds > 0 && r.best_round < r.rounds) {
+      Booster sliced;
+      xgb_check(XGBoosterSlice(booster.handle, 0, r.best_round, 1, &sliced.handle),
+                "XGBoosterSlice");
+      std::swap(booster.handle, sliced.handle);
+    }
+    json meta;
+    meta["model"] = "xgboost";
+    meta["features"] =
+        std::vector<std::string>(data::feature_names().begin(), data::feature_names().end());
+    meta["window"] = train.window;
+    meta["input"] = "flat: window*10 dynamic features (oldest step first), then sin/cos lat/lon";
+    meta["normalisation"] = {{"feature_mean", train.norm.feature_mean},
+                             {"feature_std", train.norm.feature_std},
+                             {"target_mean", train.norm.target_mean},
+                             {"target_std", train.norm.target_std}};
+    meta["parameters"] = settings.params;
+    meta["rounds"] = r.rounds;
+    meta["best_round"] = r.best_round;
+    meta["samples"] = {
+        {"train", train.total}, {"validation", valid.total}, {"dir", opt.samples_dir}};
+    meta["train_store"] = json::parse(train.metadata);
+    meta["ranks"] = mpi::size(comm);
+    meta["software"] = std::string("fluxrecon ") + FLUXRECON_VERSION;
+    const std::string meta_text = meta.dump();
+    xgb_check(XGBoosterSetAttr(booster.handle, kMetadataAttribute, meta_text.c_str()),
+              "XGBoosterSetAttr");
+    bst_ulong length = 0;
+    const char* bytes = nullptr;
+    xgb_check(XGBoosterSaveModelToBuffer(booster.handle, "{\"format\": \"json\"}", &length, &bytes),
+              "XGBoosterSaveModelToBuffer");
+    model.assign(bytes, length);
+    valid_pred = predict_rows(booster.handle, valid_flat.data(), valid.block.size(), width, 0);
+    collective.finalize();
+  }
+  // Every rank must hold the same model; a difference is a bug, not noise.
+  const auto digest = static_cast<std::uint64_t>(std::hash<std::string>{}(model));
+  all_ranks_agree(comm, [&] {
+    FR_REQUIRE(mpi::min(digest, comm) == mpi::max(digest, comm),
+               "internal: the ranks ended with different XGBoost models");
+  });
+  double sse = 0;
+  for (std::int64_t i = 0; i < valid.block.size(); ++i) {
+    const double e = static_cast<double>(valid_pred[i]) - valid.block.target[i];
+    sse += e * e;
+  }
+  r.validation_mse = mpi::sum(sse, comm) / static_cast<double>(valid.total);
+  r.validation_mse_physical = r.validation_mse * train.norm.target_std * train.norm.target_std;
+  all_ranks_agree(comm, [&] {
+    if (mpi::rank(comm) != 0) return;
+    write_text_atomically(r.eval_path, eval_csv.str());
+    write_text_atomically((fs::path(opt.out_dir) / "xgboost_config.yaml").string(), cfg.to_yaml());
+    write_text_atomically(r.model_path, model);
+  });
+  MPI_Barrier(comm);
+  r.seconds = mpi::max(wall_seconds() - start, comm);
+  return r;
+}
+
+XgboostModel XgboostModel::load(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  FR_REQUIRE(in.good(), "cannot read XGBoost model file '", path, "'");
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string bytes = text.str();
+  XgboostModel m;
+  BoosterHandle handle = nullptr;
+  xgb_check(XGBoosterCreate(nullptr, 0, &handle), "XGBoosterCreate");
+  m.booster_ = handle;
+  xgb_check(XGBoosterLoadModelFromBuffer(handle, bytes.data(), bytes.size()),
+            concat("loading XGBoost model '", path, "'").c_str());
+  const char* attr = nullptr;
+  int found = 0;
+  xgb_check(XGBoosterGetAttr(handle, kMetadataAttribute, &attr, &found), "XGBoosterGetAttr");
+  FR_REQUIRE(found, "'", path,
+             "' is an XGBoost model without fluxrecon metadata (not trained by fluxrecon train)");
+  m.metadata_ = json::parse(attr);
+  m.window_ = m.metadata_.at("window").get<int>();
+  m.width_ = kernels::flat_width(m.window_);
+  return m;
+}
+
+XgboostModel::XgboostModel(XgboostModel&& other) noexcept
+    : booster_(other.booster_),
+      width_(other.width_),
+      window_(other.window_),
+      metadata_(std::move(other.metadata_)) {
+  other.booster_ = nullptr;
+}
+
+XgboostModel::~XgboostModel() {
+  if (booster_) XGBoosterFree(booster_);
+}
+
+std::vector<float> XgboostModel::predict(const float* flat, std::int64_t n) const {
+  return predict_rows(booster_, flat, n, width_, 0);
+}
+
+std::vector<float> XgboostModel::contributions(const float* flat, std::int64_t n) const {
+  return predict_rows(booster_, flat, n, width_, 2);
+}
+
+}  // namespace fluxrecon::models
