@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the embedded default data, with 2 MPI ranks: installs
 # everything, builds, generates the synthetic testbed (inputs/testbed.yaml)
-# and prepares training, validation and test sets from it.
+# prepares training, validation and test sets from it and trains XGBoost
+# (distributed over the ranks).
 # Output goes to ${1:-out/demo}.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -12,4 +13,6 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_
 bin="${FLUXRECON_BUILD_DIR:-$root/build}/fluxrecon"
 mpirun -n "$ranks" "$bin" synth --config "$root/inputs/testbed.yaml" --out "$out/data"
 mpirun -n "$ranks" "$bin" prepare --config "$root/inputs/testbed.yaml" --data-dir "$out/data" --out "$out/samples"
-echo "demo: inputs in $out/data, sample stores in $out/samples"
+mpirun -n "$ranks" "$bin" train --model xgboost --samples "$out/samples" \
+  --params "$root/inputs/models/xgboost_gbtree.yaml" --out "$out/models"
+echo "demo: inputs in $out/data, sample stores in $out/samples, models in $out/models"

@@ -34,6 +34,19 @@ check "h5dump reads the store" sh -c "h5dump -H '$work/samples/train.h5' | grep 
 run2 prepare --config "$work/testbed.yaml" --data-dir "$work/data" --out "$work/samples" > "$work/rerun.log" 2>&1
 check "rerun skips complete outputs" grep -q "wrote 0 set(s) (18 already complete)" "$work/rerun.log"
 
+# Train XGBoost on the prepared samples, at 2 ranks.
+printf 'num_boost_round: 20\nmax_depth: 6\nbooster: gbtree\n' > "$work/xgb.yaml"
+run2 train --model xgboost --samples "$work/samples" --params "$work/xgb.yaml" --out "$work/models" > "$work/train.log" 2>&1
+check "train exits 0" test $? -eq 0
+check "train wrote the model file" test -f "$work/models/xgboost.json"
+check "train wrote the evaluation log" test "$(wc -l < "$work/models/xgboost_eval.csv")" -eq 21
+check "train summary line" grep -q "train xgboost: wrote .* validation MSE" "$work/train.log"
+printf 'num_boost_round: 20\ncolsample_by_tree: 0.5\n' > "$work/xgb_typo.yaml"
+run2 train --model xgboost --samples "$work/samples" --params "$work/xgb_typo.yaml" --out "$work/models_typo" > "$work/train_typo.log" 2>&1
+rc=$?
+check "misspelt XGBoost parameter exits non-zero" test $rc -ne 0
+check "misspelt XGBoost parameter is named" grep -q "colsample_by_tree': unknown key" "$work/train_typo.log"
+
 # Bad input: a typo in a key.
 sed 's/^  fraction: 0.5/  fracton: 0.5/' "$work/testbed.yaml" > "$work/typo.yaml"
 run2 prepare --config "$work/typo.yaml" --data-dir "$work/data" --out "$work/typo" > "$work/typo.log" 2>&1
