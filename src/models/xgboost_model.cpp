@@ -142,6 +142,8 @@ XgboostTrainResult train_xgboost(const config::Config& cfg, const XgboostTrainOp
   std::ostringstream eval_csv;
   eval_csv << "round,train_rmse,validation_rmse\n";
   {
+    // XGBoost's own info lines (one per worker and connection) stay out of the log.
+    xgb_check(XGBSetGlobalConfig("{\"verbosity\": 1}"), "XGBSetGlobalConfig");
     XgbCollective collective(comm);
     DMatrix dtrain, dvalid;
     Booster booster;
@@ -161,6 +163,7 @@ XgboostTrainResult train_xgboost(const config::Config& cfg, const XgboostTrainOp
                                     std::to_string(threads_per_rank(comm)).c_str()),
                   "XGBoosterSetParam nthread");
     });
+    const double train_start = wall_seconds();
     DMatrixHandle sets[2] = {dtrain.handle, dvalid.handle};
     const char* names[2] = {"train", "validation"};
     double best = std::numeric_limits<double>::infinity();
@@ -220,7 +223,10 @@ XgboostTrainResult train_xgboost(const config::Config& cfg, const XgboostTrainOp
     xgb_check(XGBoosterSaveModelToBuffer(booster.handle, "{\"format\": \"json\"}", &length, &bytes),
               "XGBoosterSaveModelToBuffer");
     model.assign(bytes, length);
+    r.train_seconds = mpi::max(wall_seconds() - train_start, comm);
+    const double predict_start = wall_seconds();
     valid_pred = predict_rows(booster.handle, valid_flat.data(), valid.block.size(), width, 0);
+    r.predict_seconds = mpi::max(wall_seconds() - predict_start, comm);
     collective.finalize();
   }
   // Every rank must hold the same model; a difference is a bug, not noise.
@@ -240,6 +246,18 @@ XgboostTrainResult train_xgboost(const config::Config& cfg, const XgboostTrainOp
     if (mpi::rank(comm) != 0) return;
     write_text_atomically(r.eval_path, eval_csv.str());
     write_text_atomically((fs::path(opt.out_dir) / "xgboost_config.yaml").string(), cfg.to_yaml());
+    json summary = {
+        {"model", r.model_path},
+        {"rounds", r.rounds},
+        {"best_round", r.best_round},
+        {"ranks", mpi::size(comm)},
+        {"train_samples", r.train_samples},
+        {"validation_samples", r.validation_samples},
+        {"validation_mse", r.validation_mse},
+        {"validation_mse_physical", r.validation_mse_physical},
+        {"seconds", {{"boosting", r.train_seconds}, {"predict_validation", r.predict_seconds}}}};
+    write_text_atomically((fs::path(opt.out_dir) / "xgboost_summary.json").string(),
+                          summary.dump(2) + "\n");
     write_text_atomically(r.model_path, model);
   });
   MPI_Barrier(comm);

@@ -31,7 +31,9 @@ struct XgboostTrainResult {
   std::int64_t train_samples = 0, validation_samples = 0;
   double validation_mse = 0;           // z-scored target
   double validation_mse_physical = 0;  // in the target's units squared
-  double seconds = 0;
+  double seconds = 0;                  // the whole call
+  double train_seconds = 0;            // boosting rounds incl. evaluation
+  double predict_seconds = 0;          // predicting the validation set
   bool reused = false;
 };
 
