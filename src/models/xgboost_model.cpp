@@ -142,7 +142,7 @@ XgboostTrainResult train_xgboost(const config::Config& cfg, const XgboostTrainOp
   std::ostringstream eval_csv;
   eval_csv << "round,train_rmse,validation_rmse\n";
   {
-    // XGBoost's own info lines (one per worker and connection) stay out of the log.
+    // XGBoost info lines stay out of the log (warnings and errors still show).
     xgb_check(XGBSetGlobalConfig("{\"verbosity\": 1}"), "XGBSetGlobalConfig");
     XgbCollective collective(comm);
     DMatrix dtrain, dvalid;
