@@ -12,27 +12,14 @@
 #include "data/dataset.hpp"
 #include "data/prepare.hpp"
 #include "io/sample_store.hpp"
+#include "support/mpi_test_util.hpp"
 
 namespace fs = std::filesystem;
+using test_util::shared_temp_dir;
+using test_util::world_rank;
 using namespace fluxrecon;
 
 namespace {
-int world_rank() {
-  int r = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
-  return r;
-}
-
-std::string out_dir(const std::string& name) {
-  std::string dir = (fs::temp_directory_path() / ("fluxrecon_it_" + name)).string();
-  // Rank 0's pid names the folder for everyone.
-  int pid = static_cast<int>(::getpid());
-  MPI_Bcast(&pid, 1, MPI_INT, 0, MPI_COMM_WORLD);
-  dir += "_" + std::to_string(pid);
-  if (world_rank() == 0) fs::remove_all(dir);
-  MPI_Barrier(MPI_COMM_WORLD);
-  return dir;
-}
 
 config::Config dataset(const std::string& yaml) {
   return config::Config::load(std::string(FLUXRECON_SOURCE_DIR) + "/inputs/" + yaml,
@@ -49,7 +36,7 @@ TEST(PrepareSharedData, Bling30CountsStatisticsAndRankIndependence) {
   REQUIRE_SHARED("bling30/bling_2p8deg_1961.nc");
   const auto cfg = dataset("bling30.yaml");
   data::PrepareOptions opt;
-  opt.out_dir = out_dir("bling30_all");
+  opt.out_dir = shared_temp_dir("bling30_all");
   const auto summary = data::prepare(cfg, opt, MPI_COMM_WORLD);
   // 4447 ocean cells, 25 % drawn; train 1961-1970 = 120 months -> 117 windows each.
   const auto train = io::read_samples(opt.out_dir + "/train.h5");
@@ -78,7 +65,7 @@ TEST(PrepareSharedData, Bling30CountsStatisticsAndRankIndependence) {
 
   // The same samples from one rank.
   data::PrepareOptions one = opt;
-  one.out_dir = out_dir("bling30_one");
+  one.out_dir = shared_temp_dir("bling30_one");
   one.test = false;
   if (world_rank() == 0) data::prepare(cfg, one, MPI_COMM_SELF);
   MPI_Barrier(MPI_COMM_WORLD);
@@ -91,7 +78,7 @@ TEST(PrepareSharedData, Bling3YearFileWithOtherNamesAnd360DayCalendar) {
   REQUIRE_SHARED("bling/mitgcm_bling_2p8deg_3yr_monthly_surface.nc");
   const auto cfg = dataset("bling3yr.yaml");
   data::PrepareOptions opt;
-  opt.out_dir = out_dir("bling3yr");
+  opt.out_dir = shared_temp_dir("bling3yr");
   data::prepare(cfg, opt, MPI_COMM_WORLD);
   const std::int64_t drawn = std::llround(0.5 * 4447);
   const auto train = io::read_samples(opt.out_dir + "/train.h5");

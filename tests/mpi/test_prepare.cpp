@@ -15,18 +15,15 @@
 #include "data/prepare.hpp"
 #include "data/synth.hpp"
 #include "io/sample_store.hpp"
+#include "support/mpi_test_util.hpp"
 #include "support/tiny_dataset.hpp"
 
 namespace fs = std::filesystem;
+using test_util::shared_temp_dir;
+using test_util::world_rank;
 using namespace fluxrecon;
 
 namespace {
-
-int world_rank() {
-  int r = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
-  return r;
-}
 
 const char* kPeriods =
     "time: {train: [2001, 2002], validation: [2003, 2003], test: [2003, 2004]}\n";
@@ -37,23 +34,6 @@ std::string with_defaults(std::string extra) {
     extra += "domain: {test_regions: [global, Southern_Ocean]}\n";
   if (extra.find("sampling:") == std::string::npos) extra += "sampling: {fraction: 0.5}\n";
   return extra;
-}
-
-// A fresh directory shared by all ranks.
-std::string shared_temp_dir(const std::string& name) {
-  std::string dir;
-  if (world_rank() == 0) {
-    dir =
-        (fs::temp_directory_path() / ("fluxrecon_test_" + name + "_" + std::to_string(::getpid())))
-            .string();
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  int len = static_cast<int>(dir.size());
-  MPI_Bcast(&len, 1, MPI_INT, 0, MPI_COMM_WORLD);
-  dir.resize(len);
-  MPI_Bcast(dir.data(), len, MPI_CHAR, 0, MPI_COMM_WORLD);
-  return dir;
 }
 
 void write_years(const std::string& dir, int first, int last, tiny::Options o = {},

@@ -17,34 +17,19 @@
 #include "io/sample_store.hpp"
 #include "models/xgboost_config.hpp"
 #include "models/xgboost_model.hpp"
+#include "support/mpi_test_util.hpp"
 
 namespace fs = std::filesystem;
+using test_util::shared_temp_dir;
+using test_util::world_rank;
 using namespace fluxrecon;
 
 namespace {
-int world_rank() {
-  int r = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
-  return r;
-}
-
-std::string shared_dir(const std::string& name) {
-  int pid = static_cast<int>(::getpid());
-  MPI_Bcast(&pid, 1, MPI_INT, 0, MPI_COMM_WORLD);
-  const auto dir =
-      (fs::temp_directory_path() / ("fluxrecon_xgb_" + name + "_" + std::to_string(pid))).string();
-  if (world_rank() == 0) {
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  MPI_Barrier(MPI_COMM_WORLD);
-  return dir;
-}
 
 // Sample stores from a small synthetic ocean, made once per test binary run.
 const std::string& samples() {
   static const std::string dir = [] {
-    const auto d = shared_dir("samples");
+    const auto d = shared_temp_dir("samples");
     data::SynthOptions o;
     o.out_dir = d + "/data";
     o.nx = 36;
@@ -88,7 +73,7 @@ std::string read_file(const std::string& path) {
 }  // namespace
 
 TEST(Xgboost, DistributedModelIsIdenticalOnRanksAndCloseToOneProcess) {
-  const auto out = shared_dir("train");
+  const auto out = shared_temp_dir("train");
   const auto r = models::train_xgboost(params(), {samples(), out + "/all", false}, MPI_COMM_WORLD);
   EXPECT_EQ(r.rounds, 15);
   EXPECT_GT(r.train_samples, 1000);
@@ -127,7 +112,7 @@ TEST(Xgboost, DistributedModelIsIdenticalOnRanksAndCloseToOneProcess) {
 }
 
 TEST(Xgboost, ModelFileRoundTripAndShapSumsToPrediction) {
-  const auto out = shared_dir("shap");
+  const auto out = shared_temp_dir("shap");
   models::train_xgboost(params(), {samples(), out, false}, MPI_COMM_WORLD);
   const auto model = models::XgboostModel::load(out + "/xgboost.json");
   EXPECT_EQ(model.width(), 44);
@@ -171,7 +156,7 @@ TEST(Xgboost, BadParametersAndStores) {
   }
   EXPECT_THROW(params("max_depth: -1\n"), Error);
   EXPECT_THROW(params("subsample: 1.5\n"), Error);
-  const auto out = shared_dir("bad");
+  const auto out = shared_temp_dir("bad");
   try {
     models::train_xgboost(params(), {out + "/nowhere", out + "/m", false}, MPI_COMM_WORLD);
     ADD_FAILURE() << "a missing store was accepted";
@@ -184,7 +169,7 @@ TEST(Xgboost, BadParametersAndStores) {
 
 TEST(Xgboost, RankWithAnEmptyShardStillTakesPart) {
   // A store of one sample: with 2 ranks, rank 0's shard is empty.
-  const auto out = shared_dir("empty");
+  const auto out = shared_temp_dir("empty");
   const auto full = io::read_samples(samples() + "/train.h5");
   const auto norm = io::read_normalisation(samples() + "/train.h5");
   for (const char* name : {"train.h5", "validation.h5"}) {
