@@ -11,6 +11,23 @@ void check(herr_t status, const std::string& path, const char* what) {
   FR_REQUIRE(status >= 0, "HDF5 failed to ", what, " in '", path, "'");
 }
 
+// Selects rows [offset, offset+count) of a (N[, d1, d2]) dataset in
+// `file_space` and returns the matching memory space; a rank with no rows
+// selects none and still takes part in the collective transfer.
+hid_t select_rows(hid_t file_space, int rank, std::int64_t offset, std::int64_t count, hsize_t d1,
+                  hsize_t d2) {
+  hsize_t start[3] = {static_cast<hsize_t>(offset), 0, 0};
+  hsize_t size[3] = {static_cast<hsize_t>(count), d1, d2};
+  hid_t memory_space = H5Screate_simple(rank, size, nullptr);
+  if (count > 0) {
+    H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, nullptr, size, nullptr);
+  } else {
+    H5Sselect_none(file_space);
+    H5Sselect_none(memory_space);
+  }
+  return memory_space;
+}
+
 void write_double_attribute(hid_t file, const char* name, const double* values, hsize_t n,
                             const std::string& path) {
   hid_t space = H5Screate_simple(1, &n, nullptr);
@@ -89,16 +106,8 @@ void SampleStoreWriter::write_dataset(const char* name, hid_t type, std::int64_t
                                       std::int64_t count, int inner, const void* data) {
   hid_t set = H5Dopen2(file_, name, H5P_DEFAULT);
   hid_t file_space = H5Dget_space(set);
-  const int rank = inner > 1 ? 3 : 1;
-  hsize_t start[3] = {static_cast<hsize_t>(offset), 0, 0};
-  hsize_t size[3] = {static_cast<hsize_t>(count), static_cast<hsize_t>(window_), 14};
-  hid_t memory_space = H5Screate_simple(rank, size, nullptr);
-  if (count > 0) {
-    H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, nullptr, size, nullptr);
-  } else {
-    H5Sselect_none(file_space);
-    H5Sselect_none(memory_space);
-  }
+  hid_t memory_space =
+      select_rows(file_space, inner > 1 ? 3 : 1, offset, count, static_cast<hsize_t>(window_), 14);
   const herr_t status = H5Dwrite(set, type, memory_space, file_space, transfer_, data);
   H5Sclose(memory_space);
   H5Sclose(file_space);
@@ -217,16 +226,8 @@ void read_rows(hid_t file, const char* name, hid_t type, std::int64_t offset, st
   const int rank = H5Sget_simple_extent_ndims(file_space);
   hsize_t dims[3] = {0, 0, 0};
   H5Sget_simple_extent_dims(file_space, dims, nullptr);
-  hsize_t start[3] = {static_cast<hsize_t>(offset), 0, 0};
-  hsize_t size[3] = {static_cast<hsize_t>(count), dims[1], dims[2]};
   out.resize(static_cast<size_t>(count) * inner);
-  hid_t memory_space = H5Screate_simple(rank, size, nullptr);
-  if (count > 0) {
-    H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, nullptr, size, nullptr);
-  } else {
-    H5Sselect_none(file_space);
-    H5Sselect_none(memory_space);
-  }
+  hid_t memory_space = select_rows(file_space, rank, offset, count, dims[1], dims[2]);
   const herr_t status = H5Dread(set, type, memory_space, file_space, transfer, out.data());
   H5Sclose(memory_space);
   H5Sclose(file_space);
