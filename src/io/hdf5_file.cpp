@@ -127,18 +127,33 @@ std::string object_name(hid_t object) {
   return slash == std::string::npos ? name : name.substr(slash + 1);
 }
 
+// An attribute with its type and dataspace; nullopt if absent.
+struct OpenedAttribute {
+  Handle attribute, type, space;
+};
+std::optional<OpenedAttribute> open_attribute(hid_t object, const std::string& name,
+                                              const std::string& where) {
+  const htri_t exists = H5Aexists(object, name.c_str());
+  FR_REQUIRE(exists >= 0, "cannot look up attribute ", where, ": ", error_stack());
+  if (exists == 0) return std::nullopt;
+  OpenedAttribute a;
+  a.attribute = Handle(H5Aopen(object, name.c_str(), H5P_DEFAULT), H5Aclose);
+  a.type = Handle(H5Aget_type(a.attribute.get()), H5Tclose);
+  a.space = Handle(H5Aget_space(a.attribute.get()), H5Sclose);
+  FR_REQUIRE(a.attribute.valid() && a.type.valid() && a.space.valid(), "cannot open attribute ",
+             where, ": ", error_stack());
+  return a;
+}
+
 // Text of a string attribute (fixed or variable length, scalar or array;
 // array entries joined with ","); nullopt if absent. `where` names it in errors.
 std::optional<std::string> read_text(hid_t object, const std::string& name,
                                      const std::string& where) {
-  const htri_t exists = H5Aexists(object, name.c_str());
-  FR_REQUIRE(exists >= 0, "cannot look up attribute ", where, ": ", error_stack());
-  if (exists == 0) return std::nullopt;
-  const Handle attribute(H5Aopen(object, name.c_str(), H5P_DEFAULT), H5Aclose);
-  const Handle type(H5Aget_type(attribute.get()), H5Tclose);
-  const Handle space(H5Aget_space(attribute.get()), H5Sclose);
-  FR_REQUIRE(attribute.valid() && type.valid() && space.valid(), "cannot open attribute ", where,
-             ": ", error_stack());
+  auto opened = open_attribute(object, name, where);
+  if (!opened) return std::nullopt;
+  const Handle& attribute = opened->attribute;
+  const Handle& type = opened->type;
+  const Handle& space = opened->space;
   FR_REQUIRE(H5Tget_class(type.get()) == H5T_STRING, "attribute ", where, " holds ",
              type_name(type.get()), " values, not text");
   const auto count = static_cast<std::size_t>(H5Sget_simple_extent_npoints(space.get()));
@@ -174,14 +189,11 @@ std::optional<std::string> read_text(hid_t object, const std::string& name,
 
 std::optional<std::vector<double>> read_numbers(hid_t object, const std::string& name,
                                                 const std::string& where) {
-  const htri_t exists = H5Aexists(object, name.c_str());
-  FR_REQUIRE(exists >= 0, "cannot look up attribute ", where, ": ", error_stack());
-  if (exists == 0) return std::nullopt;
-  const Handle attribute(H5Aopen(object, name.c_str(), H5P_DEFAULT), H5Aclose);
-  const Handle type(H5Aget_type(attribute.get()), H5Tclose);
-  const Handle space(H5Aget_space(attribute.get()), H5Sclose);
-  FR_REQUIRE(attribute.valid() && type.valid() && space.valid(), "cannot open attribute ", where,
-             ": ", error_stack());
+  auto opened = open_attribute(object, name, where);
+  if (!opened) return std::nullopt;
+  const Handle& attribute = opened->attribute;
+  const Handle& type = opened->type;
+  const Handle& space = opened->space;
   const auto type_class = H5Tget_class(type.get());
   FR_REQUIRE(type_class == H5T_INTEGER || type_class == H5T_FLOAT, "attribute ", where, " holds ",
              type_name(type.get()), " values, not numbers");

@@ -123,6 +123,9 @@ class PnetcdfFile final : public GridFile {
                    const std::vector<std::int64_t>& count, T* out);
   // Variable id for attribute queries; NC_GLOBAL for "".
   int attribute_owner(const std::string& variable) const;
+  // Type and length of an attribute; false if it does not exist.
+  bool inquire_attribute(int owner, const std::string& variable, const std::string& name,
+                         nc_type& type, MPI_Offset& length) const;
   void check(int err, const std::string& what) const {
     FR_REQUIRE(err == NC_NOERR, what, " in file ", path_, ": ", ncmpi_strerror(err));
   }
@@ -200,14 +203,20 @@ int PnetcdfFile::attribute_owner(const std::string& name) const {
   return variable_ids_[static_cast<std::size_t>(&info - variables_.data())];
 }
 
+bool PnetcdfFile::inquire_attribute(int owner, const std::string& variable, const std::string& name,
+                                    nc_type& type, MPI_Offset& length) const {
+  const int err = ncmpi_inq_att(ncid_, owner, name.c_str(), &type, &length);
+  if (err == NC_ENOTATT) return false;
+  check(err, concat("reading attribute '", variable, ":", name, "'"));
+  return true;
+}
+
 std::optional<std::string> PnetcdfFile::text_attribute(const std::string& variable,
                                                        const std::string& name) const {
   const int owner = attribute_owner(variable);
   nc_type type = NC_NAT;
   MPI_Offset length = 0;
-  const int err = ncmpi_inq_att(ncid_, owner, name.c_str(), &type, &length);
-  if (err == NC_ENOTATT) return std::nullopt;
-  check(err, concat("reading attribute '", variable, ":", name, "'"));
+  if (!inquire_attribute(owner, variable, name, type, length)) return std::nullopt;
   FR_REQUIRE(type == NC_CHAR, "attribute '", variable, ":", name, "' in file ", path_, " holds ",
              type_name(type), " values, not text");
   std::string text(static_cast<std::size_t>(length), '\0');
@@ -225,9 +234,7 @@ std::optional<std::vector<double>> PnetcdfFile::number_attribute_values(
   const int owner = attribute_owner(variable);
   nc_type type = NC_NAT;
   MPI_Offset length = 0;
-  const int err = ncmpi_inq_att(ncid_, owner, name.c_str(), &type, &length);
-  if (err == NC_ENOTATT) return std::nullopt;
-  check(err, concat("reading attribute '", variable, ":", name, "'"));
+  if (!inquire_attribute(owner, variable, name, type, length)) return std::nullopt;
   FR_REQUIRE(type != NC_CHAR, "attribute '", variable, ":", name, "' in file ", path_,
              " is text, not a number");
   std::vector<double> values(static_cast<std::size_t>(length));
