@@ -1,0 +1,389 @@
+// The neural inference kernels (kernels/nn_*.hpp through recon::NnInference)
+// against float64 references written here from the equations of the seed
+// spec 3.1-3.3, with random weights in PyTorch's initialisation range.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "kernels/nn_dense.hpp"
+#include "recon/nn_inference.hpp"
+
+namespace {
+
+using fluxrecon::models::NetworkKind;
+using fluxrecon::models::NetworkSpec;
+using fluxrecon::models::StateDict;
+using fluxrecon::models::Tensor;
+using fluxrecon::recon::NnInference;
+using Vec = std::vector<double>;
+
+// U(-bound, bound) weights of the given shape, as PyTorch initialises them.
+void put(StateDict& dict, const std::string& key, std::vector<std::size_t> shape, double bound,
+         std::mt19937& rng) {
+  std::uniform_real_distribution<float> dist(static_cast<float>(-bound), static_cast<float>(bound));
+  Tensor t;
+  std::size_t count = 1;
+  for (std::size_t d : shape) count *= d;
+  t.shape = std::move(shape);
+  t.values.resize(count);
+  for (float& v : t.values) v = dist(rng);
+  dict[key] = std::move(t);
+}
+
+StateDict random_weights(const NetworkSpec& spec, unsigned seed) {
+  std::mt19937 rng(seed);
+  StateDict d;
+  const std::size_t f = spec.n_features, h = spec.hidden_dim;
+  const double bh = 1.0 / std::sqrt(static_cast<double>(h));
+  if (spec.kind == NetworkKind::mlp) {
+    std::size_t in = spec.window * spec.n_dynamic + spec.n_features - spec.n_dynamic;
+    for (std::size_t l = 0; l < spec.hidden_dims.size(); ++l) {
+      const std::size_t out = spec.hidden_dims[l];
+      const double b = 1.0 / std::sqrt(static_cast<double>(in));
+      put(d, "layers." + std::to_string(l) + ".weight", {out, in}, b, rng);
+      put(d, "layers." + std::to_string(l) + ".bias", {out}, b, rng);
+      in = out;
+    }
+    put(d, "output_layer.weight", {1, in}, 1.0 / std::sqrt(double(in)), rng);
+    put(d, "output_layer.bias", {1}, 1.0 / std::sqrt(double(in)), rng);
+  } else if (spec.kind == NetworkKind::lstm) {
+    for (int l = 0; l < spec.num_layers; ++l) {
+      const std::string s = "_l" + std::to_string(l);
+      put(d, "lstm.weight_ih" + s, {4 * h, l == 0 ? f : h}, bh, rng);
+      put(d, "lstm.weight_hh" + s, {4 * h, h}, bh, rng);
+      put(d, "lstm.bias_ih" + s, {4 * h}, bh, rng);
+      put(d, "lstm.bias_hh" + s, {4 * h}, bh, rng);
+    }
+    put(d, "fc1.weight", {1, h}, bh, rng);
+    put(d, "fc1.bias", {1}, bh, rng);
+  } else {
+    const double b2h = 1.0 / std::sqrt(2.0 * h), bf = 1.0 / std::sqrt(double(f));
+    put(d, "attention.W.weight", {h, 2 * h}, b2h, rng);
+    put(d, "attention.W.bias", {h}, b2h, rng);
+    put(d, "attention.U.weight", {h, f}, bf, rng);
+    put(d, "attention.U.bias", {h}, bf, rng);
+    put(d, "attention.V.weight", {f, h}, bh, rng);
+    put(d, "attention.V.bias", {f}, bh, rng);
+    put(d, "lstm_cell.weight_ih", {4 * h, f}, bh, rng);
+    put(d, "lstm_cell.weight_hh", {4 * h, h}, bh, rng);
+    put(d, "lstm_cell.bias_ih", {4 * h}, bh, rng);
+    put(d, "lstm_cell.bias_hh", {4 * h}, bh, rng);
+    put(d, "temporal_attention.weight", {1, h}, bh, rng);
+    put(d, "temporal_attention.bias", {1}, bh, rng);
+    put(d, "fc1.weight", {1, h}, bh, rng);
+    put(d, "fc1.bias", {1}, bh, rng);
+    // The seed saves an unused nn.LSTM next to the cell; it must be ignored.
+    put(d, "lstm_layer.weight_ih_l0", {4 * h, h}, bh, rng);
+  }
+  return d;
+}
+
+std::vector<float> random_windows(const NetworkSpec& spec, std::size_t n, unsigned seed,
+                                  float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, scale);
+  std::vector<float> x(n * spec.window * spec.n_features);
+  for (float& v : x) v = normal(rng);
+  return x;
+}
+
+// y = W x + b in float64, W (out, in) row-major.
+Vec linear(const StateDict& d, const std::string& name, const Vec& x) {
+  const Tensor& w = d.at(name + ".weight");
+  const Tensor& b = d.at(name + ".bias");
+  const std::size_t out = w.shape[0], in = w.shape[1];
+  Vec y(out);
+  for (std::size_t j = 0; j < out; ++j) {
+    double s = b.values[j];
+    for (std::size_t k = 0; k < in; ++k) s += double(w.values[j * in + k]) * x[k];
+    y[j] = s;
+  }
+  return y;
+}
+
+double sigmoid(double v) { return 1.0 / (1.0 + std::exp(-v)); }
+
+// One PyTorch LSTM cell step; `prefix` names weight_ih/hh and bias_ih/hh (+ suffix).
+void lstm_step(const StateDict& d, const std::string& prefix, const std::string& suffix,
+               const Vec& x, Vec& h, Vec& c) {
+  const Tensor& wih = d.at(prefix + "weight_ih" + suffix);
+  const Tensor& whh = d.at(prefix + "weight_hh" + suffix);
+  const Tensor& bih = d.at(prefix + "bias_ih" + suffix);
+  const Tensor& bhh = d.at(prefix + "bias_hh" + suffix);
+  const std::size_t hd = h.size(), in = x.size();
+  Vec gates(4 * hd);
+  for (std::size_t j = 0; j < 4 * hd; ++j) {
+    double s = double(bih.values[j]) + bhh.values[j];
+    for (std::size_t k = 0; k < in; ++k) s += double(wih.values[j * in + k]) * x[k];
+    for (std::size_t k = 0; k < hd; ++k) s += double(whh.values[j * hd + k]) * h[k];
+    gates[j] = s;
+  }
+  for (std::size_t j = 0; j < hd; ++j) {
+    const double i = sigmoid(gates[j]), f = sigmoid(gates[hd + j]);
+    const double g = std::tanh(gates[2 * hd + j]), o = sigmoid(gates[3 * hd + j]);
+    c[j] = f * c[j] + i * g;
+    h[j] = o * std::tanh(c[j]);
+  }
+}
+
+Vec step_features(const NetworkSpec& spec, const float* window, int t) {
+  return Vec(window + t * spec.n_features, window + (t + 1) * spec.n_features);
+}
+
+double mlp_reference(const NetworkSpec& spec, const StateDict& d, const float* window) {
+  Vec v;
+  for (int t = 0; t < spec.window; ++t)
+    for (int f = 0; f < spec.n_dynamic; ++f) v.push_back(window[t * spec.n_features + f]);
+  for (int f = spec.n_dynamic; f < spec.n_features; ++f) v.push_back(window[f]);
+  for (std::size_t l = 0; l < spec.hidden_dims.size(); ++l) {
+    v = linear(d, "layers." + std::to_string(l), v);
+    for (double& e : v) e = std::max(e, 0.0);
+  }
+  return linear(d, "output_layer", v)[0];
+}
+
+double lstm_reference(const NetworkSpec& spec, const StateDict& d, const float* window) {
+  std::vector<Vec> seq;
+  for (int t = 0; t < spec.window; ++t) seq.push_back(step_features(spec, window, t));
+  for (int l = 0; l < spec.num_layers; ++l) {
+    Vec h(spec.hidden_dim, 0.0), c(spec.hidden_dim, 0.0);
+    for (auto& x : seq) {
+      lstm_step(d, "lstm.", "_l" + std::to_string(l), x, h, c);
+      x = h;
+    }
+  }
+  return linear(d, "fc1", seq.back())[0];
+}
+
+struct AttentionReference {
+  double y;
+  Vec alpha, beta;  // [window][features], [window]
+};
+
+AttentionReference attention_reference(const NetworkSpec& spec, const StateDict& d,
+                                       const float* window) {
+  const std::size_t hd = spec.hidden_dim;
+  Vec h(hd, 0.0), c(hd, 0.0), scores, heads;
+  AttentionReference r;
+  std::vector<Vec> hs;
+  for (int t = 0; t < spec.window; ++t) {
+    const Vec x = step_features(spec, window, t);
+    Vec hc(h);
+    hc.insert(hc.end(), c.begin(), c.end());
+    const Vec wpart = linear(d, "attention.W", hc), upart = linear(d, "attention.U", x);
+    Vec a(hd);
+    for (std::size_t j = 0; j < hd; ++j) a[j] = std::tanh(wpart[j] + upart[j]);
+    Vec e = linear(d, "attention.V", a);
+    const double top = *std::max_element(e.begin(), e.end());
+    double sum = 0;
+    for (double& v : e) sum += (v = std::exp(v - top));
+    Vec xt(x.size());
+    for (std::size_t f = 0; f < x.size(); ++f) {
+      r.alpha.push_back(e[f] / sum);
+      xt[f] = e[f] / sum * x[f];
+    }
+    lstm_step(d, "lstm_cell.", "", xt, h, c);
+    hs.push_back(h);
+    scores.push_back(linear(d, "temporal_attention", h)[0]);
+  }
+  const double top = *std::max_element(scores.begin(), scores.end());
+  double sum = 0;
+  for (double s : scores) sum += std::exp(s - top);
+  Vec context(hd, 0.0);
+  for (int t = 0; t < spec.window; ++t) {
+    r.beta.push_back(std::exp(scores[t] - top) / sum);
+    for (std::size_t j = 0; j < hd; ++j) context[j] += r.beta[t] * hs[t][j];
+  }
+  r.y = linear(d, "fc1", context)[0];
+  return r;
+}
+
+// |y - ref| <= 1e-5 relative to the larger of |ref| and the batch's rms output.
+void expect_close(const std::vector<float>& y, const Vec& ref, const std::string& what) {
+  double rms = 0;
+  for (double v : ref) rms += v * v;
+  rms = std::sqrt(rms / ref.size());
+  double worst = 0;
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    const double scale = std::max(std::abs(ref[i]), rms);
+    worst = std::max(worst, std::abs(y[i] - ref[i]) / scale);
+    ASSERT_LE(std::abs(y[i] - ref[i]), 1e-5 * scale)
+        << what << " sample " << i << ": kernel " << y[i] << ", reference " << ref[i];
+  }
+  ::testing::Test::RecordProperty(what, std::to_string(worst));
+}
+
+const std::size_t kBatches[] = {1, 31, 32, 33, 100, 257};
+
+NetworkSpec mlp_spec(std::vector<int> hidden) {
+  NetworkSpec s;
+  s.kind = NetworkKind::mlp;
+  s.hidden_dims = std::move(hidden);
+  return s;
+}
+
+NetworkSpec lstm_spec(int hidden, int layers) {
+  NetworkSpec s;
+  s.kind = NetworkKind::lstm;
+  s.hidden_dim = hidden;
+  s.num_layers = layers;
+  return s;
+}
+
+NetworkSpec attention_spec(int hidden) {
+  NetworkSpec s;
+  s.kind = NetworkKind::attention_lstm;
+  s.hidden_dim = hidden;
+  return s;
+}
+
+}  // namespace
+
+TEST(NnKernels, ExpSigmoidTanhAreFloatAccurate) {
+  using namespace fluxrecon::kernels::nn;
+  double worst_exp = 0, worst_sig = 0, worst_tanh = 0;
+  for (double x = -87.0; x <= 88.0; x += 0.001953125) {
+    const float xf = static_cast<float>(x);
+    worst_exp = std::max(worst_exp, std::abs(exp_approx(xf) / std::exp(double(xf)) - 1));
+    worst_sig = std::max(worst_sig, std::abs(sigmoid(xf) - 1 / (1 + std::exp(-double(xf)))));
+    worst_tanh = std::max(worst_tanh, std::abs(tanh_approx(xf) - std::tanh(double(xf))));
+  }
+  EXPECT_LT(worst_exp, 3e-7);
+  EXPECT_LT(worst_sig, 2e-7);
+  EXPECT_LT(worst_tanh, 3e-7);
+  EXPECT_EQ(exp_approx(0.0f), 1.0f);
+  EXPECT_GT(exp_approx(-1000.0f), 0.0f);  // clamped, no underflow to garbage
+  EXPECT_TRUE(std::isfinite(exp_approx(1000.0f)));
+  EXPECT_EQ(tanh_approx(0.0f), 0.0f);
+}
+
+TEST(NnKernels, MlpMatchesFloat64Reference) {
+  for (const auto& hidden : {std::vector<int>{207, 248, 198}, std::vector<int>{5, 17}}) {
+    const NetworkSpec spec = mlp_spec(hidden);
+    const StateDict weights = random_weights(spec, 11);
+    const NnInference model(spec, weights);
+    for (std::size_t n : kBatches) {
+      const auto x = random_windows(spec, n, 100 + n);
+      std::vector<float> y(n);
+      model.predict(x.data(), n, y.data());
+      Vec ref(n);
+      for (std::size_t i = 0; i < n; ++i) ref[i] = mlp_reference(spec, weights, x.data() + i * 56);
+      expect_close(y, ref, "mlp_" + std::to_string(hidden.size()) + "_n" + std::to_string(n));
+    }
+  }
+}
+
+TEST(NnKernels, LstmMatchesFloat64ReferenceForOneToThreeLayers) {
+  for (int hidden : {128, 13}) {
+    for (int layers = 1; layers <= 3; ++layers) {
+      const NetworkSpec spec = lstm_spec(hidden, layers);
+      const StateDict weights = random_weights(spec, 20 + layers);
+      const NnInference model(spec, weights);
+      for (std::size_t n : kBatches) {
+        const auto x = random_windows(spec, n, 200 + n, 2.0f);
+        std::vector<float> y(n);
+        model.predict(x.data(), n, y.data());
+        Vec ref(n);
+        for (std::size_t i = 0; i < n; ++i)
+          ref[i] = lstm_reference(spec, weights, x.data() + i * 56);
+        expect_close(y, ref,
+                     "lstm_h" + std::to_string(hidden) + "_l" + std::to_string(layers) + "_n" +
+                         std::to_string(n));
+      }
+    }
+  }
+}
+
+TEST(NnKernels, AttentionLstmMatchesFloat64ReferenceWithAttentionWeights) {
+  for (int hidden : {256, 19}) {
+    const NetworkSpec spec = attention_spec(hidden);
+    const StateDict weights = random_weights(spec, 31);
+    const NnInference model(spec, weights);
+    for (std::size_t n : kBatches) {
+      const auto x = random_windows(spec, n, 300 + n, 2.0f);
+      std::vector<float> y(n), y_plain(n), alpha(n * 56), beta(n * 4);
+      model.predict_with_attention(x.data(), n, y.data(), alpha.data(), beta.data());
+      model.predict(x.data(), n, y_plain.data());
+      Vec ref(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        const auto r = attention_reference(spec, weights, x.data() + i * 56);
+        ref[i] = r.y;
+        EXPECT_EQ(y_plain[i], y[i]) << "sample " << i;
+        for (int t = 0; t < 4; ++t) {
+          double sum = 0;
+          for (int f = 0; f < 14; ++f) {
+            const double a = alpha[(i * 4 + t) * 14 + f];
+            ASSERT_NEAR(a, r.alpha[t * 14 + f], 2e-6) << "alpha sample " << i << " t " << t;
+            sum += a;
+          }
+          EXPECT_NEAR(sum, 1.0, 2e-6);
+          ASSERT_NEAR(beta[i * 4 + t], r.beta[t], 2e-6) << "beta sample " << i << " t " << t;
+        }
+        EXPECT_NEAR(beta[i * 4] + beta[i * 4 + 1] + beta[i * 4 + 2] + beta[i * 4 + 3], 1.0, 2e-6);
+      }
+      expect_close(y, ref, "attention_h" + std::to_string(hidden) + "_n" + std::to_string(n));
+    }
+  }
+}
+
+TEST(NnKernels, FlopCountsOfTheSeedSizes) {
+  const NetworkSpec mlp = mlp_spec({207, 248, 198});
+  EXPECT_EQ(NnInference(mlp, random_weights(mlp, 1)).flops_per_sample(),
+            2.0 * (44 * 207 + 207 * 248 + 248 * 198 + 198));
+  const NetworkSpec lstm = lstm_spec(128, 3);
+  // Layer 0: 4 steps of W_ih (512 x 14), 3 of W_hh (512 x 128); layers 1-2: 4 + 3 of 512 x 128.
+  EXPECT_EQ(NnInference(lstm, random_weights(lstm, 1)).flops_per_sample(),
+            2.0 * (4 * 512 * 14 + 3 * 512 * 128 + 2 * 7 * 512 * 128 + 128));
+}
+
+TEST(NnKernels, RejectsMissingKeysAndWrongShapes) {
+  const NetworkSpec lstm = lstm_spec(128, 3);
+  StateDict weights = random_weights(lstm, 5);
+  weights.erase("lstm.bias_hh_l1");
+  try {
+    NnInference model(lstm, weights);
+    FAIL() << "a missing key was accepted";
+  } catch (const fluxrecon::Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("missing key 'lstm.bias_hh_l1'"), std::string::npos) << m;
+    EXPECT_NE(m.find("(512)"), std::string::npos) << m;
+  }
+
+  const NetworkSpec att = attention_spec(256);
+  StateDict aw = random_weights(att, 6);
+  aw["attention.W.weight"].shape = {256, 256};
+  aw["attention.W.weight"].values.resize(256 * 256);
+  try {
+    NnInference model(att, aw);
+    FAIL() << "a wrong shape was accepted";
+  } catch (const fluxrecon::Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("'attention.W.weight' has shape (256, 256), expected (256, 512)"),
+              std::string::npos)
+        << m;
+  }
+
+  // A spec with other sizes than the weights: the first layer's shape names both.
+  NetworkSpec mlp = mlp_spec({207, 248, 198});
+  StateDict mw = random_weights(mlp, 7);
+  mlp.window = 3;
+  EXPECT_THROW(NnInference(mlp, mw), fluxrecon::Error);
+
+  // Inconsistent values and shape; attention weights of a model without them.
+  mlp.window = 4;
+  mw["output_layer.bias"].values.push_back(0.0f);
+  EXPECT_THROW(NnInference(mlp, mw), fluxrecon::Error);
+  mw["output_layer.bias"].values.pop_back();
+  const NnInference model(mlp, mw);
+  std::vector<float> x(56), y(1), alpha(56), beta(4);
+  EXPECT_THROW(model.predict_with_attention(x.data(), 1, y.data(), alpha.data(), beta.data()),
+               fluxrecon::Error);
+
+  NetworkSpec bad = lstm_spec(128, 0);
+  EXPECT_THROW(NnInference::validate(bad, random_weights(lstm, 1)), fluxrecon::Error);
+}
