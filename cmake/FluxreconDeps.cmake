@@ -32,3 +32,5 @@ endif()
 if(COMMAND kokkos_check)
   message(STATUS "Kokkos ${Kokkos_VERSION} devices: ${Kokkos_DEVICES}")
 endif()
+# PROJ (Debian libproj-dev) for the tile datasets' LAEA and geostationary projections.
+pkg_check_modules(PROJ REQUIRED IMPORTED_TARGET proj)
