@@ -18,6 +18,10 @@ find_package(nlohmann_json REQUIRED)
 find_package(CLI11 REQUIRED)
 # Debian's XGBoost config references /usr/bin/xgboost (package xgboost).
 find_package(xgboost REQUIRED)
+# oneDNN 2.6 (Debian libdnnl-dev): the neural models' training primitives.
+find_package(dnnl REQUIRED)
+# PLplot 5.15: its CMake package is broken on Debian, pkg-config works (pngcairo driver for PNGs).
+pkg_check_modules(PLPLOTCXX REQUIRED IMPORTED_TARGET plplot-c++)
 
 # Kokkos: Debian's Trilinos build (Serial) by default; a user-built Kokkos
 # (OpenMP, CUDA) is picked up through the standard Kokkos_ROOT.
