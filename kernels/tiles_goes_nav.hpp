@@ -13,6 +13,7 @@ namespace fluxrecon::kernels {
 // Kokkos moved its math functions out of Experimental in 3.7 (Debian has 3.4).
 namespace tmath {
 #if defined(KOKKOS_VERSION) && KOKKOS_VERSION >= 30700
+using Kokkos::acos;
 using Kokkos::asin;
 using Kokkos::atan;
 using Kokkos::cos;
@@ -21,6 +22,7 @@ using Kokkos::sin;
 using Kokkos::sqrt;
 using Kokkos::tan;
 #else
+using Kokkos::Experimental::acos;
 using Kokkos::Experimental::asin;
 using Kokkos::Experimental::atan;
 using Kokkos::Experimental::cos;
@@ -44,8 +46,7 @@ struct GoesNav {
                                         double& lon_deg) const {
     const double H = orbit_radius(), re = semi_major, rp = semi_minor;
     const double r2 = (re * re) / (rp * rp);
-    const double sx_ = tmath::sin(x), cx = tmath::cos(x), sy_ = tmath::sin(y),
-                 cy = tmath::cos(y);
+    const double sx_ = tmath::sin(x), cx = tmath::cos(x), sy_ = tmath::sin(y), cy = tmath::cos(y);
     const double a = sx_ * sx_ + cx * cx * (cy * cy + r2 * sy_ * sy_);
     const double b = -2.0 * H * cx * cy;
     const double c = H * H - re * re;
@@ -102,6 +103,61 @@ struct GoesLatLonOfGrid {
   KOKKOS_INLINE_FUNCTION void operator()(const int k) const {
     const int nx = static_cast<int>(xs.extent(0));
     nav.to_latlon(xs(k % nx), ys(k / nx), lat(k), lon(k));
+  }
+};
+
+}  // namespace fluxrecon::kernels
+
+namespace fluxrecon::kernels {
+
+// Cosine of the solar zenith angle at (lat, lon) in degrees, `day_of_year`
+// (1-366) and `utc_hours`, with the NOAA low-precision solar position
+// (declination and equation of time from the fractional year).
+KOKKOS_INLINE_FUNCTION double cos_solar_zenith(double lat_deg, double lon_deg, int day_of_year,
+                                               double utc_hours) {
+  const double g = 2.0 * M_PI / 365.0 * (day_of_year - 1 + (utc_hours - 12.0) / 24.0);
+  const double eot = 229.18 * (0.000075 + 0.001868 * tmath::cos(g) - 0.032077 * tmath::sin(g) -
+                               0.014615 * tmath::cos(2 * g) - 0.040849 * tmath::sin(2 * g));
+  const double decl = 0.006918 - 0.399912 * tmath::cos(g) + 0.070257 * tmath::sin(g) -
+                      0.006758 * tmath::cos(2 * g) + 0.000907 * tmath::sin(2 * g) -
+                      0.002697 * tmath::cos(3 * g) + 0.00148 * tmath::sin(3 * g);
+  const double minutes = utc_hours * 60.0 + eot + 4.0 * lon_deg;
+  const double hour_angle = (minutes / 4.0 - 180.0) * M_PI / 180.0;
+  const double phi = lat_deg * M_PI / 180.0;
+  return tmath::sin(phi) * tmath::sin(decl) +
+         tmath::cos(phi) * tmath::cos(decl) * tmath::cos(hour_angle);
+}
+
+// True colour from reflectances in percent (spec 3.3 without the Rayleigh
+// correction and the self-sharpening): each band divided by cos(SZA) up to
+// 88 degrees, faded linearly to 0 between 88 and 95 degrees; R = C02,
+// G = 0.465 C01 + 0.465 C02 + 0.07 C03, B = C01.
+template <class Mem>
+struct TrueColor {
+  GoesNav nav;
+  Kokkos::View<const double*, Mem> xs, ys;  // scan angles of the columns and rows
+  Kokkos::View<const float**, Kokkos::LayoutRight, Mem> c01, c02, c03;  // [y][x] reflectance %
+  int day_of_year = 1;
+  double utc_hours = 0;
+  Kokkos::View<float***, Kokkos::LayoutRight, Mem> rgb;  // [3][y][x]
+
+  KOKKOS_INLINE_FUNCTION void operator()(const int k) const {
+    const int nx = static_cast<int>(xs.extent(0));
+    const int i = k % nx, j = k / nx;
+    double lat, lon;
+    nav.to_latlon(xs(i), ys(j), lat, lon);
+    const double mu = cos_solar_zenith(lat, lon, day_of_year, utc_hours);
+    const double limit = 0.034899496702500969;  // cos(88 degrees)
+    const double sza = tmath::acos(mu < -1 ? -1 : (mu > 1 ? 1 : mu)) * 180.0 / M_PI;
+    double factor = 0;
+    if (sza <= 88.0)
+      factor = 1.0 / mu;
+    else if (sza < 95.0)
+      factor = (95.0 - sza) / 7.0 / limit;
+    const double b = c01(j, i) * factor, r = c02(j, i) * factor, n = c03(j, i) * factor;
+    rgb(0, j, i) = static_cast<float>(r);
+    rgb(1, j, i) = static_cast<float>(0.465 * b + 0.465 * r + 0.07 * n);
+    rgb(2, j, i) = static_cast<float>(b);
   }
 };
 

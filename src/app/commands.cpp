@@ -19,6 +19,7 @@ void register_commands(CLI::App& app) {
   add(app, "synth", add_synth_command);
   add(app, "prepare", add_prepare_command);
   add(app, "train", add_train_command);
+  add(app, "tiles", add_tiles_command);
 }
 
 void run_selected(CLI::App& app) {

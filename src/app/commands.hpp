@@ -14,5 +14,6 @@ void run_selected(CLI::App& app);
 void add_synth_command(CLI::App& app, std::function<void()>& run);
 void add_prepare_command(CLI::App& app, std::function<void()>& run);
 void add_train_command(CLI::App& app, std::function<void()>& run);
+void add_tiles_command(CLI::App& app, std::function<void()>& run);
 
 }  // namespace fluxrecon::app

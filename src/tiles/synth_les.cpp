@@ -76,9 +76,12 @@ std::vector<float> synthetic_cloud_amount(const SyntheticLesSpec& s, int step) {
   for (int i = 0; i < s.nx; ++i) xs[i] = (i + 0.5) * s.dx;
   for (int j = 0; j < s.ny; ++j) ys[j] = (j + 0.5) * s.dx;
   const int n = s.nx * s.ny;
-  kernels::SynthCloudAmount<Mem> f{device(kx, "synth_kx"),       device(ky, "synth_ky"),
-                                   device(amp, "synth_amp"),     device(phase, "synth_phase"),
-                                   device(omega, "synth_omega"), device(xs, "synth_x"),
+  kernels::SynthCloudAmount<Mem> f{device(kx, "synth_kx"),
+                                   device(ky, "synth_ky"),
+                                   device(amp, "synth_amp"),
+                                   device(phase, "synth_phase"),
+                                   device(omega, "synth_omega"),
+                                   device(xs, "synth_x"),
                                    device(ys, "synth_y"),
                                    0.0,
                                    s.u,

@@ -1,0 +1,78 @@
+// `fluxrecon tiles`: scene and triplet-tile datasets from one meta.yaml
+// (convml-data style tasks).
+#include <cstdio>
+#include <memory>
+
+#include "app/commands.hpp"
+#include "core/config.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/mpi_util.hpp"
+#include "tiles/meta.hpp"
+#include "tiles/tasks.hpp"
+
+namespace fluxrecon::app {
+
+void add_tiles_command(CLI::App& app, std::function<void()>& run) {
+  struct Args {
+    std::string task, meta, data_path;
+    tiles::TaskOptions options;
+    bool describe = false;
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("tiles",
+                                 "Tile datasets (convml-data style) from a meta.yaml: scene IDs, "
+                                 "cropped and regridded scenes, "
+                                 "triplet and sliding-window tiles, aux products");
+  cmd->add_option("task", args->task,
+                  "GenerateSceneIDs, CheckForAuxiliaryFiles, GenerateCroppedScenes, "
+                  "GenerateRegriddedScenes or GenerateTiles")
+      ->check(CLI::IsMember(tiles::task_names()));
+  cmd->add_option("--meta", args->meta, "the dataset's meta.yaml")->check(CLI::ExistingFile);
+  cmd->add_option(
+      "--data-path", args->data_path,
+      "dataset root for source_data/ and all outputs (default: the folder of meta.yaml)");
+  cmd->add_option("--aux-name", args->options.aux_name, "work on this aux product of aux_products");
+  cmd->add_option("--tiles-kind", args->options.tiles_kind,
+                  "GenerateTiles: triplets or rect-slidingwindow")
+      ->check(CLI::IsMember({"triplets", "rect-slidingwindow"}));
+  cmd->add_option("--step-size", args->options.step_size,
+                  "rect-slidingwindow: step between tiles in pixels (overrides meta.yaml)")
+      ->check(CLI::Range(1, 65536));
+  cmd->add_option("--scene-filter", args->options.scene_filter,
+                  "only scenes whose id matches this regular expression from its start");
+  cmd->add_flag("--describe-config", args->describe,
+                "print every meta.yaml key with its default and exit");
+  run = [args] {
+    if (args->describe) {
+      if (mpi::rank() == 0)
+        std::printf("%s", config::document(tiles::meta_schema("meta.yaml")).c_str());
+      return;
+    }
+    FR_REQUIRE(
+        !args->task.empty(), "tiles: give a task (",
+        [] {
+          std::string s;
+          for (const auto& t : tiles::task_names()) s += (s.empty() ? "" : ", ") + t;
+          return s;
+        }(),
+        ")");
+    FR_REQUIRE(!args->meta.empty(), "tiles: --meta is required");
+    tiles::Meta meta;
+    all_ranks_agree(MPI_COMM_WORLD, [&] { meta = tiles::load_meta(args->meta, args->data_path); });
+    log::info("tiles: ", args->task,
+              args->options.aux_name.empty() ? "" : " --aux-name " + args->options.aux_name,
+              " for ", meta.source, " ", meta.product.text, " in ", meta.data_path, " on ",
+              mpi::size(), " rank(s)");
+    const auto s = tiles::run_task(args->task, meta, args->options, MPI_COMM_WORLD);
+    log::info("tiles: ", s.task, " done: ", s.scenes, " scene(s), ", s.written, " written, ",
+              s.skipped, " already complete, ", s.tiles, " tile(s), ",
+              static_cast<long long>(s.megapixels * 1e3) / 1e3, " Mpixel regridded in ",
+              log::seconds(s.seconds), " (",
+              static_cast<long long>(s.seconds > 0 ? s.tiles / s.seconds : 0), " tiles/s, ",
+              s.seconds > 0 ? static_cast<long long>(s.megapixels / s.seconds * 100) / 100.0 : 0.0,
+              " Mpixel/s)");
+  };
+}
+
+}  // namespace fluxrecon::app
