@@ -186,6 +186,11 @@ void write_scene(const std::string& path, const Scene& s) {
   w.write(xn, {0}, {nx}, s.x.data());
   w.write(yn, {0}, {ny}, s.y.data());
   write_planes(w, name, s.channels.size(), ny, nx, s.values);
+  if (scan) {
+    // Written so that the file is as long as its header says (a scalar is never filled).
+    const std::int32_t marker = -2147483647;
+    w.write("goes_imager_projection", {}, {}, &marker);
+  }
   w.close();
   out.commit();
 }
