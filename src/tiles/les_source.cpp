@@ -67,7 +67,7 @@ std::vector<std::string> les_source_files(const Meta& meta, const std::string& g
     for (const auto& e : fs::directory_iterator(dir))
       if (e.is_regular_file() &&
           fnmatch(glob.c_str(), e.path().filename().string().c_str(), 0) == 0 &&
-          e.path().filename().string().find(".tmp") == std::string::npos)
+          e.path().filename().string()[0] != '.')  // not a temporary (.name.part-PID)
         files.push_back(e.path().string());
   std::sort(files.begin(), files.end());
   FR_REQUIRE(!files.empty(), "no LES source files found matching ", dir, "/", glob,
