@@ -7,31 +7,69 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/mpi_util.hpp"
+#include "models/network.hpp"
+#include "models/nn_config.hpp"
 #include "models/xgboost_config.hpp"
 #include "models/xgboost_model.hpp"
+#include "train/nn_trainer.hpp"
 
 namespace fluxrecon::app {
+namespace {
+
+template <class Args>
+void run_neural(const Args& args) {
+  const auto kind = models::parse_kind(args.model);
+  const auto& schema = models::network_schema(kind);
+  if (args.describe) {
+    if (mpi::rank() == 0) std::printf("%s", config::document(schema).c_str());
+    return;
+  }
+  FR_REQUIRE(!args.samples.empty() && !args.out.empty(), "train: --samples and --out are required");
+  config::Config params = config::Config::from_text("{}", schema, "defaults");
+  all_ranks_agree(MPI_COMM_WORLD, [&] {
+    if (!args.params.empty()) params = config::Config::load(args.params, schema);
+  });
+  train::NeuralTrainOptions opt;
+  opt.samples_dir = args.samples;
+  opt.out_dir = args.out;
+  opt.force = args.force;
+  opt.resume = args.resume;
+  const auto r = train::train_network(kind, params, opt, MPI_COMM_WORLD);
+  if (r.reused) return;
+  double rate = 0;
+  for (const auto& e : r.history) rate += e.samples_per_second / double(r.history.size());
+  log::info("train ", args.model, ": wrote ", r.model_path, " (", r.history.size(),
+            " epochs, best ", r.best_epoch, ") in ", log::seconds(r.seconds), " (",
+            static_cast<long long>(rate), " samples/s per epoch) on ", mpi::size(),
+            " rank(s); validation MSE ", r.best_validation_mse, " (z-scored), R^2 ",
+            r.validation_r2);
+}
+
+}  // namespace
 
 void add_train_command(CLI::App& app, std::function<void()>& run) {
   struct Args {
     std::string model, samples, params, out;
-    bool force = false, describe = false;
+    bool force = false, resume = false, describe = false;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand(
       "train", "Train a model on the sample stores of fluxrecon prepare (data-parallel over MPI)");
-  cmd->add_option("--model", args->model, "model kind (the neural models follow in issue 3)")
+  cmd->add_option("--model", args->model, "model kind")
       ->required()
-      ->check(CLI::IsMember({"xgboost"}));
+      ->check(CLI::IsMember({"mlp", "lstm", "attention_lstm", "xgboost"}));
   cmd->add_option("--samples", args->samples, "folder with train.h5 and validation.h5");
   cmd->add_option("--params", args->params,
                   "model configuration YAML (default inputs/models/<model>.yaml values)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--out", args->out, "output folder for the model file and logs");
   cmd->add_flag("--force", args->force, "retrain even if the model file is complete");
+  cmd->add_flag("--resume", args->resume,
+                "neural models: continue from <model>_checkpoint.h5 in --out if present");
   cmd->add_flag("--describe-config", args->describe,
                 "print every model key with its default and exit");
   run = [args] {
+    if (args->model != "xgboost") return run_neural(*args);
     if (args->describe) {
       if (mpi::rank() == 0) std::printf("%s", config::document(models::xgboost_schema()).c_str());
       return;

@@ -1,5 +1,6 @@
 #include "io/sample_store.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/error.hpp"
@@ -190,8 +191,14 @@ std::string read_metadata(const std::string& path) {
 }
 
 std::string read_metadata_from(hid_t file, const std::string& path) {
-  hid_t attr = H5Aopen(file, "metadata", H5P_DEFAULT);
-  FR_REQUIRE(attr >= 0, "sample store '", path, "' has no metadata attribute");
+  return read_string_attribute(file, "metadata", path);
+}
+
+std::string read_string_attribute(hid_t file, const char* name, const std::string& path) {
+  hid_t attr = -1;
+  H5E_BEGIN_TRY { attr = H5Aopen(file, name, H5P_DEFAULT); }
+  H5E_END_TRY;
+  FR_REQUIRE(attr >= 0, "sample store '", path, "' has no attribute '", name, "'");
   hid_t type = H5Aget_type(attr);
   std::string out(H5Tget_size(type), '\0');
   H5Aread(attr, type, out.data());
@@ -270,6 +277,12 @@ SampleShard read_sample_shard(const std::string& path, MPI_Comm comm) {
     read_double_attribute(file, "target_std", &shard.norm.target_std, path);
   });
   shard.metadata = read_metadata_from(file, path);
+  std::string names = read_string_attribute(file, "feature_names", path);
+  for (std::size_t start = 0; start <= names.size();) {
+    const auto comma = std::min(names.find(',', start), names.size());
+    shard.feature_names.push_back(names.substr(start, comma - start));
+    start = comma + 1;
+  }
   shard.offset = shard.total * me / ranks;
   const std::int64_t count = shard.total * (me + 1) / ranks - shard.offset;
   hid_t transfer = H5Pcreate(H5P_DATASET_XFER);

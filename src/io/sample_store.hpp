@@ -59,6 +59,8 @@ class SampleStoreWriter {
 Normalisation read_normalisation(const std::string& path);
 std::string read_metadata(const std::string& path);
 std::string read_metadata_from(hid_t file, const std::string& path);
+// A string attribute of the file's root group; error naming `path` if absent.
+std::string read_string_attribute(hid_t file, const char* name, const std::string& path);
 SampleBlock read_samples(const std::string& path, int* window = nullptr);
 
 // Collective (parallel HDF5): this rank's contiguous shard of the store,
@@ -69,7 +71,8 @@ struct SampleShard {
   std::int64_t total = 0, offset = 0;
   int window = 0;
   Normalisation norm;
-  std::string metadata;  // the store's JSON metadata
+  std::string metadata;                    // the store's JSON metadata
+  std::vector<std::string> feature_names;  // in the order of the features' last axis
 };
 SampleShard read_sample_shard(const std::string& path, MPI_Comm comm);
 

@@ -15,6 +15,12 @@ inline int world_rank() {
   return r;
 }
 
+inline int world_size() {
+  int n = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &n);
+  return n;
+}
+
 // A fresh, empty directory under the temp folder, the same on every rank
 // (named after rank 0's pid), created by rank 0 before anyone uses it.
 inline std::string shared_temp_dir(const std::string& name) {

@@ -1,0 +1,208 @@
+#include "models/model_file.hpp"
+
+#include <hdf5.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include "core/atomic_file.hpp"
+#include "core/error.hpp"
+#include "models/network.hpp"
+
+namespace fluxrecon::models {
+using json = nlohmann::json;
+namespace {
+
+void check(herr_t status, const std::string& path, const std::string& what) {
+  FR_REQUIRE(status >= 0, "HDF5 failed to ", what, " in model file '", path, "'");
+}
+
+void write_string(hid_t file, const char* name, const std::string& value, const std::string& path) {
+  hid_t type = H5Tcopy(H5T_C_S1);
+  H5Tset_size(type, value.empty() ? 1 : value.size());
+  H5Tset_strpad(type, H5T_STR_NULLTERM);
+  hid_t space = H5Screate(H5S_SCALAR);
+  hid_t attr = H5Acreate2(file, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+  check(attr, path, std::string("create attribute ") + name);
+  check(H5Awrite(attr, type, value.empty() ? "" : value.c_str()), path, name);
+  H5Aclose(attr);
+  H5Sclose(space);
+  H5Tclose(type);
+}
+
+std::string read_string(hid_t file, const char* name, const std::string& path, bool required) {
+  if (H5Aexists(file, name) <= 0) {
+    FR_REQUIRE(!required, "'", path, "' is not a fluxrecon model file (no '", name, "' attribute)");
+    return "";
+  }
+  hid_t attr = H5Aopen(file, name, H5P_DEFAULT);
+  hid_t type = H5Aget_type(attr);
+  std::string out(H5Tget_size(type), '\0');
+  hid_t memtype = H5Tcopy(H5T_C_S1);
+  H5Tset_size(memtype, out.size());
+  const herr_t status = H5Aread(attr, memtype, out.data());
+  H5Tclose(memtype);
+  H5Tclose(type);
+  H5Aclose(attr);
+  check(status, path, name);
+  out.resize(std::strlen(out.c_str()));
+  return out;
+}
+
+void write_array(hid_t group, const std::string& name, const std::vector<std::size_t>& shape,
+                 const float* values, const std::string& path) {
+  std::vector<hsize_t> dims(shape.begin(), shape.end());
+  hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
+  hid_t set =
+      H5Dcreate2(group, name.c_str(), H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  check(set, path, "create dataset " + name);
+  check(H5Dwrite(set, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values), path,
+        "write " + name);
+  H5Dclose(set);
+  H5Sclose(space);
+}
+
+struct Collected {
+  std::vector<std::pair<std::string, Tensor>> sets;
+};
+
+herr_t collect(hid_t group, const char* name, const H5L_info_t*, void* data) {
+  H5O_info_t info;
+  if (H5Oget_info_by_name2(group, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) return -1;
+  if (info.type != H5O_TYPE_DATASET) return 0;
+  hid_t set = H5Dopen2(group, name, H5P_DEFAULT);
+  hid_t space = H5Dget_space(set);
+  const int nd = H5Sget_simple_extent_ndims(space);
+  std::vector<hsize_t> dims(static_cast<std::size_t>(std::max(nd, 0)));
+  H5Sget_simple_extent_dims(space, dims.data(), nullptr);
+  Tensor t;
+  std::size_t count = 1;
+  for (auto d : dims) {
+    t.shape.push_back(static_cast<std::size_t>(d));
+    count *= d;
+  }
+  t.values.resize(count);
+  const herr_t status =
+      count ? H5Dread(set, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.values.data()) : 0;
+  H5Sclose(space);
+  H5Dclose(set);
+  if (status < 0) return -1;
+  static_cast<Collected*>(data)->sets.emplace_back(name, std::move(t));
+  return 0;
+}
+
+}  // namespace
+
+json hyperparameters_json(const NetworkSpec& spec) {
+  json h;
+  switch (spec.kind) {
+    case NetworkKind::mlp:
+      h["hidden_dims"] = spec.hidden_dims;
+      break;
+    case NetworkKind::lstm:
+      h["hidden_dim"] = spec.hidden_dim;
+      h["num_layers"] = spec.num_layers;
+      break;
+    case NetworkKind::attention_lstm:
+      h["hidden_dim"] = spec.hidden_dim;
+      break;
+  }
+  h["dropout"] = spec.dropout;
+  return h;
+}
+
+json normalisation_json(const io::Normalisation& norm) {
+  return {{"feature_mean", norm.feature_mean},
+          {"feature_std", norm.feature_std},
+          {"target_mean", norm.target_mean},
+          {"target_std", norm.target_std}};
+}
+
+io::Normalisation model_normalisation(const json& metadata) {
+  io::Normalisation n;
+  const auto& j = metadata.at("normalisation");
+  n.feature_mean = j.at("feature_mean").get<std::array<double, 14>>();
+  n.feature_std = j.at("feature_std").get<std::array<double, 14>>();
+  n.target_mean = j.at("target_mean").get<double>();
+  n.target_std = j.at("target_std").get<double>();
+  return n;
+}
+
+void write_model_file(const std::string& path, const ModelFile& file) {
+  AtomicOutput out(path, MPI_COMM_SELF);
+  hid_t f = H5Fcreate(out.temp_path().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  FR_REQUIRE(f >= 0, "cannot create model file '", out.temp_path(), "'");
+  try {
+    json meta = file.metadata;
+    meta["model"] = kind_name(file.spec.kind);
+    meta["window"] = file.spec.window;
+    write_string(f, "hyperparameters", hyperparameters_json(file.spec).dump(), path);
+    write_string(f, "metadata", meta.dump(), path);
+    for (const auto& [name, t] : file.weights) write_array(f, name, t.shape, t.values.data(), path);
+    if (!file.checkpoint.is_null()) {
+      write_string(f, "checkpoint", file.checkpoint.dump(), path);
+      hid_t g = H5Gcreate2(f, "checkpoint", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+      check(g, path, "create group checkpoint");
+      for (const auto& [name, v] : file.extra) write_array(g, name, {v.size()}, v.data(), path);
+      H5Gclose(g);
+    }
+  } catch (...) {
+    H5Fclose(f);
+    throw;
+  }
+  check(H5Fclose(f), path, "close");
+  out.commit();
+}
+
+ModelFile read_model_file(const std::string& path) {
+  hid_t f = -1;
+  H5E_BEGIN_TRY { f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT); }
+  H5E_END_TRY;
+  FR_REQUIRE(f >= 0, "cannot open model file '", path, "' (missing or not HDF5)");
+  ModelFile m;
+  try {
+    json hyper;
+    try {
+      hyper = json::parse(read_string(f, "hyperparameters", path, true));
+      m.metadata = json::parse(read_string(f, "metadata", path, true));
+      const std::string cp = read_string(f, "checkpoint", path, false);
+      if (!cp.empty()) m.checkpoint = json::parse(cp);
+    } catch (const json::exception& e) {
+      FR_FAIL("model file '", path, "': unreadable JSON attribute: ", e.what());
+    }
+    try {
+      NetworkSpec& s = m.spec;
+      s.kind = parse_kind(m.metadata.at("model").get<std::string>());
+      s.window = m.metadata.at("window").get<int>();
+      s.n_features = static_cast<int>(m.metadata.at("features").size());
+      if (hyper.contains("hidden_dims"))
+        s.hidden_dims = hyper["hidden_dims"].get<std::vector<int>>();
+      if (hyper.contains("hidden_dim")) s.hidden_dim = hyper["hidden_dim"].get<int>();
+      if (hyper.contains("num_layers")) s.num_layers = hyper["num_layers"].get<int>();
+      s.dropout = hyper.value("dropout", 0.0);
+      model_normalisation(m.metadata);
+    } catch (const json::exception& e) {
+      FR_FAIL("model file '", path, "': metadata lacks or mistypes a key: ", e.what());
+    }
+    Collected root;
+    check(H5Literate(f, H5_INDEX_NAME, H5_ITER_INC, nullptr, collect, &root), path,
+          "list datasets");
+    for (auto& [name, t] : root.sets) m.weights.emplace(name, std::move(t));
+    if (!m.checkpoint.is_null()) {
+      hid_t g = H5Gopen2(f, "checkpoint", H5P_DEFAULT);
+      check(g, path, "open group checkpoint");
+      Collected extra;
+      const herr_t status = H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, nullptr, collect, &extra);
+      H5Gclose(g);
+      check(status, path, "list checkpoint arrays");
+      for (auto& [name, t] : extra.sets) m.extra.emplace(name, std::move(t.values));
+    }
+  } catch (...) {
+    H5Fclose(f);
+    throw;
+  }
+  H5Fclose(f);
+  return m;
+}
+
+}  // namespace fluxrecon::models

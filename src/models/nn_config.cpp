@@ -1,0 +1,123 @@
+#include "models/nn_config.hpp"
+
+namespace fluxrecon::models {
+using config::Schema;
+
+namespace {
+struct SeedTraining {
+  long long batch;
+  double lr, weight_decay;
+};
+
+// The seed's final configurations (spec 4.2).
+SeedTraining seed_training(NetworkKind kind) {
+  switch (kind) {
+    case NetworkKind::mlp:
+      return {128, 0.00030206699545840877, 1.9936923594451204e-05};
+    case NetworkKind::lstm:
+      return {32, 0.00015007036384757517, 2.939570672798765e-06};
+    case NetworkKind::attention_lstm:
+      return {32, 0.00040088682195429254, 1.0214569609572818e-05};
+  }
+  return {32, 1e-3, 0.0};
+}
+
+void add_training(Schema& s, NetworkKind kind) {
+  const auto seed = seed_training(kind);
+  s.integer("batch_size", seed.batch, 1, 1 << 20,
+            "samples per rank and optimiser step (with P ranks a step averages P batches, as "
+            "PyTorch DDP)")
+      .real("learning_rate", seed.lr, 1e-12, 10.0, "Adam learning rate")
+      .real("weight_decay", seed.weight_decay, 0.0, 10.0,
+            "L2 penalty added to the gradient (torch.optim.Adam's coupled weight_decay, not AdamW)")
+      .integer("epochs", 100, 1, 1000000, "maximum number of epochs")
+      .integer("patience", 10, 1, 1000000,
+               "stop after this many epochs without a lower validation MSE; the best weights are "
+               "kept")
+      .integer("seed", 42, 0, Schema::int_max,
+               "seed of the initial weights, the shuffling and the dropout masks")
+      .integer("eval_batch", 4096, 1, 1 << 22, "samples per forward pass when evaluating")
+      .integer("threads", 0, 0, 4096, "oneDNN (OpenMP) threads per rank; 0 = OMP_NUM_THREADS");
+}
+
+Schema build(NetworkKind kind) {
+  switch (kind) {
+    case NetworkKind::mlp: {
+      Schema s(
+          "MLP (seed MLPModel, spec 3.1): input the flat 44-vector (10 dynamic features of the 4 "
+          "steps, then the 4 position features once), ReLU hidden layers with dropout, "
+          "Linear(H, 1).");
+      s.integers("hidden_dims", std::vector<long long>{207, 248, 198}, 1, 65536,
+                 "width of each hidden layer", 0, 1)
+          .real("dropout", 0.0, 0.0, 0.95, "dropout after each hidden layer");
+      add_training(s, kind);
+      return s;
+    }
+    case NetworkKind::lstm: {
+      Schema s(
+          "LSTM (seed LSTMModel, spec 3.2): stacked LSTM over the 4x14 window, the top layer's "
+          "last state through dropout and Linear(H, 1).");
+      s.integer("hidden_dim", 128, 1, 65536, "hidden units per layer")
+          .integer("num_layers", 3, 1, 3, "stacked LSTM layers")
+          .real("dropout", 0.0, 0.0, 0.95, "dropout between layers and before the output layer");
+      add_training(s, kind);
+      return s;
+    }
+    case NetworkKind::attention_lstm: {
+      Schema s(
+          "Attention LSTM (seed LSTMModelAttentionTemporal, spec 3.3): input attention over the "
+          "14 features at each step, an LSTM cell, temporal attention over the 4 states, "
+          "dropout, Linear(H, 1).");
+      s.integer("hidden_dim", 256, 1, 65536, "hidden units of the LSTM cell and attention")
+          .real("dropout", 0.4, 0.0, 0.95, "dropout on the context before the output layer");
+      add_training(s, kind);
+      return s;
+    }
+  }
+  return Schema();
+}
+}  // namespace
+
+const config::Schema& network_schema(NetworkKind kind) {
+  static const Schema mlp = build(NetworkKind::mlp), lstm = build(NetworkKind::lstm),
+                      attention = build(NetworkKind::attention_lstm);
+  switch (kind) {
+    case NetworkKind::mlp:
+      return mlp;
+    case NetworkKind::lstm:
+      return lstm;
+    case NetworkKind::attention_lstm:
+      return attention;
+  }
+  return mlp;
+}
+
+NetworkSpec network_spec(NetworkKind kind, const config::Config& cfg) {
+  NetworkSpec s;
+  s.kind = kind;
+  s.dropout = cfg.get<double>("dropout");
+  if (kind == NetworkKind::mlp) {
+    s.hidden_dims.clear();
+    for (long long d : cfg.get<std::vector<long long>>("hidden_dims"))
+      s.hidden_dims.push_back(static_cast<int>(d));
+  } else {
+    s.hidden_dim = cfg.get<int>("hidden_dim");
+    if (kind == NetworkKind::lstm) s.num_layers = cfg.get<int>("num_layers");
+  }
+  return s;
+}
+
+TrainingSettings training_settings(const config::Config& cfg) {
+  TrainingSettings t;
+  t.batch_size = cfg.get<int>("batch_size");
+  t.learning_rate = cfg.get<double>("learning_rate");
+  t.weight_decay = cfg.get<double>("weight_decay");
+  t.epochs = cfg.get<int>("epochs");
+  t.patience = cfg.get<int>("patience");
+  t.seed = static_cast<std::uint64_t>(cfg.get<long long>("seed"));
+  t.eval_batch = cfg.get<int>("eval_batch");
+  t.threads = cfg.get<int>("threads");
+  return t;
+}
+
+}  // namespace fluxrecon::models

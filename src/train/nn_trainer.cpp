@@ -1,0 +1,376 @@
+#include "train/nn_trainer.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <numeric>
+#include <random>
+#include <sstream>
+
+#include "core/atomic_file.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/mpi_util.hpp"
+#include "core/progress.hpp"
+#include "core/timer.hpp"
+#include "data/dataset.hpp"
+#include "io/sample_store.hpp"
+#include "models/model_file.hpp"
+#include "models/nn_config.hpp"
+#include "train/adam.hpp"
+#include "train/loss_curve.hpp"
+
+namespace fluxrecon::train {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using models::Network;
+
+namespace {
+
+// Everything the epoch loop carries, which a checkpoint saves.
+struct TrainingState {
+  int epoch = 0;  // epochs completed
+  int best_epoch = 0, bad_epochs = 0;
+  double best_mse = std::numeric_limits<double>::infinity();
+  std::vector<float> best_values;
+  std::vector<EpochRecord> history;
+};
+
+json history_json(const std::vector<EpochRecord>& history) {
+  json h = json::array();
+  for (const auto& e : history)
+    h.push_back({e.epoch, e.train_mse, e.validation_mse, e.seconds, e.samples_per_second,
+                 e.compute_seconds, e.communication_seconds});
+  return h;
+}
+
+std::vector<EpochRecord> history_from(const json& h) {
+  std::vector<EpochRecord> out;
+  for (const auto& e : h)
+    out.push_back({e[0].get<int>(), e[1].get<double>(), e[2].get<double>(), e[3].get<double>(),
+                   e[4].get<double>(), e[5].get<double>(), e[6].get<double>()});
+  return out;
+}
+
+std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
+  // splitmix64 of a combined key: independent streams per (seed, epoch, rank).
+  std::uint64_t z = a * 0x9E3779B97F4A7C15ull + b + 0x632BE59BD9B4E5Full;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// Sum of squared errors of `net` on a shard (inference mode).
+double squared_error(Network& net, const io::SampleBlock& block, int batch) {
+  const auto pred = predict_batched(net, block.features.data(), block.size(), batch);
+  double sse = 0.0;
+  for (std::int64_t i = 0; i < block.size(); ++i) {
+    const double e = double(pred[i]) - block.target[i];
+    sse += e * e;
+  }
+  return sse;
+}
+
+void validate_stores(const io::SampleShard& train, const io::SampleShard& valid,
+                     const std::string& dir) {
+  const auto& expected = data::feature_names();
+  const std::vector<std::string> names(expected.begin(), expected.end());
+  FR_REQUIRE(train.feature_names == names, dir, "/train.h5: feature order ",
+             json(train.feature_names).dump(), " differs from the models' ", json(names).dump());
+  FR_REQUIRE(valid.feature_names == names, dir, "/validation.h5: feature order ",
+             json(valid.feature_names).dump(), " differs from the models' ", json(names).dump());
+  FR_REQUIRE(valid.window == train.window, dir, ": validation.h5 has windows of ", valid.window,
+             " months but train.h5 of ", train.window);
+  FR_REQUIRE(valid.norm.feature_mean == train.norm.feature_mean &&
+                 valid.norm.target_std == train.norm.target_std,
+             dir,
+             ": validation.h5 was normalised with other statistics than train.h5; prepare both "
+             "together");
+  FR_REQUIRE(train.total > 0 && valid.total > 0, dir, ": empty sample store");
+}
+
+}  // namespace
+
+std::vector<float> predict_batched(Network& net, const float* windows, std::int64_t n, int batch) {
+  std::vector<float> out(static_cast<std::size_t>(n));
+  const std::size_t width = std::size_t(net.spec().window) * net.spec().n_features;
+  for (std::int64_t i = 0; i < n; i += batch) {
+    const int b = static_cast<int>(std::min<std::int64_t>(batch, n - i));
+    net.forward(windows + i * width, b, false, out.data() + i);
+  }
+  return out;
+}
+
+NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& params,
+                                const NeuralTrainOptions& opt, MPI_Comm comm) {
+  const double start = wall_seconds();
+  const std::string name = models::kind_name(kind);
+  NeuralTrainResult r;
+  r.model_path = (fs::path(opt.out_dir) / (name + ".h5")).string();
+  const std::string checkpoint_path = (fs::path(opt.out_dir) / (name + "_checkpoint.h5")).string();
+  if (!opt.force && output_complete(r.model_path, comm)) {
+    r.reused = true;
+    log::info("train ", name, ": ", r.model_path,
+              " is complete from an earlier run (--force redoes it)");
+    return r;
+  }
+  const auto settings = models::training_settings(params);
+  auto train = io::read_sample_shard(opt.samples_dir + "/train.h5", comm);
+  auto valid = io::read_sample_shard(opt.samples_dir + "/validation.h5", comm);
+  all_ranks_agree(comm, [&] {
+    validate_stores(train, valid, opt.samples_dir);
+    ensure_directory(opt.out_dir);
+  });
+  r.train_samples = train.total;
+  r.validation_samples = valid.total;
+
+  models::NetworkSpec spec = models::network_spec(kind, params);
+  spec.window = train.window;
+  spec.n_features = static_cast<int>(train.feature_names.size());
+  auto net = models::make_network(spec);
+  auto& weights = net->parameters();
+  weights.initialise(settings.seed);
+  Adam adam(weights.values().size(), settings.learning_rate, settings.weight_decay);
+  TrainingState state;
+
+  // --resume: the checkpoint must come from the same configuration.
+  const bool have_checkpoint = opt.resume && output_complete(checkpoint_path, comm);
+  if (have_checkpoint) {
+    all_ranks_agree(comm, [&] {
+      auto cp = models::read_model_file(checkpoint_path);
+      FR_REQUIRE(!cp.checkpoint.is_null(), checkpoint_path, " is not a checkpoint");
+      FR_REQUIRE(cp.checkpoint.at("config").get<std::string>() == params.to_yaml(), checkpoint_path,
+                 " was written with other model parameters; remove it or train with --force");
+      FR_REQUIRE(cp.spec.window == spec.window, checkpoint_path, " has windows of ", cp.spec.window,
+                 " months, the sample store ", spec.window);
+      weights.load(cp.weights, checkpoint_path);
+      adam.restore(cp.checkpoint.at("adam_steps").get<long long>(), cp.extra.at("adam_m"),
+                   cp.extra.at("adam_v"));
+      state.epoch = cp.checkpoint.at("epoch").get<int>();
+      state.best_epoch = cp.checkpoint.at("best_epoch").get<int>();
+      state.bad_epochs = cp.checkpoint.at("bad_epochs").get<int>();
+      state.best_mse = cp.checkpoint.at("best_validation_mse").get<double>();
+      state.best_values = cp.extra.at("best");
+      state.history = history_from(cp.checkpoint.at("history"));
+      if (cp.checkpoint.at("ranks").get<int>() != mpi::size(comm))
+        log::info("train ", name, ": the checkpoint was written by ",
+                  cp.checkpoint.at("ranks").get<int>(), " rank(s); continuing on ", mpi::size(comm),
+                  " (the shards change, so the run differs from an "
+                  "uninterrupted one)");
+    });
+    log::info("train ", name, ": resuming after epoch ", state.epoch, " from ", checkpoint_path);
+  }
+
+  const int batch = settings.batch_size;
+  const std::int64_t local_n = train.block.size();
+  const std::int64_t steps = (mpi::max(local_n, comm) + batch - 1) / batch;
+  const std::size_t width = std::size_t(spec.window) * spec.n_features;
+  // Variance of the validation target, for R^2.
+  double vsum = 0, vsq = 0;
+  for (float t : valid.block.target) {
+    vsum += t;
+    vsq += double(t) * t;
+  }
+  vsum = mpi::sum(vsum, comm);
+  vsq = mpi::sum(vsq, comm);
+  const double valid_var = vsq / valid.total - (vsum / valid.total) * (vsum / valid.total);
+
+  log::info("train ", name, ": ", train.total, " training and ", valid.total,
+            " validation samples on ", mpi::size(comm), " rank(s), ", weights.values().size(),
+            " parameters, batch ", batch, " per rank, ", steps, " steps per epoch, up to ",
+            settings.epochs, " epochs (patience ", settings.patience, ")");
+
+  // The fused buffer: every gradient, then the batch's sample count and loss sum.
+  std::vector<float>& grads = weights.grads();
+  std::vector<double> fused(grads.size() + 2);
+  std::vector<float> xb(std::size_t(batch) * width), tb(batch), yb(batch), dy(batch);
+  std::vector<std::int64_t> order(static_cast<std::size_t>(local_n));
+  const int rank = mpi::rank(comm);
+  int epochs_this_call = 0;
+  bool stopped_early = false;
+  while (state.epoch < settings.epochs) {
+    const int epoch = state.epoch + 1;
+    const double epoch_start = wall_seconds();
+    double compute = 0, communication = 0, loss_sum = 0;
+    std::iota(order.begin(), order.end(), 0);
+    std::mt19937_64 shuffle_rng(mix(settings.seed, mix(epoch, rank)));
+    std::shuffle(order.begin(), order.end(), shuffle_rng);
+    net->seed_dropout(mix(settings.seed + 1, mix(epoch, rank)));
+    Progress progress(concat("train ", name, " epoch ", epoch), steps, "steps", 10.0);
+    for (std::int64_t step = 0; step < steps; ++step) {
+      const double t0 = wall_seconds();
+      const std::int64_t first = std::min(step * batch, local_n);
+      const int nb = static_cast<int>(std::min<std::int64_t>(batch, local_n - first));
+      for (int i = 0; i < nb; ++i) {
+        const auto s = order[first + i];
+        std::copy_n(train.block.features.data() + s * width, width, xb.data() + i * width);
+        tb[i] = train.block.target[s];
+      }
+      weights.zero_grads();
+      double batch_loss = 0;
+      if (nb > 0) {
+        net->forward(xb.data(), nb, true, yb.data());
+        // Gradient of the summed squared error; divided by the global count below.
+        for (int i = 0; i < nb; ++i) {
+          const float e = yb[i] - tb[i];
+          batch_loss += double(e) * e;
+          dy[i] = 2.0f * e;
+        }
+        net->backward(dy.data());
+      }
+      std::copy(grads.begin(), grads.end(), fused.begin());
+      fused[grads.size()] = nb;
+      fused[grads.size() + 1] = batch_loss;
+      const double t1 = wall_seconds();
+      MPI_Allreduce(MPI_IN_PLACE, fused.data(), static_cast<int>(fused.size()), MPI_DOUBLE, MPI_SUM,
+                    comm);
+      const double t2 = wall_seconds();
+      const double count = fused[grads.size()], global_loss = fused[grads.size() + 1];
+      if (!std::isfinite(global_loss)) {
+        // Every rank holds the same reduced value, so all fail here together.
+        all_ranks_agree(comm, [&] {
+          FR_FAIL("train ", name, ": the loss became ", global_loss, " in epoch ", epoch,
+                  ", batch ", step + 1, " of ", steps,
+                  " (diverged: lower learning_rate, or check the sample store for NaN); no model "
+                  "file written");
+        });
+      }
+      const double inv = 1.0 / count;
+      for (std::size_t i = 0; i < grads.size(); ++i) grads[i] = static_cast<float>(fused[i] * inv);
+      adam.step(weights.values().data(), grads.data());
+      weights.touch();
+      loss_sum += global_loss;
+      compute += (t1 - t0) + (wall_seconds() - t2);
+      communication += t2 - t1;
+      if (opt.after_step) opt.after_step(epoch, static_cast<int>(step), *net);
+      if (rank == 0) progress.advance();
+    }
+    progress.finish();
+    const double train_seconds = wall_seconds() - epoch_start;
+    const double sse = mpi::sum(squared_error(*net, valid.block, settings.eval_batch), comm);
+    EpochRecord rec;
+    rec.epoch = epoch;
+    rec.train_mse = loss_sum / double(train.total);
+    rec.validation_mse = sse / double(valid.total);
+    rec.seconds = mpi::max(wall_seconds() - epoch_start, comm);
+    rec.samples_per_second = double(train.total) / mpi::max(train_seconds, comm);
+    rec.compute_seconds = mpi::max(compute, comm);
+    rec.communication_seconds = mpi::max(communication, comm);
+    state.history.push_back(rec);
+    state.epoch = epoch;
+    if (rec.validation_mse < state.best_mse) {
+      state.best_mse = rec.validation_mse;
+      state.best_epoch = epoch;
+      state.bad_epochs = 0;
+      state.best_values = weights.values();
+    } else {
+      ++state.bad_epochs;
+    }
+    log::info("train ", name, ": epoch ", epoch, "/", settings.epochs, " train MSE ", rec.train_mse,
+              ", validation MSE ", rec.validation_mse, " (R^2 ",
+              1.0 - rec.validation_mse / valid_var, "), ",
+              static_cast<long long>(rec.samples_per_second), " samples/s, compute ",
+              log::seconds(rec.compute_seconds), " / communication ",
+              log::seconds(rec.communication_seconds), state.bad_epochs == 0 ? " (best)" : "");
+    stopped_early = state.bad_epochs >= settings.patience;
+    // Checkpoint: every rank holds the same state; rank 0 writes it.
+    all_ranks_agree(comm, [&] {
+      if (rank != 0) return;
+      models::ModelFile cp;
+      cp.spec = spec;
+      cp.weights = weights.state_dict();
+      cp.metadata = {{"features", train.feature_names},
+                     {"normalisation", models::normalisation_json(train.norm)}};
+      cp.extra = {{"adam_m", adam.first_moment()},
+                  {"adam_v", adam.second_moment()},
+                  {"best", state.best_values}};
+      cp.checkpoint = {{"epoch", state.epoch},
+                       {"adam_steps", adam.steps()},
+                       {"best_epoch", state.best_epoch},
+                       {"bad_epochs", state.bad_epochs},
+                       {"best_validation_mse", state.best_mse},
+                       {"history", history_json(state.history)},
+                       {"config", params.to_yaml()},
+                       {"ranks", mpi::size(comm)}};
+      models::write_model_file(checkpoint_path, cp);
+    });
+    ++epochs_this_call;
+    if (stopped_early) {
+      log::info("train ", name, ": no better validation MSE for ", settings.patience,
+                " epochs; stopping, best epoch ", state.best_epoch);
+      break;
+    }
+    if (opt.stop_after_epochs > 0 && epochs_this_call >= opt.stop_after_epochs &&
+        state.epoch < settings.epochs) {
+      r.history = state.history;
+      r.seconds = mpi::max(wall_seconds() - start, comm);
+      return r;  // interrupted on purpose; the checkpoint holds the state
+    }
+  }
+
+  // Best-validation weights, then the outputs.
+  weights.values() = state.best_values;
+  weights.touch();
+  r.finished = true;
+  r.history = state.history;
+  r.best_epoch = state.best_epoch;
+  r.best_validation_mse = state.best_mse;
+  r.validation_r2 = 1.0 - state.best_mse / valid_var;
+  r.validation_mse_physical = state.best_mse * train.norm.target_std * train.norm.target_std;
+  all_ranks_agree(comm, [&] {
+    if (rank != 0) return;
+    models::ModelFile file;
+    file.spec = spec;
+    file.weights = weights.state_dict();
+    file.metadata = {
+        {"features", train.feature_names},
+        {"normalisation", models::normalisation_json(train.norm)},
+        {"input", "windows (window, 14) z-scored, oldest step first"},
+        {"training",
+         {{"epochs_run", state.epoch},
+          {"best_epoch", state.best_epoch},
+          {"best_validation_mse", state.best_mse},
+          {"validation_r2", r.validation_r2},
+          {"batch_size_per_rank", settings.batch_size},
+          {"learning_rate", settings.learning_rate},
+          {"weight_decay", settings.weight_decay},
+          {"seed", settings.seed},
+          {"ranks", mpi::size(comm)},
+          {"samples",
+           {{"train", train.total}, {"validation", valid.total}, {"dir", opt.samples_dir}}}}},
+        {"train_store", json::parse(train.metadata)},
+        {"software", std::string("fluxrecon ") + FLUXRECON_VERSION}};
+    std::ostringstream csv;
+    csv << "epoch,train_mse,validation_mse,seconds,samples_per_second,compute_seconds,"
+           "communication_seconds\n";
+    for (const auto& e : state.history)
+      csv << e.epoch << "," << e.train_mse << "," << e.validation_mse << "," << e.seconds << ","
+          << e.samples_per_second << "," << e.compute_seconds << "," << e.communication_seconds
+          << "\n";
+    const std::string prefix = (fs::path(opt.out_dir) / name).string();
+    write_text_atomically(prefix + "_losses.csv", csv.str());
+    write_text_atomically(prefix + "_config.yaml", params.to_yaml());
+    write_loss_curve(prefix + "_loss.png", name, state.history, state.best_epoch);
+    json summary = {{"model", r.model_path},
+                    {"epochs_run", state.epoch},
+                    {"best_epoch", state.best_epoch},
+                    {"best_validation_mse", state.best_mse},
+                    {"validation_r2", r.validation_r2},
+                    {"validation_mse_physical", r.validation_mse_physical},
+                    {"ranks", mpi::size(comm)},
+                    {"train_samples", train.total},
+                    {"validation_samples", valid.total},
+                    {"parameters", weights.values().size()}};
+    write_text_atomically(prefix + "_summary.json", summary.dump(2) + "\n");
+    models::write_model_file(r.model_path, file);
+    std::error_code ignored;
+    fs::remove(checkpoint_path, ignored);  // the model file supersedes it
+  });
+  MPI_Barrier(comm);
+  r.seconds = mpi::max(wall_seconds() - start, comm);
+  return r;
+}
+
+}  // namespace fluxrecon::train

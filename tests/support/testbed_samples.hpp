@@ -1,0 +1,47 @@
+// Sample stores prepared from a small synthetic ocean, once per test binary
+// run and window length, shared by the training tests.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "core/config.hpp"
+#include "data/dataset.hpp"
+#include "data/prepare.hpp"
+#include "data/synth.hpp"
+#include "support/mpi_test_util.hpp"
+
+namespace test_util {
+
+// Folder with train.h5 and validation.h5 (train 1958-1960, validation 1961).
+inline const std::string& testbed_samples(int window = 4) {
+  static std::map<int, std::string> dirs;
+  auto& dir = dirs[window];
+  if (!dir.empty()) return dir;
+  const auto d = shared_temp_dir("samples_w" + std::to_string(window));
+  fluxrecon::data::SynthOptions o;
+  o.out_dir = d + "/data";
+  o.nx = 36;
+  o.ny = 18;
+  o.first_year = 1958;
+  o.last_year = 1961;
+  o.experiments = {{"experiment_1", 1.0}};
+  fluxrecon::data::generate_testbed(o, MPI_COMM_WORLD);
+  const std::string yaml =
+      "dataset: {name: tiny, directory: " + o.out_dir +
+      "}\nexperiments: {experiment_1: {pattern: 'testbed_experiment_1_{year}.nc'}}\n"
+      "training_experiment: experiment_1\n"
+      "time: {train: [1958, 1960], validation: [1961, 1961], test: [1961, 1961]}\n"
+      "sampling: {fraction: 0.5, window: " +
+      std::to_string(window) + "}\n";
+  fluxrecon::data::PrepareOptions opt;
+  opt.out_dir = d + "/samples";
+  opt.test = false;
+  fluxrecon::data::prepare(
+      fluxrecon::config::Config::from_text(yaml, fluxrecon::data::dataset_schema(), "tiny.yaml"),
+      opt, MPI_COMM_WORLD);
+  dir = opt.out_dir;
+  return dir;
+}
+
+}  // namespace test_util
