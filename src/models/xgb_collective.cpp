@@ -9,8 +9,12 @@
 #include <xgboost/c_api.h>
 
 #include <algorithm>
+#include <csignal>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -23,8 +27,42 @@ namespace {
 thread_local bool t_collective_alive = false;
 // After a failed XGCommunicatorInit, XGBoost 1.7 keeps a half-initialised rabit
 // engine on the thread (its cleanup needs the tracker that just failed), and a
-// later init fails with "Rank -1 is less than 0". We say so instead.
+// later init fails with "Rank -1 is less than 0". The same holds after a lost
+// collective, which we leave without XGCommunicatorFinalize. We say so instead.
 thread_local bool t_join_failed = false;
+
+// XGBoost's own log lines (warnings, and rabit's "task N got new rank N" at
+// every join, which its verbosity does not silence). Runs on the thread that
+// registered it, maybe inside XGBoost's OpenMP regions: no MPI here.
+void xgboost_log_line(const char* message) {
+  if (message == nullptr) return;
+  if (std::strstr(message, " got new rank ") != nullptr && log::level() < log::Level::debug) return;
+  std::fprintf(stderr, "%s\n", message);
+  std::fflush(stderr);
+}
+
+// What rabit 1.7 reports when an exchange with a peer fails: the peer's
+// socket closed or reset, or nothing came within rabit_timeout_sec.
+bool is_timeout(const std::string& reason) {
+  return reason.find("Poll timeout") != std::string::npos;
+}
+bool is_lost_link(const std::string& reason) {
+  for (const char* mark : {"Allreduce failed", "Broadcast failed", "AllgatherRing failed",
+                           "Failed to poll", "Socket error", "Connection reset"})
+    if (reason.find(mark) != std::string::npos) return true;
+  return false;
+}
+
+std::vector<std::string> all_hostnames(MPI_Comm comm) {
+  constexpr int kWidth = 256;
+  std::string mine = mpi::hostname();
+  mine.resize(kWidth - 1);
+  std::vector<char> all(static_cast<size_t>(kWidth) * mpi::size(comm));
+  MPI_Allgather(mine.c_str(), kWidth, MPI_CHAR, all.data(), kWidth, MPI_CHAR, comm);
+  std::vector<std::string> hosts;
+  for (size_t at = 0; at < all.size(); at += kWidth) hosts.emplace_back(all.data() + at);
+  return hosts;
+}
 
 bool is_loopback(const in_addr& address) { return (ntohl(address.s_addr) >> 24) == 127; }
 
@@ -103,9 +141,12 @@ XgbCollective::XgbCollective(MPI_Comm comm, XgbCollectiveOptions options)
                " > 0, got ", options_.comm_timeout_s, " s");
     FR_REQUIRE(!t_collective_alive, "an XgbCollective is already alive on this thread",
                " (XGBoost has one communicator per thread)");
-    FR_REQUIRE(!t_join_failed, "an earlier XGBoost collective setup failed on this thread;",
+    FR_REQUIRE(!t_join_failed, "an earlier XGBoost collective failed on this thread;",
                " XGBoost 1.7 cannot join another one from it (restart the process)");
+    // XGBoost's log lines of this thread through ours, before the join prints its rank.
+    xgb_check(XGBRegisterLogCallback(xgboost_log_line), "XGBRegisterLogCallback");
   });
+  hosts_ = all_hostnames(comm_);
 
   // Loopback is enough, and avoids firewalls, when every rank is on this host.
   const std::string here = mpi::hostname();
@@ -132,6 +173,8 @@ XgbCollective::XgbCollective(MPI_Comm comm, XgbCollectiveOptions options)
   };
   config_ = config.dump();
 
+  // rabit 1.7 may send to a peer that just died: EPIPE, not a fatal SIGPIPE.
+  old_sigpipe_ = std::signal(SIGPIPE, SIG_IGN);
   bool joined = false;
   try {
     all_ranks_agree(comm_, [&] {
@@ -154,6 +197,7 @@ XgbCollective::XgbCollective(MPI_Comm comm, XgbCollectiveOptions options)
       }
       tracker_.reset();
     }
+    std::signal(SIGPIPE, old_sigpipe_);
     throw;
   }
   active_ = true;
@@ -162,9 +206,10 @@ XgbCollective::XgbCollective(MPI_Comm comm, XgbCollectiveOptions options)
 }
 
 void XgbCollective::finalize() {
-  if (!active_) return;
+  if (!active_ || lost_) return;
   active_ = false;
   t_collective_alive = false;
+  std::signal(SIGPIPE, old_sigpipe_);
   try {
     all_ranks_agree(comm_, [&] {
       xgb_check(XGCommunicatorFinalize(), "XGCommunicatorFinalize");
@@ -179,23 +224,69 @@ void XgbCollective::finalize() {
   tracker_.reset();
 }
 
+std::string XgbCollective::describe_peers() const {
+  const RabitLinks links = rabit_link_map(size_)[static_cast<size_t>(rank_)];
+  std::set<int> peers(links.tree.begin(), links.tree.end());
+  for (int peer : {links.ring_prev, links.ring_next})
+    if (peer >= 0) peers.insert(peer);
+  std::string text;
+  for (int peer : peers) {
+    if (!text.empty()) text += ", ";
+    text += concat("rank ", peer, " (host ", hosts_.at(static_cast<size_t>(peer)), ")");
+  }
+  return peers.size() == 1 ? text : concat("one of its peers ", text);
+}
+
+void XgbCollective::check(int status, const std::string& what) {
+  if (status == 0) return;
+  std::string reason;
+  try {
+    xgb_check(status, what.c_str());
+  } catch (const Error& e) {
+    reason = e.what();
+  }
+  const bool timeout = is_timeout(reason);
+  if (!active_ || (!timeout && !is_lost_link(reason))) FR_FAIL(reason);
+  lost_ = true;
+  t_join_failed = true;
+  // "... ./rabit/include/rabit/internal/socket.h:170: Poll timeout" -> "Poll timeout"
+  const auto last = reason.rfind(": ");
+  const std::string said = last == std::string::npos ? reason : reason.substr(last + 2);
+  const std::string where =
+      concat("XGBoost distributed training stopped on rank ", rank_, " (host ",
+             hosts_.at(static_cast<size_t>(rank_)), ") in ", what, ": ", describe_peers());
+  if (timeout)
+    FR_FAIL(where, " sent nothing for ", options_.comm_timeout_s,
+            " s (collective_timeout_sec): that rank died, stalled or lost its network (the ",
+            "rank that stopped is the one that does not report this error); raise ",
+            "collective_timeout_sec if ranks legitimately compute longer between exchanges ",
+            "(XGBoost: ", said, ")");
+  FR_FAIL(where, " closed its connection: that rank exited or failed (see its own error) ",
+          "(XGBoost: ", said, ")");
+}
+
 XgbCollective::~XgbCollective() {
   if (active_) {
     active_ = false;
     t_collective_alive = false;
-    // No MPI here: this may run while unwinding on one rank only.
-    if (XGCommunicatorFinalize() != 0)
+    std::signal(SIGPIPE, old_sigpipe_);
+    // No MPI here: this may run while unwinding on one rank only. After a
+    // lost peer, XGBoost's shutdown would contact a tracker that may be
+    // stopped with its rank: leave XGBoost as it is (the process ends).
+    if (!lost_ && XGCommunicatorFinalize() != 0)
       log::error_line(concat("XGBoost collective: XGCommunicatorFinalize failed on rank ", rank_,
                              ": ", XGBGetLastError()));
   }
-  if (tracker_) {
+  if (tracker_ && !lost_) {
     try {
-      if (!tracker_->wait_for(options_.setup_timeout_s))
+      const double limit = std::min(options_.setup_timeout_s, double(options_.comm_timeout_s));
+      if (!tracker_->wait_for(limit))
         log::error_line("XGBoost collective: rabit tracker still waiting for workers; stopped");
     } catch (const std::exception& e) {
       log::error_line(e.what());
     }
   }
+  // Destroying the tracker stops it at once, whatever the workers do.
 }
 
 }  // namespace fluxrecon::models

@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "models/rabit_tracker.hpp"
 
@@ -21,9 +22,11 @@ struct XgbCollectiveOptions {
   // All workers must join the tracker within this, and all must shut down
   // within this after the first one has.
   double setup_timeout_s = 120.0;
-  // rabit_timeout_sec: a collective in which a peer stays silent this long
-  // fails instead of hanging (a rank may compute for minutes between them).
-  int comm_timeout_s = 1800;
+  // rabit_timeout_sec (the model config's collective_timeout_sec): a rank
+  // that hears nothing from a peer in a collective for this long fails
+  // (check()) instead of hanging. It must exceed the longest time a rank
+  // computes between two exchanges.
+  int comm_timeout_s = 300;
 };
 
 // RAII: the XGBoost collective is up between construction and finalize() (or
@@ -31,19 +34,36 @@ struct XgbCollectiveOptions {
 // failure on any rank throws the same Error on every rank. XGBoost keeps one
 // communicator per thread, so only one XgbCollective may be alive per thread,
 // and every XGBoost call that trains must come from the constructing thread.
-// A setup that failed in XGCommunicatorInit leaves XGBoost 1.7 unable to join
-// again from that thread: a later XgbCollective there says so.
+// A setup that failed in XGCommunicatorInit, or a collective lost through
+// check(), leaves XGBoost 1.7 unable to join again from that thread: a later
+// XgbCollective there says so.
+//
+// A rank that dies or stalls while the others train: XGBoost 1.7 (rabit,
+// no recovery) fails the survivors' next exchange with that rank, at once
+// when its sockets close and after comm_timeout_s when it stays silent.
+// check() turns that into an Error naming the peer, never touches MPI or
+// the tracker again (a stopped tracker host would block us), and the
+// caller's non-collective error ends the MPI job (MPI_Abort).
 class XgbCollective {
  public:
   explicit XgbCollective(MPI_Comm comm = MPI_COMM_WORLD, XgbCollectiveOptions options = {});
   // Best effort when finalize() was not called (e.g. during an exception):
-  // leaves the collective and waits at most setup_timeout_s for the tracker.
+  // leaves the collective and waits a bounded time for the tracker; after a
+  // lost collective it stops the tracker at once and leaves XGBoost as it is.
   ~XgbCollective();
   XgbCollective(const XgbCollective&) = delete;
   XgbCollective& operator=(const XgbCollective&) = delete;
 
   // Leaves the collective on every rank and joins the tracker (collective).
   void finalize();
+
+  // For the XGBoost calls that exchange data while the collective is up
+  // (DMatrix creation, boosting rounds, evaluation): status -1 from a lost
+  // peer throws a non-collective Error naming it (rank and host) and marks
+  // the collective lost; any other XGBoost failure throws as xgb_check does.
+  // `what` names the call, e.g. "XGBoosterUpdateOneIter (round 5)".
+  void check(int status, const std::string& what);
+  bool lost() const { return lost_; }
 
   int rank() const { return rank_; }
   int size() const { return size_; }
@@ -53,6 +73,8 @@ class XgbCollective {
   const std::string& config() const { return config_; }
 
  private:
+  std::string describe_peers() const;
+
   MPI_Comm comm_;
   int rank_;
   int size_;
@@ -60,8 +82,11 @@ class XgbCollective {
   std::string host_;
   int port_ = 0;
   std::string config_;
+  std::vector<std::string> hosts_;         // hostname of every rank
   std::unique_ptr<RabitTracker> tracker_;  // rank 0 only
   bool active_ = false;
+  bool lost_ = false;
+  void (*old_sigpipe_)(int) = nullptr;
 };
 
 // The address workers use to reach a tracker on this node: FLUXRECON_TRACKER_HOST

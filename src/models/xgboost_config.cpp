@@ -7,7 +7,7 @@ using config::Schema;
 
 namespace {
 // Keys that are fluxrecon's, not XGBoost parameters.
-const char* kOwnKeys[] = {"num_boost_round", "early_stopping_rounds"};
+const char* kOwnKeys[] = {"num_boost_round", "early_stopping_rounds", "collective_timeout_sec"};
 
 Schema build() {
   const double inf = Schema::inf;
@@ -19,6 +19,12 @@ Schema build() {
       .integer("early_stopping_rounds", 0, 0, 100000,
                "stop when the validation RMSE has not improved for this many rounds (0 = off); "
                "the best round is kept")
+      .integer("collective_timeout_sec", 300, 1, 86400,
+               "distributed training: a rank that hears nothing from a peer rank for this long "
+               "stops with an error naming the peer (it died, stalled or lost its network), and "
+               "the job ends instead of hanging. Must exceed the longest time a rank computes "
+               "between two exchanges (one tree level, or reading a slow shard); raise it for "
+               "very unequal shards or nodes")
       .text("booster", "dart", {"gbtree", "dart", "gblinear"}, "booster")
       .real("eta", 0.04292980473318146, 0.0, 1.0, "learning rate [learning_rate]")
       .integer("max_depth", 14, 0, 64, "maximum tree depth")
@@ -67,6 +73,7 @@ XgboostSettings xgboost_settings(const config::Config& cfg) {
   XgboostSettings s;
   s.num_boost_round = cfg.get<int>("num_boost_round");
   s.early_stopping_rounds = cfg.get<int>("early_stopping_rounds");
+  s.collective_timeout_s = cfg.get<int>("collective_timeout_sec");
   for (const auto& key : xgboost_schema().keys()) {
     bool own = false;
     for (const char* k : kOwnKeys) own = own || key == k;

@@ -16,7 +16,8 @@ const config::Schema& xgboost_schema();
 
 struct XgboostSettings {
   int num_boost_round = 400;
-  int early_stopping_rounds = 0;  // 0 = off
+  int early_stopping_rounds = 0;   // 0 = off
+  int collective_timeout_s = 300;  // XgbCollectiveOptions::comm_timeout_s
   // (name, value) pairs for XGBoosterSetParam, in declaration order.
   std::vector<std::pair<std::string, std::string>> params;
 };

@@ -43,14 +43,18 @@ struct Booster {
   }
 };
 
-void make_dmatrix(DMatrix& m, const std::vector<float>& flat, const std::vector<float>& label,
-                  int width) {
-  const auto rows = static_cast<bst_ulong>(label.size());
-  xgb_check(
-      XGDMatrixCreateFromMat(rows ? flat.data() : nullptr, rows, static_cast<bst_ulong>(width),
-                             std::numeric_limits<float>::quiet_NaN(), &m.handle),
-      "XGDMatrixCreateFromMat");
-  xgb_check(XGDMatrixSetFloatInfo(m.handle, "label", label.data(), rows), "XGDMatrixSetFloatInfo");
+// `threads` build it (0: all cores); `collective` checks the call where the
+// DMatrix is distributed (its construction agrees on the column count).
+void make_dmatrix(DMatrix& m, const float* flat, std::int64_t rows, int width, int threads,
+                  XgbCollective* collective) {
+  const int status = XGDMatrixCreateFromMat_omp(
+      rows ? flat : nullptr, static_cast<bst_ulong>(rows), static_cast<bst_ulong>(width),
+      std::numeric_limits<float>::quiet_NaN(), &m.handle, threads);
+  if (collective) {
+    collective->check(status, "XGDMatrixCreateFromMat_omp");
+  } else {
+    xgb_check(status, "XGDMatrixCreateFromMat_omp");
+  }
 }
 
 // "[3]\ttrain-rmse:0.5\tvalidation-rmse:0.6" -> the value of `name`.
@@ -70,24 +74,46 @@ int threads_per_rank(MPI_Comm comm) {
   return std::max(1, cores / local);
 }
 
-std::vector<float> predict_rows(BoosterHandle booster, const float* flat, std::int64_t n, int width,
-                                int type) {
-  DMatrix m;
-  xgb_check(XGDMatrixCreateFromMat(n ? flat : nullptr, static_cast<bst_ulong>(n),
-                                   static_cast<bst_ulong>(width),
-                                   std::numeric_limits<float>::quiet_NaN(), &m.handle),
-            "XGDMatrixCreateFromMat");
-  const std::string config = concat("{\"type\": ", type,
-                                    ", \"training\": false, \"iteration_begin\": 0, "
-                                    "\"iteration_end\": 0, \"strict_shape\": false}");
-  const bst_ulong* shape = nullptr;
-  bst_ulong dims = 0;
-  const float* result = nullptr;
-  xgb_check(XGBoosterPredictFromDMatrix(booster, m.handle, config.c_str(), &shape, &dims, &result),
-            "XGBoosterPredictFromDMatrix");
+std::vector<float> copy_result(const bst_ulong* shape, bst_ulong dims, const float* result) {
   bst_ulong total = 1;
   for (bst_ulong d = 0; d < dims; ++d) total *= shape[d];
   return std::vector<float>(result, result + total);
+}
+
+// Predictions straight from the rows (XGBoost's inplace prediction, as
+// Python's inplace_predict): no DMatrix copy of the data.
+std::vector<float> predict_values(BoosterHandle booster, const float* flat, std::int64_t n,
+                                  int width) {
+  if (n == 0) return {};
+  const json rows = {{"data", {reinterpret_cast<std::uintptr_t>(flat), true}},
+                     {"shape", {n, width}},
+                     {"typestr", "<f4"},
+                     {"version", 3}};
+  const std::string config =
+      R"({"type": 0, "training": false, "iteration_begin": 0, "iteration_end": 0,)"
+      R"( "strict_shape": false, "missing": NaN, "cache_id": 0})";
+  const bst_ulong* shape = nullptr;
+  bst_ulong dims = 0;
+  const float* result = nullptr;
+  xgb_check(XGBoosterPredictFromDense(booster, rows.dump().c_str(), config.c_str(), nullptr, &shape,
+                                      &dims, &result),
+            "XGBoosterPredictFromDense");
+  return copy_result(shape, dims, result);
+}
+
+// SHAP contributions (type 2) need a DMatrix.
+std::vector<float> predict_contributions(BoosterHandle booster, const float* flat, std::int64_t n,
+                                         int width) {
+  DMatrix m;
+  make_dmatrix(m, flat, n, width, 0, nullptr);
+  const char* config = R"({"type": 2, "training": false, "iteration_begin": 0, "iteration_end": 0,)"
+                       R"( "strict_shape": false})";
+  const bst_ulong* shape = nullptr;
+  bst_ulong dims = 0;
+  const float* result = nullptr;
+  xgb_check(XGBoosterPredictFromDMatrix(booster, m.handle, config, &shape, &dims, &result),
+            "XGBoosterPredictFromDMatrix");
+  return copy_result(shape, dims, result);
 }
 
 }  // namespace
@@ -144,35 +170,41 @@ XgboostTrainResult train_xgboost(const config::Config& cfg, const XgboostTrainOp
   {
     // XGBoost info lines stay out of the log (warnings and errors still show).
     xgb_check(XGBSetGlobalConfig("{\"verbosity\": 1}"), "XGBSetGlobalConfig");
-    XgbCollective collective(comm);
+    // The configured thread count, else the node's cores shared among its ranks.
+    int threads = threads_per_rank(comm);
+    for (const auto& [name, value] : settings.params)
+      if (name == "nthread") threads = std::stoi(value);
+    XgbCollective collective(comm, {120.0, settings.collective_timeout_s});
     DMatrix dtrain, dvalid;
     Booster booster;
+    // Outside all_ranks_agree: these exchange data over the collective, and
+    // a failure there may mean a stalled rank, which an MPI agreement would wait for.
+    make_dmatrix(dtrain, train_flat.data(), train.block.size(), width, threads, &collective);
+    make_dmatrix(dvalid, valid_flat.data(), valid.block.size(), width, threads, &collective);
     all_ranks_agree(comm, [&] {
-      make_dmatrix(dtrain, train_flat, train.block.target, width);
-      make_dmatrix(dvalid, valid_flat, valid.block.target, width);
+      for (auto* m : {&dtrain, &dvalid}) {
+        const auto& target = m == &dtrain ? train.block.target : valid.block.target;
+        xgb_check(XGDMatrixSetFloatInfo(m->handle, "label", target.data(), target.size()),
+                  "XGDMatrixSetFloatInfo");
+      }
       DMatrixHandle both[2] = {dtrain.handle, dvalid.handle};
       xgb_check(XGBoosterCreate(both, 2, &booster.handle), "XGBoosterCreate");
-      bool threads_given = false;
-      for (const auto& [name, value] : settings.params) {
+      for (const auto& [name, value] : settings.params)
         xgb_check(XGBoosterSetParam(booster.handle, name.c_str(), value.c_str()),
                   concat("XGBoosterSetParam ", name, "=", value).c_str());
-        threads_given = threads_given || name == "nthread";
-      }
-      if (!threads_given)
-        xgb_check(XGBoosterSetParam(booster.handle, "nthread",
-                                    std::to_string(threads_per_rank(comm)).c_str()),
-                  "XGBoosterSetParam nthread");
+      xgb_check(XGBoosterSetParam(booster.handle, "nthread", std::to_string(threads).c_str()),
+                "XGBoosterSetParam nthread");
     });
     const double train_start = wall_seconds();
     DMatrixHandle sets[2] = {dtrain.handle, dvalid.handle};
     const char* names[2] = {"train", "validation"};
     double best = std::numeric_limits<double>::infinity();
     for (int round = 0; round < settings.num_boost_round; ++round) {
-      xgb_check(XGBoosterUpdateOneIter(booster.handle, round, dtrain.handle),
-                "XGBoosterUpdateOneIter");
+      collective.check(XGBoosterUpdateOneIter(booster.handle, round, dtrain.handle),
+                       concat("XGBoosterUpdateOneIter (round ", round + 1, ")"));
       const char* text = nullptr;
-      xgb_check(XGBoosterEvalOneIter(booster.handle, round, sets, names, 2, &text),
-                "XGBoosterEvalOneIter");
+      collective.check(XGBoosterEvalOneIter(booster.handle, round, sets, names, 2, &text),
+                       concat("XGBoosterEvalOneIter (round ", round + 1, ")"));
       const double train_rmse = eval_value(text, "train"),
                    valid_rmse = eval_value(text, "validation");
       eval_csv << round + 1 << "," << train_rmse << "," << valid_rmse << "\n";
@@ -225,7 +257,7 @@ XgboostTrainResult train_xgboost(const config::Config& cfg, const XgboostTrainOp
     model.assign(bytes, length);
     r.train_seconds = mpi::max(wall_seconds() - train_start, comm);
     const double predict_start = wall_seconds();
-    valid_pred = predict_rows(booster.handle, valid_flat.data(), valid.block.size(), width, 0);
+    valid_pred = predict_values(booster.handle, valid_flat.data(), valid.block.size(), width);
     r.predict_seconds = mpi::max(wall_seconds() - predict_start, comm);
     collective.finalize();
   }
@@ -301,11 +333,11 @@ XgboostModel::~XgboostModel() {
 }
 
 std::vector<float> XgboostModel::predict(const float* flat, std::int64_t n) const {
-  return predict_rows(booster_, flat, n, width_, 0);
+  return predict_values(booster_, flat, n, width_);
 }
 
 std::vector<float> XgboostModel::contributions(const float* flat, std::int64_t n) const {
-  return predict_rows(booster_, flat, n, width_, 2);
+  return predict_contributions(booster_, flat, n, width_);
 }
 
 }  // namespace fluxrecon::models
