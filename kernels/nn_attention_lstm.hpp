@@ -18,10 +18,10 @@
 namespace fluxrecon::kernels::nn {
 
 // Packed parameters. `hidden` is padded with inert units to a multiple of
-// kRowBlock and score_rows = features padded to a multiple of kRowBlock.
-// - input attention: weights [hidden/8][features + 2*hidden][8] at attention_weight_at,
+// kRowBlock (R) and score_rows = features padded to a multiple of R.
+// - input attention: weights [hidden/R][features + 2*hidden][R] at attention_weight_at,
 //   k running over [U columns, W's h columns, W's c columns]; bias b_W + b_U [hidden];
-// - scores V: [score_rows/8][hidden][8] and bias [score_rows] (padded rows unused);
+// - scores V: [score_rows/R][hidden][R] and bias [score_rows] (padded rows unused);
 // - LSTM cell: as one LstmLayout layer with in_dim = features;
 // - temporal attention w_s [hidden] and b_s; head fc1 [hidden] and its bias.
 struct AttentionLstmLayout {

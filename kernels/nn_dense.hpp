@@ -18,8 +18,19 @@
 
 namespace fluxrecon::kernels::nn {
 
-constexpr int kBlockPoints = 32;  // points per block (two AVX-512 or four AVX2 registers)
-constexpr int kRowBlock = 8;      // output rows per register block (LSTM: 2 units x 4 gates)
+// Points per block and output rows per register block, sized so that the
+// kRowBlock x kBlockPoints accumulators stay in vector registers: 16 of the
+// 32 AVX-512 registers, or 12 of the 16 AVX2 registers elsewhere. The
+// choice must not differ between a GPU build's host and device passes (the
+// host packs the weights), hence the backend test.
+#if defined(__AVX512F__) && !defined(KOKKOS_ENABLE_CUDA) && !defined(KOKKOS_ENABLE_HIP) && \
+    !defined(KOKKOS_ENABLE_SYCL)
+constexpr int kBlockPoints = 32;
+constexpr int kRowBlock = 8;  // LSTM: 2 units x 4 gates
+#else
+constexpr int kBlockPoints = 24;
+constexpr int kRowBlock = 4;  // LSTM: 1 unit x 4 gates
+#endif
 constexpr int kAlignFloats = 16;  // 64-byte alignment of scratch arrays
 
 KOKKOS_INLINE_FUNCTION constexpr int round_up(int value, int multiple) {
@@ -128,7 +139,7 @@ class ScratchArena {
     return out;
   }
   // Bytes to request for arrays totalling `floats` in `arrays` pieces.
-  static constexpr std::size_t bytes_for(std::size_t floats, int arrays) {
+  KOKKOS_INLINE_FUNCTION static constexpr std::size_t bytes_for(std::size_t floats, int arrays) {
     return (floats + static_cast<std::size_t>(arrays + 1) * kAlignFloats) * sizeof(float);
   }
 

@@ -12,14 +12,15 @@
 namespace fluxrecon::kernels::nn {
 
 constexpr int kMaxLstmLayers = 8;
-constexpr int kUnitsPerRowBlock = kRowBlock / 4;  // a row block holds 4 gates of 2 units
+// A row block holds the 4 gates of kUnitsPerRowBlock units (U below).
+constexpr int kUnitsPerRowBlock = kRowBlock / 4;
 
 // Packed parameters. `hidden` is the hidden size padded with inert units
 // (zero weights and biases: their h and c stay 0) to a multiple of
-// kRowBlock. Layer l reads in_dim[l] inputs (features for layer 0, hidden
-// above) and its weights are [hidden/2 row blocks][in_dim[l] + hidden][8]:
+// kRowBlock (R below). Layer l reads in_dim[l] inputs (features for layer 0,
+// hidden above) and its weights are [hidden/U row blocks][in_dim[l] + hidden][R]:
 // k runs over [W_ih columns, W_hh columns], and row r of a block is gate
-// r/2 (i, f, g, o) of unit 2*block + r%2. Its bias [hidden/2][8] is
+// r/U (i, f, g, o) of unit U*block + r%U. Its bias [hidden/U][R] is
 // b_ih + b_hh in the same row order. The head is fc1's weights [hidden] at
 // head_weight_at and its bias at head_bias_at.
 struct LstmLayout {

@@ -218,7 +218,9 @@ void expect_close(const std::vector<float>& y, const Vec& ref, const std::string
   ::testing::Test::RecordProperty(what, std::to_string(worst));
 }
 
-const std::size_t kBatches[] = {1, 31, 32, 33, 100, 257};
+// n = 1, a block less one, a block, a block and one, and larger batches.
+constexpr std::size_t kBlock = fluxrecon::kernels::nn::kBlockPoints;
+const std::size_t kBatches[] = {1, kBlock - 1, kBlock, kBlock + 1, 100, 257};
 
 NetworkSpec mlp_spec(std::vector<int> hidden) {
   NetworkSpec s;
