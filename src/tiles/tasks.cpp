@@ -87,7 +87,7 @@ class Runner {
       log::info("tiles: GenerateSceneIDs: ", scenes.size(), " scene(s) -> ", db);
     });
     MPI_Barrier(comm_);
-    ++summary_.written;
+    if (mpi::rank(comm_) == 0) ++summary_.written;  // one database, counted once
     return filtered(read_scene_db(db));
   }
 
@@ -288,9 +288,15 @@ class Runner {
         g.attributes.emplace_back("triplet_collection", t.collection);
         summary_.megapixels += N * 1e-6 * N;
       }
-      auto timer = timers_.scope("write");
-      render_gridded(g, base + ".png");
-      write_gridded(base + ".nc", g);
+      {
+        auto timer = timers_.scope("write_png");
+        render_gridded(g, base + ".png");
+      }
+      {
+        auto timer = timers_.scope("write_nc");
+        write_gridded(base + ".nc", g);
+      }
+      auto timer = timers_.scope("write_yml");
       write_text_atomically(base + ".yml", tile_meta_yaml(t, w.id, ref.aux_name));
       ++summary_.tiles;
     }
@@ -449,7 +455,7 @@ class Runner {
     summary_.tiles = mpi::sum(summary_.tiles, comm_);
     summary_.megapixels = mpi::sum(summary_.megapixels, comm_);
     summary_.seconds = mpi::max(summary_.seconds, comm_);
-    for (const char* name : {"synthetic_les", "read_and_crop", "regrid", "write"})
+    for (const char* name : {"synthetic_les", "read_and_crop", "regrid", "write", "write_png", "write_nc", "write_yml"})
       timers_.add(name, 0);
     timers_.report(comm_, "tiles " + task);
     return summary_;
