@@ -217,6 +217,9 @@ config::Schema triplet_schema(const std::string& where) {
          {"random_by_relative_sample_size"}, "how scenes are split into collections");
   s.real("neigh_dist_scaling", 1.0, 1e-6, 100.0,
          "neighbour tile offset in units of the tile size (in a random direction)");
+  s.flag("faithful_geolocation", false,
+         "true: geolocate tiles as convml-data does, at the mirror image (-x, -y) of their "
+         "recorded position; false: at (x, y)");
   return s;
 }
 
@@ -446,6 +449,7 @@ Meta meta_from_text(const std::string& yaml_text, const std::string& origin,
     m.triplets.tile_N = static_cast<int>(t.get<long long>("tile_N"));
     m.triplets.splitting = t.get<std::string>("scene_collections_splitting");
     m.triplets.neigh_dist_scaling = t.get<double>("neigh_dist_scaling");
+    m.triplets.faithful_geolocation = t.get<bool>("faithful_geolocation");
   }
   const YAML::Node sw = root["sampling"]["rect-slidingwindow"];
   if (!absent(sw)) {

@@ -62,6 +62,7 @@ struct TripletSpec {
   int tile_N = 256;
   std::string splitting = "random_by_relative_sample_size";
   double neigh_dist_scaling = 1.0;
+  bool faithful_geolocation = false;  // reproduce the original's mirrored tile centres (spec Q3)
 };
 
 struct SlidingWindowSpec {

@@ -339,7 +339,7 @@ class Runner {
                  rect_path(meta_, ref, w.id, "png"), " has too few pixels (", g.nx(), " x ", g.ny(),
                  ") to contain even a single tile of ", N,
                  " pixels; use a smaller rect-slidingwindow.tile_N");
-      const int ntx = (g.nx() - N) / S + 1, nty = (g.ny() - N) / S + 1;
+      const int ntx = sliding_window_count(g.nx(), N, S), nty = sliding_window_count(g.ny(), N, S);
       for (int jt = 0; jt < nty; ++jt)
         for (int it = 0; it < ntx; ++it) {
           char name[64];
@@ -380,7 +380,7 @@ class Runner {
         auto f = io::GridFile::open(rect_path(meta_, ref, w.id, "nc"), MPI_COMM_SELF);
         const int nx = static_cast<int>(f->dimension_length("x")),
                   ny = static_cast<int>(f->dimension_length("y"));
-        const int ntx = (nx - N) / S + 1, nty = (ny - N) / S + 1;
+        const int ntx = sliding_window_count(nx, N, S), nty = sliding_window_count(ny, N, S);
         out << YAML::Key << w.id << YAML::Value << YAML::BeginSeq;
         for (int jt = 0; jt < nty; ++jt)
           for (int it = 0; it < ntx; ++it)
@@ -455,7 +455,8 @@ class Runner {
     summary_.tiles = mpi::sum(summary_.tiles, comm_);
     summary_.megapixels = mpi::sum(summary_.megapixels, comm_);
     summary_.seconds = mpi::max(summary_.seconds, comm_);
-    for (const char* name : {"synthetic_les", "read_and_crop", "regrid", "write", "write_png", "write_nc", "write_yml"})
+    for (const char* name : {"synthetic_les", "read_and_crop", "regrid", "write", "write_png",
+                             "write_nc", "write_yml"})
       timers_.add(name, 0);
     timers_.report(comm_, "tiles " + task);
     return summary_;
@@ -470,6 +471,10 @@ class Runner {
 };
 
 }  // namespace
+
+int sliding_window_count(int pixels, int tile_N, int step) {
+  return pixels >= tile_N ? (pixels - tile_N) / step + 1 : 0;
+}
 
 const std::vector<std::string>& task_names() {
   static const std::vector<std::string> names = {"GenerateSceneIDs", "CheckForAuxiliaryFiles",

@@ -24,15 +24,17 @@ struct TaskOptions {
 
 struct TaskSummary {
   std::string task;
-  std::int64_t scenes = 0;  // scenes the task covered
-  std::int64_t written = 0; // scene outputs written by this run (all ranks)
-  std::int64_t skipped = 0; // already complete
-  std::int64_t tiles = 0;   // tiles written (all ranks)
-  double megapixels = 0;  // regridded output pixels (all ranks)
+  std::int64_t scenes = 0;   // scenes the task covered
+  std::int64_t written = 0;  // scene outputs written by this run (all ranks)
+  std::int64_t skipped = 0;  // already complete
+  std::int64_t tiles = 0;    // tiles written (all ranks)
+  double megapixels = 0;     // regridded output pixels (all ranks)
   double seconds = 0;
 };
 
 const std::vector<std::string>& task_names();
+// Sliding-window tiles along one axis (spec 6.4): floor((n - N) / S) + 1, or 0 if n < N.
+int sliding_window_count(int pixels, int tile_N, int step);
 // Collective over `comm`.
 TaskSummary run_task(const std::string& task, const Meta& meta, const TaskOptions& options,
                      MPI_Comm comm);

@@ -137,6 +137,8 @@ std::vector<TileLocation> tile_locations(const std::string& scene_id,
              " m); use a smaller tile_N or resolution");
   const double x0 = domain.x_min(), y0 = domain.y_min(), x1 = domain.x_max(), y1 = domain.y_max();
   const double margin = L / 2;
+  // convml-data places a tile recorded at (x, y) at the inverse projection of (-x, -y) (spec 5.2).
+  const double mirror = meta.triplets.faithful_geolocation ? -1.0 : 1.0;
   auto inside = [&](double x, double y) {
     return x - L / 2 >= x0 - 1e-6 && x + L / 2 <= x1 + 1e-6 && y - L / 2 >= y0 - 1e-6 &&
            y + L / 2 <= y1 + 1e-6;
@@ -177,7 +179,8 @@ std::vector<TileLocation> tile_locations(const std::string& scene_id,
       t.x_c = x;
       t.y_c = y;
       if (frame)
-        frame->inverse(x - domain.x_c, y - domain.y_c, t.central_latitude, t.central_longitude);
+        frame->inverse(mirror * (x - domain.x_c), mirror * (y - domain.y_c), t.central_latitude,
+                       t.central_longitude);
       return t;
     };
     if (e.is_distant) {
@@ -187,8 +190,8 @@ std::vector<TileLocation> tile_locations(const std::string& scene_id,
       TileLocation neighbor = place("neighbor", xa + r * std::cos(theta), ya + r * std::sin(theta));
       if (frame)  // in the anchor's own frame, where the distance is exactly r
         Laea(anchor.central_latitude, anchor.central_longitude)
-            .inverse(r * std::cos(theta), r * std::sin(theta), neighbor.central_latitude,
-                     neighbor.central_longitude);
+            .inverse(mirror * r * std::cos(theta), mirror * r * std::sin(theta),
+                     neighbor.central_latitude, neighbor.central_longitude);
       out.push_back(anchor);
       out.push_back(neighbor);
     }

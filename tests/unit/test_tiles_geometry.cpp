@@ -189,7 +189,7 @@ TEST(TilesImages, PngRoundTripAndNorthUp) {
   const Image tc = render_planes(Render::truecolor, 3, 1, 2, {100, NAN, 2.23f, 5, 50, 5}, true);
   EXPECT_EQ(tc.channels, 4);
   EXPECT_EQ(tc.pixels[3], 255);
-  EXPECT_EQ(tc.pixels[7], 0);  // a NaN band makes the pixel transparent
+  EXPECT_EQ(tc.pixels[7], 0);    // a NaN band makes the pixel transparent
   EXPECT_EQ(tc.pixels[0], 212);  // round(255 * 0.8305)
   EXPECT_EQ(tc.pixels[1], 0);
   fs::remove_all(dir);

@@ -10,6 +10,7 @@
 #include "tiles/goes_source.hpp"
 #include "tiles/meta.hpp"
 #include "tiles/projection.hpp"
+#include "tiles/tasks.hpp"
 #include "tiles/triplets.hpp"
 
 using namespace fluxrecon::tiles;
@@ -208,4 +209,27 @@ TEST(TilesGoesCalibration, PlanckBrightnessTemperatureByHand) {
   EXPECT_NEAR(brightness_temperature(100.0, 10803.3, 1392.74, 0.0755, 0.99975), 296.8537271776436,
               1e-9);
   EXPECT_TRUE(std::isnan(brightness_temperature(0.0, 10803.3, 1392.74, 0.0755, 0.99975)));
+}
+
+TEST(TilesTripletGeometryFaithful, TheOriginalsMirroredCentresOnRequest) {
+  Meta m = local_meta(1.0);
+  m.triplets.faithful_geolocation = true;
+  const Domain d{true, 13.3, -57.5, 0, 0, 400e3, 300e3};
+  const auto tiles = tile_locations("goes16__202002021540", {{0, false, "train"}}, d, m);
+  ASSERT_EQ(tiles.size(), 2u);
+  double x, y;
+  Laea(13.3, -57.5).forward(tiles[0].central_latitude, tiles[0].central_longitude, x, y);
+  EXPECT_NEAR(x, -tiles[0].x_c, 0.01);
+  EXPECT_NEAR(y, -tiles[0].y_c, 0.01);
+  m.triplets.faithful_geolocation = false;
+  const auto fixed = tile_locations("goes16__202002021540", {{0, false, "train"}}, d, m);
+  EXPECT_DOUBLE_EQ(fixed[0].x_c, tiles[0].x_c);  // same draws, only the geolocation differs
+}
+
+TEST(TilesSlidingWindow, SpecTileCounts) {
+  EXPECT_EQ(sliding_window_count(400, 256, 30), 5);
+  EXPECT_EQ(sliding_window_count(400, 256, 10), 15);
+  EXPECT_EQ(sliding_window_count(400, 256, 100), 2);
+  EXPECT_EQ(sliding_window_count(200, 256, 10), 0);
+  EXPECT_EQ(sliding_window_count(256, 256, 10), 1);
 }
