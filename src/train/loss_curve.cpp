@@ -31,7 +31,8 @@ void write_loss_curve(const std::string& png_path, const std::string& model,
     pls.spage(0, 0, 1000, 625, 0, 0);
     pls.scolbg(255, 255, 255);
     pls.init();
-    pls.col0(15);
+    pls.scol0(3, 0, 0, 0);  // index 15 (the default ink) is white
+    pls.col0(3);
     pls.env(x.front() - 0.5, std::max<PLFLT>(x.back(), x.front() + 1) + 0.5,
             std::max<PLFLT>(lo - pad, 0), hi + pad, 0,
             2);  // axis 2: with a grid, as the seed's plot
@@ -52,11 +53,11 @@ void write_loss_curve(const std::string& png_path, const std::string& model,
     PLINT opt[2] = {PL_LEGEND_LINE, PL_LEGEND_LINE}, colors[2] = {1, 2}, styles[2] = {1, 1};
     PLFLT widths[2] = {2, 2}, text_scale = 0.9, legend_w = 0, legend_h = 0;
     const char* texts[2] = {"Train MSE", "Validation MSE"};
-    PLINT text_colors[2] = {15, 15}, zero[2] = {0, 0};
+    PLINT text_colors[2] = {3, 3}, zero[2] = {0, 0};
     PLFLT zero_f[2] = {0, 0};
     const char* none[2] = {"", ""};
     pls.legend(&legend_w, &legend_h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
-               PL_POSITION_TOP | PL_POSITION_RIGHT | PL_POSITION_INSIDE, 0.02, 0.02, 0.1, 0, 15, 1,
+               PL_POSITION_TOP | PL_POSITION_RIGHT | PL_POSITION_INSIDE, 0.02, 0.02, 0.1, 0, 3, 1,
                0, 0, 2, opt, 1.0, text_scale, 2.0, 0.0, text_colors, texts, nullptr, nullptr,
                nullptr, nullptr, colors, styles, widths, zero, zero_f, zero, none);
   }  // plstream's destructor finishes the PNG
