@@ -222,24 +222,31 @@ void expect_close(const std::vector<float>& y, const Vec& ref, const std::string
 constexpr std::size_t kBlock = fluxrecon::kernels::nn::kBlockPoints;
 const std::size_t kBatches[] = {1, kBlock - 1, kBlock, kBlock + 1, 100, 257};
 
-NetworkSpec mlp_spec(std::vector<int> hidden) {
+NetworkSpec mlp_spec(std::vector<int> hidden, int window = 4, int features = 14, int dynamic = 10) {
   NetworkSpec s;
   s.kind = NetworkKind::mlp;
+  s.window = window;
+  s.n_features = features;
+  s.n_dynamic = dynamic;
   s.hidden_dims = std::move(hidden);
   return s;
 }
 
-NetworkSpec lstm_spec(int hidden, int layers) {
+NetworkSpec lstm_spec(int hidden, int layers, int window = 4, int features = 14) {
   NetworkSpec s;
   s.kind = NetworkKind::lstm;
+  s.window = window;
+  s.n_features = features;
   s.hidden_dim = hidden;
   s.num_layers = layers;
   return s;
 }
 
-NetworkSpec attention_spec(int hidden) {
+NetworkSpec attention_spec(int hidden, int window = 4, int features = 14) {
   NetworkSpec s;
   s.kind = NetworkKind::attention_lstm;
+  s.window = window;
+  s.n_features = features;
   s.hidden_dim = hidden;
   return s;
 }
@@ -265,8 +272,8 @@ TEST(NnKernels, ExpSigmoidTanhAreFloatAccurate) {
 }
 
 TEST(NnKernels, MlpMatchesFloat64Reference) {
-  for (const auto& hidden : {std::vector<int>{207, 248, 198}, std::vector<int>{5, 17}}) {
-    const NetworkSpec spec = mlp_spec(hidden);
+  // The seed's network, and a small one on windows of another shape.
+  for (const NetworkSpec& spec : {mlp_spec({207, 248, 198}), mlp_spec({5, 17}, 6, 9, 5)}) {
     const StateDict weights = random_weights(spec, 11);
     const NnInference model(spec, weights);
     for (std::size_t n : kBatches) {
@@ -274,61 +281,70 @@ TEST(NnKernels, MlpMatchesFloat64Reference) {
       std::vector<float> y(n);
       model.predict(x.data(), n, y.data());
       Vec ref(n);
-      for (std::size_t i = 0; i < n; ++i) ref[i] = mlp_reference(spec, weights, x.data() + i * 56);
-      expect_close(y, ref, "mlp_" + std::to_string(hidden.size()) + "_n" + std::to_string(n));
+      const std::size_t stride = std::size_t(spec.window) * spec.n_features;
+      for (std::size_t i = 0; i < n; ++i)
+        ref[i] = mlp_reference(spec, weights, x.data() + i * stride);
+      expect_close(y, ref,
+                   "mlp_" + std::to_string(spec.hidden_dims.size()) + "_n" + std::to_string(n));
     }
   }
 }
 
 TEST(NnKernels, LstmMatchesFloat64ReferenceForOneToThreeLayers) {
-  for (int hidden : {128, 13}) {
-    for (int layers = 1; layers <= 3; ++layers) {
-      const NetworkSpec spec = lstm_spec(hidden, layers);
-      const StateDict weights = random_weights(spec, 20 + layers);
-      const NnInference model(spec, weights);
-      for (std::size_t n : kBatches) {
-        const auto x = random_windows(spec, n, 200 + n, 2.0f);
-        std::vector<float> y(n);
-        model.predict(x.data(), n, y.data());
-        Vec ref(n);
-        for (std::size_t i = 0; i < n; ++i)
-          ref[i] = lstm_reference(spec, weights, x.data() + i * 56);
-        expect_close(y, ref,
-                     "lstm_h" + std::to_string(hidden) + "_l" + std::to_string(layers) + "_n" +
-                         std::to_string(n));
-      }
+  std::vector<NetworkSpec> specs;
+  for (int layers = 1; layers <= 3; ++layers) {
+    specs.push_back(lstm_spec(128, layers));
+    specs.push_back(lstm_spec(13, layers, 6, 9));  // padded units, other window shape
+  }
+  for (const NetworkSpec& spec : specs) {
+    const StateDict weights = random_weights(spec, 20 + spec.num_layers);
+    const NnInference model(spec, weights);
+    const std::size_t stride = std::size_t(spec.window) * spec.n_features;
+    for (std::size_t n : kBatches) {
+      const auto x = random_windows(spec, n, 200 + n, 2.0f);
+      std::vector<float> y(n);
+      model.predict(x.data(), n, y.data());
+      Vec ref(n);
+      for (std::size_t i = 0; i < n; ++i)
+        ref[i] = lstm_reference(spec, weights, x.data() + i * stride);
+      expect_close(y, ref,
+                   "lstm_h" + std::to_string(spec.hidden_dim) + "_l" +
+                       std::to_string(spec.num_layers) + "_n" + std::to_string(n));
     }
   }
 }
 
 TEST(NnKernels, AttentionLstmMatchesFloat64ReferenceWithAttentionWeights) {
-  for (int hidden : {256, 19}) {
-    const NetworkSpec spec = attention_spec(hidden);
+  for (const NetworkSpec& spec : {attention_spec(256), attention_spec(19, 3, 9)}) {
     const StateDict weights = random_weights(spec, 31);
     const NnInference model(spec, weights);
+    const std::size_t steps = spec.window, features = spec.n_features;
     for (std::size_t n : kBatches) {
       const auto x = random_windows(spec, n, 300 + n, 2.0f);
-      std::vector<float> y(n), y_plain(n), alpha(n * 56), beta(n * 4);
+      std::vector<float> y(n), y_plain(n), alpha(n * steps * features), beta(n * steps);
       model.predict_with_attention(x.data(), n, y.data(), alpha.data(), beta.data());
       model.predict(x.data(), n, y_plain.data());
       Vec ref(n);
       for (std::size_t i = 0; i < n; ++i) {
-        const auto r = attention_reference(spec, weights, x.data() + i * 56);
+        const auto r = attention_reference(spec, weights, x.data() + i * steps * features);
         ref[i] = r.y;
         EXPECT_EQ(y_plain[i], y[i]) << "sample " << i;
-        for (int t = 0; t < 4; ++t) {
+        double beta_sum = 0;
+        for (std::size_t t = 0; t < steps; ++t) {
           double sum = 0;
-          for (int f = 0; f < 14; ++f) {
-            const double a = alpha[(i * 4 + t) * 14 + f];
-            ASSERT_NEAR(a, r.alpha[t * 14 + f], 2e-6) << "alpha sample " << i << " t " << t;
+          for (std::size_t f = 0; f < features; ++f) {
+            const double a = alpha[(i * steps + t) * features + f];
+            ASSERT_NEAR(a, r.alpha[t * features + f], 2e-6) << "alpha sample " << i << " t " << t;
             sum += a;
           }
           EXPECT_NEAR(sum, 1.0, 2e-6);
-          ASSERT_NEAR(beta[i * 4 + t], r.beta[t], 2e-6) << "beta sample " << i << " t " << t;
+          ASSERT_NEAR(beta[i * steps + t], r.beta[t], 2e-6) << "beta sample " << i << " t " << t;
+          beta_sum += beta[i * steps + t];
         }
-        EXPECT_NEAR(beta[i * 4] + beta[i * 4 + 1] + beta[i * 4 + 2] + beta[i * 4 + 3], 1.0, 2e-6);
+        EXPECT_NEAR(beta_sum, 1.0, 2e-6);
       }
-      expect_close(y, ref, "attention_h" + std::to_string(hidden) + "_n" + std::to_string(n));
+      expect_close(y, ref,
+                   "attention_h" + std::to_string(spec.hidden_dim) + "_n" + std::to_string(n));
     }
   }
 }
