@@ -77,4 +77,20 @@ std::string goes_l1b_name_pattern(int channel, Seconds t) {
   return buf;
 }
 
+std::string goes_l2_folder(const std::string& product, Seconds t) {
+  const Civil c = civil(t);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "noaa-goes16/ABI-L2-%sF/%04d/%03d/%02d/", product.c_str(), c.year,
+                day_of_year(t), c.hour);
+  return buf;
+}
+
+std::string goes_l2_name_pattern(const std::string& product, Seconds t) {
+  const Civil c = civil(t);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "OR_ABI-L2-%sF-M%d_G16_s%04d%03d%02d%02d*_e*_c*.nc",
+                product.c_str(), expected_sensor_mode(t), c.year, day_of_year(t), c.hour, c.minute);
+  return buf;
+}
+
 }  // namespace fluxrecon::tiles

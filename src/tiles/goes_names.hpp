@@ -36,6 +36,10 @@ Seconds full_disk_interval(Seconds t);
 
 // S3 folder of L1b radiances for `t`: "noaa-goes16/ABI-L1b-RadF/2020/033/15/".
 std::string goes_l1b_folder(Seconds t);
+// The same for a full-disk L2 product: "noaa-goes16/ABI-L2-ACHAF/2020/033/15/".
+std::string goes_l2_folder(const std::string& product, Seconds t);
+// "OR_ABI-L2-ACHAF-M6_G16_s2020033154*_e*_c*.nc".
+std::string goes_l2_name_pattern(const std::string& product, Seconds t);
 // Glob-like name of the radiance file of `channel` whose scan starts in the
 // minute of `t`, e.g. "OR_ABI-L1b-RadF-M6C01_G16_s2020033154*_e*_c*.nc".
 std::string goes_l1b_name_pattern(int channel, Seconds t);

@@ -24,6 +24,7 @@ using Mem = Exec::memory_space;
 
 struct ChannelBlock {
   int channel = 0;
+  std::string label;  // L2: the field's name
   std::vector<double> x, y;
   std::vector<float> values;  // [y][x], calibrated
   kernels::GoesNav nav;
@@ -55,14 +56,35 @@ std::vector<double> axis(io::GridFile& f, const std::string& name) {
 ChannelBlock read_channel(const std::string& path, const ProductInput& in, bool reflectance,
                           const Domain& domain, const std::string& scene_id) {
   const auto key = parse_goes_key(path);
-  FR_REQUIRE(key && key->channel == in.channel, path, ": expected the ABI L1b file of channel ",
-             in.channel, " for scene ", scene_id);
+  const bool l2 = !in.l2_product.empty();
+  FR_REQUIRE(
+      key && (l2 ? key->product == in.l2_product : key->channel == in.channel), path,
+      ": expected the ABI ",
+      l2 ? "L2 " + in.l2_product + " file" : "L1b file of channel " + std::to_string(in.channel),
+      " for scene ", scene_id);
   auto f = io::GridFile::open(path, MPI_COMM_SELF);
   ChannelBlock b;
   b.channel = in.channel;
   b.start = key->start;
+  // An L2 file holds one field on (y, x) besides its quality flags (spec 3.2).
+  std::string data_var = "Rad";
+  if (l2) {
+    std::vector<std::string> fields;
+    for (const auto& n : f->variable_names()) {
+      const auto& v = f->variable(n);
+      if (n.rfind("DQF", 0) != 0 && v.dimensions == std::vector<std::string>{"y", "x"})
+        fields.push_back(n);
+    }
+    std::string names;
+    for (const auto& n : fields) names += (names.empty() ? "" : ", ") + n;
+    FR_REQUIRE(fields.size() == 1, path, ": expected exactly one (y, x) field besides DQF in this ",
+               in.l2_product, " file, found ", fields.size(),
+               names.empty() ? "" : " (" + names + ")");
+    data_var = fields.front();
+    b.label = data_var;
+  }
   FR_REQUIRE(
-      f->has_variable("Rad"), path, ": variable 'Rad' (radiance of channel ", in.channel,
+      l2 || f->has_variable("Rad"), path, ": variable 'Rad' (radiance of channel ", in.channel,
       ") is missing (the file has: ",
       [&] {
         std::string s;
@@ -91,11 +113,16 @@ ChannelBlock read_channel(const std::string& path, const ProductInput& in, bool 
   const std::int64_t nx = box.i1 - box.i0 + 1, ny = box.j1 - box.j0 + 1;
   b.x.assign(x.begin() + box.i0, x.begin() + box.i1 + 1);
   b.y.assign(y.begin() + box.j0, y.begin() + box.j1 + 1);
-  const auto& rad = f->variable("Rad");
+  const auto& rad = f->variable(data_var);
   FR_REQUIRE(rad.dimensions.size() == 2 && rad.dimensions[0] == "y" && rad.dimensions[1] == "x",
-             path, ": 'Rad' must have dimensions (y, x)");
+             path, ": '", data_var, "' must have dimensions (y, x)");
   b.values.resize(static_cast<size_t>(nx * ny));
-  f->read("Rad", {box.j0, box.i0}, {ny, nx}, b.values.data());
+  f->read(data_var, {box.j0, box.i0}, {ny, nx}, b.values.data());
+  if (l2) {  // L2 fields are used as they are (fill values already NaN)
+    b.units = f->text_attribute(data_var, "units").value_or("");
+    b.standard_name = f->text_attribute(data_var, "standard_name").value_or("");
+    return b;
+  }
   if (f->has_variable("DQF")) {
     // Data-quality flags: 0 good, 1 conditionally usable; 2-4 (out of range, no value,
     // focal-plane temperature) become NaN.
@@ -155,14 +182,25 @@ double brightness_temperature(double radiance, double fk1, double fk2, double bc
 std::vector<SceneRef> find_goes_scenes(const Meta& meta, const Product& product,
                                        bool apply_filters) {
   const std::string dir = goes_source_dir(meta);
-  std::map<int, std::vector<std::pair<GoesKey, std::string>>> by_channel;
+  // Files by input: "C01".."C16" for L1b radiances, "L2:<product>" for L2 products.
+  auto input_key = [](const ProductInput& in) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "C%02d", in.channel);
+    return in.l2_product.empty() ? std::string(buf) : "L2:" + in.l2_product;
+  };
+  std::map<std::string, std::vector<std::pair<GoesKey, std::string>>> by_input;
   if (fs::is_directory(dir))
     for (const auto& e : fs::recursive_directory_iterator(dir))
       if (e.is_regular_file())
-        if (auto k = parse_goes_key(e.path().string());
-            k && k->level == "L1b" && k->product == "Rad" && k->region == "F")
-          by_channel[k->channel].emplace_back(*k, fs::relative(e.path(), meta.data_path).string());
-  std::map<Seconds, std::map<int, std::string>> by_time;
+        if (auto k = parse_goes_key(e.path().string()); k && k->region == "F") {
+          ProductInput in;
+          in.channel = k->channel;
+          if (k->level == "L2") in.l2_product = k->product;
+          if (k->level == "L1b" ? k->product == "Rad" : k->level == "L2")
+            by_input[input_key(in)].emplace_back(*k,
+                                                 fs::relative(e.path(), meta.data_path).string());
+        }
+  std::map<Seconds, std::map<std::string, std::string>> by_time;
   for (const auto& iv : meta.time.intervals) {
     // The luigi query parameter has minute precision: truncate the centre.
     Seconds centre = iv.start + (iv.end - iv.start) / 2;
@@ -170,20 +208,24 @@ std::vector<SceneRef> find_goes_scenes(const Meta& meta, const Product& product,
     const Seconds dt_max = (iv.end - iv.start) / 2;
     for (const auto& in : product.inputs) {
       int found = 0;
-      for (const auto& [k, path] : by_channel[in.channel])
+      for (const auto& [k, path] : by_input[input_key(in)])
         if (k.end > centre - dt_max && k.end < centre + dt_max &&
             k.sensor_mode == expected_sensor_mode(k.end)) {
-          by_time[k.start][in.channel] = path;
+          by_time[k.start][input_key(in)] = path;
           ++found;
         }
       if (found == 0) {
+        const bool l2 = !in.l2_product.empty();
         std::string expected;
         int listed = 0;
         const Seconds step = full_disk_interval(centre);
         for (Seconds t = (centre - dt_max) / step * step; t < centre + dt_max && listed < 6;
              t += step, ++listed)
-          expected += "\n  " + goes_l1b_folder(t) + goes_l1b_name_pattern(in.channel, t);
-        FR_FAIL("no GOES-16 ABI L1b full-disk file of channel ", in.channel, " in ", dir,
+          expected += "\n  " + (l2 ? goes_l2_folder(in.l2_product, t) +
+                                         goes_l2_name_pattern(in.l2_product, t)
+                                   : goes_l1b_folder(t) + goes_l1b_name_pattern(in.channel, t));
+        FR_FAIL("no GOES-16 ABI ", l2 ? "L2 " + in.l2_product : "L1b", " full-disk file",
+                l2 ? std::string() : " of channel " + std::to_string(in.channel), " in ", dir,
                 " whose scan ends between ", iso_datetime(centre - dt_max), " and ",
                 iso_datetime(centre + dt_max), " (needed by type '", product.text,
                 "'); expected files such as (one every ", step / 60, " min):", expected,
@@ -207,7 +249,7 @@ std::vector<SceneRef> find_goes_scenes(const Meta& meta, const Product& product,
     SceneRef ref;
     ref.time = t;
     ref.scene_id = make_scene_id("goes16", t);
-    for (const auto& in : product.inputs) ref.files.push_back(files.at(in.channel));
+    for (const auto& in : product.inputs) ref.files.push_back(files.at(input_key(in)));
     if (!ids.insert(ref.scene_id).second) {
       log::info("tiles: warning: two scans start in the minute of ", ref.scene_id,
                 "; keeping the first");
@@ -294,7 +336,7 @@ Scene read_goes_scene(const Meta& meta, const Product& product, const SceneRef& 
     s.values.insert(s.values.end(), planes[c].begin(), planes[c].end());
     char name[8];
     std::snprintf(name, sizeof name, "C%02d", blocks[c].channel);
-    s.channels.push_back(name);
+    s.channels.push_back(blocks[c].label.empty() ? std::string(name) : blocks[c].label);
     s.units.push_back(blocks[c].units);
     s.standard_names.push_back(blocks[c].standard_name);
   }

@@ -282,13 +282,30 @@ YAML::Node validated_block(const YAML::Node& v, const config::Schema& schema,
 
 }  // namespace
 
-Product parse_product(const std::string& source, const std::string& text, const std::string& key) {
+const std::vector<std::string> kGoesL2Products = {"ACHA", "TPW", "RSR", "CPS", "ACM"};
+
+Product parse_product(const std::string& source, const std::string& text, const std::string& key,
+                      bool aux) {
   Product p;
   p.text = text;
+  if (source == "goes16" &&
+      std::find(kGoesL2Products.begin(), kGoesL2Products.end(), text) != kGoesL2Products.end()) {
+    FR_REQUIRE(
+        aux, key, ": the ABI L2 product '", text,
+        "' can only be an aux product; the primary type is truecolor_rgb, singlechannel__ or "
+        "multichannel__");
+    p.kind = Product::Kind::l2_product;
+    ProductInput in;
+    in.token = text;
+    in.l2_product = text;
+    p.inputs.push_back(in);
+    return p;
+  }
   const std::string forms =
       source == "goes16"
           ? "truecolor_rgb, singlechannel__<c> or multichannel__<c1>__<c2>..., where <c> is a "
-            "channel 1-16 (radiance) or bt_<7-16> (brightness temperature)"
+            "channel 1-16 (radiance) or bt_<7-16> (brightness temperature); aux products may also "
+            "be an ABI L2 product: ACHA, TPW, RSR, CPS, ACM"
           : "singlechannel__<variable> or multichannel__<variable1>__<variable2>...";
   if (source == "goes16" && text == "truecolor_rgb") {
     p.kind = Product::Kind::truecolor_rgb;
@@ -466,7 +483,7 @@ Meta meta_from_text(const std::string& yaml_text, const std::string& origin,
                "': an aux name must be letters, digits, '_', '-' or '.' (it names directories)");
     spec.source = a.get<std::string>("source");
     spec.product = parse_product(spec.source, a.get<std::string>("type"),
-                                 origin + ": key 'aux_products." + name + ".type'");
+                                 origin + ": key 'aux_products." + name + ".type'", true);
     spec.strategy = a.get<std::string>("scene_mapping_strategy");
     const auto dt_aux = a.get<std::string>("dt_aux"), dt_max = a.get<std::string>("dt_max");
     if (!dt_aux.empty()) spec.dt_aux = parse_iso_duration(dt_aux, origin + ": aux dt_aux");

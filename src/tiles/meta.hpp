@@ -20,18 +20,22 @@ struct ProductInput {
   std::string token;  // as written: "13", "bt_13", "rlut"
   int channel = -1;   // goes16 only
   bool brightness_temperature = false;
-  std::string variable;  // LES only
+  std::string variable;    // LES only
+  std::string l2_product;  // goes16 aux only: ABI L2 product code (ACHA, TPW, ...)
 };
 
 struct Product {
-  enum class Kind { truecolor_rgb, multichannel, singlechannel };
+  enum class Kind { truecolor_rgb, multichannel, singlechannel, l2_product };
   std::string text;  // "truecolor_rgb", "singlechannel__bt_13", ...
   Kind kind = Kind::singlechannel;
   std::vector<ProductInput> inputs;  // in the order listed
 };
 
 // `source` is "goes16" or "LES"; `key` names the meta.yaml key in messages.
-Product parse_product(const std::string& source, const std::string& text, const std::string& key);
+// `aux` also allows the goes16 L2 products of kGoesL2Products (spec 1.3, Q13).
+Product parse_product(const std::string& source, const std::string& text, const std::string& key,
+                      bool aux = false);
+extern const std::vector<std::string> kGoesL2Products;
 
 struct Interval {
   Seconds start = 0, end = 0;  // inclusive

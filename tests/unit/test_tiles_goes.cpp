@@ -31,23 +31,31 @@ double radiance(int channel, double x, double y) {
 }
 
 struct AbiFile {
-  int channel = 13;
-  Seconds start = 0;
-  double step = 56e-6;  // scan-angle step (rad): 2 km at nadir
-  bool planck = true;
+  AbiFile(int ch, Seconds t, double scan_step = 56e-6, bool with_planck = true,
+          std::string l2_product = "")
+      : channel(ch), start(t), step(scan_step), planck(with_planck), l2(std::move(l2_product)) {}
+  int channel;
+  Seconds start;
+  double step;  // scan-angle step (rad): 56 urad is 2 km at nadir
+  bool planck;
+  std::string l2;  // an L2 product (one field "HT" in metres) instead of radiances
 };
 
 // A block of the full-disk fixed grid around (13.3 N, 57.5 W), +-radius pixels.
 std::string write_abi(const std::string& root, const AbiFile& a, int radius) {
   const Civil c = civil(a.start);
   char name[160];
-  std::snprintf(name, sizeof name,
-                "OR_ABI-L1b-RadF-M6C%02d_G16_s%04d%03d%02d%02d%02d2_e%04d%03d%02d%02d%02d4_c%04d%"
-                "03d%02d%02d%02d9.nc",
-                a.channel, c.year, day_of_year(a.start), c.hour, c.minute, c.second, c.year,
-                day_of_year(a.start), c.hour, c.minute + 9, 30, c.year, day_of_year(a.start),
-                c.hour, c.minute + 9, 59);
-  const std::string dir = root + "/source_data/goes16/" + goes_l1b_folder(a.start);
+  const std::string kind = a.l2.empty() ? "L1b-RadF-M6C" + std::string(a.channel < 10 ? "0" : "") +
+                                              std::to_string(a.channel)
+                                        : "L2-" + a.l2 + "F-M6";
+  std::snprintf(
+      name, sizeof name,
+      "OR_ABI-%s_G16_s%04d%03d%02d%02d%02d2_e%04d%03d%02d%02d%02d4_c%04d%03d%02d%02d%02d9.nc",
+      kind.c_str(), c.year, day_of_year(a.start), c.hour, c.minute, c.second, c.year,
+      day_of_year(a.start), c.hour, c.minute + 9, 30, c.year, day_of_year(a.start), c.hour,
+      c.minute + 9, 59);
+  const std::string dir = root + "/source_data/goes16/" +
+                          (a.l2.empty() ? goes_l1b_folder(a.start) : goes_l2_folder(a.l2, a.start));
   fs::create_directories(dir);
   const std::string path = dir + name;
   fluxrecon::kernels::GoesNav nav;
@@ -66,12 +74,13 @@ std::string write_abi(const std::string& root, const AbiFile& a, int radius) {
   w.put_attribute("y", "scale_factor", NcType::float64, {-a.step});  // y decreases southwards
   w.put_attribute("y", "add_offset", NcType::float64, {0.0});
   w.put_attribute("y", "units", "rad");
-  w.define_variable("Rad", NcType::int32, {"y", "x"});
-  w.put_attribute("Rad", "scale_factor", NcType::float64, {0.001});
-  w.put_attribute("Rad", "add_offset", NcType::float64, {0.0});
-  w.put_attribute("Rad", "_FillValue", NcType::int32, {-1});
-  w.put_attribute("Rad", "units", "mW m-2 sr-1 (cm-1)-1");
-  w.put_attribute("Rad", "grid_mapping", "goes_imager_projection");
+  const std::string field = a.l2.empty() ? "Rad" : "HT";
+  w.define_variable(field, NcType::int32, {"y", "x"});
+  w.put_attribute(field, "scale_factor", NcType::float64, {0.001});
+  w.put_attribute(field, "add_offset", NcType::float64, {0.0});
+  w.put_attribute(field, "_FillValue", NcType::int32, {-1});
+  w.put_attribute(field, "units", a.l2.empty() ? "mW m-2 sr-1 (cm-1)-1" : "m");
+  w.put_attribute(field, "grid_mapping", "goes_imager_projection");
   w.define_variable("DQF", NcType::byte, {"y", "x"});
   w.define_variable("goes_imager_projection", NcType::int32, {});
   w.put_attribute("goes_imager_projection", "grid_mapping_name", "geostationary");
@@ -96,12 +105,13 @@ std::string write_abi(const std::string& root, const AbiFile& a, int radius) {
   }
   for (int j = 0; j < n; ++j)
     for (int i = 0; i < n; ++i)
-      rad[static_cast<size_t>(j) * n + i] = static_cast<std::int32_t>(
-          std::lround(radiance(a.channel, xi[i] * a.step, -yi[j] * a.step) / 0.001));
+      rad[static_cast<size_t>(j) * n + i] = static_cast<std::int32_t>(std::lround(
+          (a.l2.empty() ? radiance(a.channel, xi[i] * a.step, -yi[j] * a.step) : 1000.0 + i) /
+          0.001));
   dqf[0] = 3;  // one pixel without a value
   w.write("x", {0}, {n}, xi.data());
   w.write("y", {0}, {n}, yi.data());
-  w.write("Rad", {0, 0}, {n, n}, rad.data());
+  w.write(field, {0, 0}, {n, n}, rad.data());
   w.write("DQF", {0, 0}, {n, n}, dqf.data());
   const std::map<std::string, double> values = {{"planck_fk1", kFk1},
                                                 {"planck_fk2", kFk2},
@@ -141,6 +151,7 @@ class TilesGoes : public ::testing::Test {
     for (int m : {30, 40, 50, 60, 70}) {
       const Seconds t = make_time(2020, 2, 2, 15, 0, 20) + m * 60;
       write_abi(root_, {13, t}, 40);
+      if (m == 40 || m == 60) write_abi(root_, {-1, t + 60, 280e-6, true, "ACHA"}, 10);
       if (m == 40 || m == 50) {
         write_abi(root_, {1, t, 56e-6}, 40);
         write_abi(root_, {2, t, 28e-6}, 80);
@@ -254,4 +265,21 @@ TEST_F(TilesGoes, BadFilesAndDomains) {
   EXPECT_THROW(
       load_source_scene(far, primary_product(far), find_goes_scenes(far, far.product, true)[0], d),
       fluxrecon::Error);
+}
+
+TEST_F(TilesGoes, L2AuxProductMatchedAndRegridded) {
+  const Meta m = goes_meta(root_, "singlechannel__bt_13",
+                           "aux_products:\n  cth: {source: goes16, type: ACHA, dt_aux: PT20M}\n");
+  TaskOptions opt;
+  opt.aux_name = "cth";
+  const auto s = run_task("GenerateRegriddedScenes", m, opt, MPI_COMM_SELF);
+  // ACHA at 15:41 and 16:01 (one every 20 min): nearest scenes 15:40 and 16:00, within 10 min.
+  EXPECT_EQ(s.scenes, 2);
+  const auto g = read_gridded(rect_path(m, aux_product(m, "cth"), "goes16__202002021600", "nc"));
+  EXPECT_EQ(g.name, "cth");
+  EXPECT_EQ(g.channels, std::vector<std::string>{"HT"});
+  EXPECT_EQ(g.units, std::vector<std::string>{"m"});
+  for (float v : g.values)
+    EXPECT_TRUE(v >= 1000 && v <= 1020 && v == std::round(v)) << v;  // nearest
+  EXPECT_THROW(goes_meta(root_, "ACHA"), fluxrecon::Error);          // L2 only as an aux product
 }
