@@ -42,7 +42,7 @@ json history_json(const std::vector<EpochRecord>& history) {
   json h = json::array();
   for (const auto& e : history)
     h.push_back({e.epoch, e.train_mse, e.validation_mse, e.seconds, e.samples_per_second,
-                 e.compute_seconds, e.communication_seconds});
+                 e.compute_seconds, e.communication_seconds, e.inference_samples_per_second});
   return h;
 }
 
@@ -50,7 +50,7 @@ std::vector<EpochRecord> history_from(const json& h) {
   std::vector<EpochRecord> out;
   for (const auto& e : h)
     out.push_back({e[0].get<int>(), e[1].get<double>(), e[2].get<double>(), e[3].get<double>(),
-                   e[4].get<double>(), e[5].get<double>(), e[6].get<double>()});
+                   e[4].get<double>(), e[5].get<double>(), e[6].get<double>(), e[7].get<double>()});
   return out;
 }
 
@@ -249,7 +249,9 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
     }
     progress.finish();
     const double train_seconds = wall_seconds() - epoch_start;
+    const double eval_start = wall_seconds();
     const double sse = mpi::sum(squared_error(*net, valid.block, settings.eval_batch), comm);
+    const double eval_seconds = mpi::max(wall_seconds() - eval_start, comm);
     EpochRecord rec;
     rec.epoch = epoch;
     rec.train_mse = loss_sum / double(train.total);
@@ -258,6 +260,7 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
     rec.samples_per_second = double(train.total) / mpi::max(train_seconds, comm);
     rec.compute_seconds = mpi::max(compute, comm);
     rec.communication_seconds = mpi::max(communication, comm);
+    rec.inference_samples_per_second = double(valid.total) / std::max(eval_seconds, 1e-9);
     state.history.push_back(rec);
     state.epoch = epoch;
     if (rec.validation_mse < state.best_mse) {
@@ -344,11 +347,11 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
         {"software", std::string("fluxrecon ") + FLUXRECON_VERSION}};
     std::ostringstream csv;
     csv << "epoch,train_mse,validation_mse,seconds,samples_per_second,compute_seconds,"
-           "communication_seconds\n";
+           "communication_seconds,inference_samples_per_second\n";
     for (const auto& e : state.history)
       csv << e.epoch << "," << e.train_mse << "," << e.validation_mse << "," << e.seconds << ","
           << e.samples_per_second << "," << e.compute_seconds << "," << e.communication_seconds
-          << "\n";
+          << "," << e.inference_samples_per_second << "\n";
     const std::string prefix = (fs::path(opt.out_dir) / name).string();
     write_text_atomically(prefix + "_losses.csv", csv.str());
     write_text_atomically(prefix + "_config.yaml", params.to_yaml());

@@ -32,6 +32,7 @@ struct EpochRecord {
   int epoch = 0;
   double train_mse = 0, validation_mse = 0, seconds = 0, samples_per_second = 0;
   double compute_seconds = 0, communication_seconds = 0;
+  double inference_samples_per_second = 0;  // the validation pass (inference mode)
 };
 
 struct NeuralTrainResult {
