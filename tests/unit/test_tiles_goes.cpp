@@ -3,6 +3,7 @@
 // Planck constants, kappa0, standard file names in the S3 folder layout).
 #include <gtest/gtest.h>
 #include <unistd.h>
+#include <yaml-cpp/yaml.h>
 
 #include <cmath>
 #include <cstdio>
@@ -224,6 +225,19 @@ TEST_F(TilesGoes, BrightnessTemperatureOnTheFilesGrid) {
   const auto tiles = run_task("GenerateTiles", m, opt, MPI_COMM_SELF);
   EXPECT_EQ(tiles.tiles, 6);
   EXPECT_TRUE(fs::exists(root_ + "/triplets/train/00001_distant.png"));
+  // The tile's grid is centred on the geographic position its yml records, and that
+  // position projects back onto the recorded x_c, y_c in the domain's frame (not mirrored).
+  const auto loc = YAML::LoadFile(root_ + "/triplets/train/00000_anchor.yml")["loc"];
+  const auto tile = read_gridded(root_ + "/triplets/train/00000_anchor.nc");
+  ASSERT_EQ(tile.nx(), 8);
+  const size_t c00 = 3 * 8 + 3, c11 = 4 * 8 + 4;
+  EXPECT_NEAR(0.5 * (tile.lat[c00] + tile.lat[c11]), loc["central_latitude"].as<double>(), 1e-4);
+  EXPECT_NEAR(0.5 * (tile.lon[c00] + tile.lon[c11]), loc["central_longitude"].as<double>(), 1e-4);
+  double x, y;
+  Laea(13.3, -57.5)
+      .forward(loc["central_latitude"].as<double>(), loc["central_longitude"].as<double>(), x, y);
+  EXPECT_NEAR(x, loc["x_c"].as<double>(), 0.01);
+  EXPECT_NEAR(y, loc["y_c"].as<double>(), 0.01);
 }
 
 TEST_F(TilesGoes, TrueColourFromThreeResolutions) {

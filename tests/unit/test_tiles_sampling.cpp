@@ -1,12 +1,16 @@
 // Scene splits, triplet tile positions and geolocation, and aux time matching
 // (spec 5.1, 5.2, 6.3 and the acceptance cases of 9.4).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "core/error.hpp"
 #include "tiles/aux_match.hpp"
+#include "tiles/dataset.hpp"
 #include "tiles/goes_source.hpp"
 #include "tiles/meta.hpp"
 #include "tiles/projection.hpp"
@@ -232,4 +236,28 @@ TEST(TilesSlidingWindow, SpecTileCounts) {
   EXPECT_EQ(sliding_window_count(400, 256, 100), 2);
   EXPECT_EQ(sliding_window_count(200, 256, 10), 0);
   EXPECT_EQ(sliding_window_count(256, 256, 10), 1);
+}
+
+TEST(TilesSceneDb, YamlAndJsonRoundTrip) {
+  std::vector<SceneRef> scenes(3);
+  scenes[0] = {"LES__202002021210", make_time(2020, 2, 2, 12, 10), {"source_files/a.nc"}, 1};
+  scenes[1] = {
+      "goes16__202002021540", make_time(2020, 2, 2, 15, 40), {"c01.nc", "c02.nc", "c03.nc"}, -1};
+  scenes[2] = {"goes16__202002021550", make_time(2020, 2, 2, 15, 50), {"c13.nc"}, -1};
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("fr_tiles_db_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  for (const char* kind : {"yaml", "json"}) {
+    const std::string path = (dir / (std::string("db.") + kind)).string();
+    std::ofstream(path) << scene_db_text(scenes, kind);
+    const auto back = read_scene_db(path);
+    ASSERT_EQ(back.size(), 3u) << kind;
+    EXPECT_EQ(back[0].scene_id, "LES__202002021210");
+    EXPECT_EQ(back[0].time_index, 1);
+    EXPECT_EQ(back[0].files, scenes[0].files);
+    EXPECT_EQ(back[1].files, scenes[1].files);
+    EXPECT_EQ(back[2].files, scenes[2].files);
+    EXPECT_EQ(back[2].time, make_time(2020, 2, 2, 15, 50));
+  }
+  std::filesystem::remove_all(dir);
 }
