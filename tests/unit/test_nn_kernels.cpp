@@ -11,6 +11,7 @@
 
 #include "core/error.hpp"
 #include "kernels/nn_dense.hpp"
+#include "models/network.hpp"
 #include "recon/nn_inference.hpp"
 
 namespace {
@@ -346,6 +347,34 @@ TEST(NnKernels, AttentionLstmMatchesFloat64ReferenceWithAttentionWeights) {
       expect_close(y, ref,
                    "attention_h" + std::to_string(spec.hidden_dim) + "_n" + std::to_string(n));
     }
+  }
+}
+
+// The parity requirement: the kernels give the oneDNN training
+// forward's predictions (inference mode) within 1e-5 relative.
+TEST(NnKernels, MatchTheOneDnnTrainingForward) {
+  for (const NetworkSpec& spec :
+       {mlp_spec({207, 248, 198}), lstm_spec(128, 3), lstm_spec(13, 1), attention_spec(256)}) {
+    auto net = fluxrecon::models::make_network(spec);
+    net->parameters().initialise(77);
+    const NnInference model(spec, net->parameters().state_dict());
+    const std::size_t n = 257, steps = spec.window, features = spec.n_features;
+    const auto x = random_windows(spec, n, 400, 2.0f);
+    std::vector<float> y(n), y_dnnl(n);
+    model.predict(x.data(), n, y.data());
+    net->forward(x.data(), static_cast<int>(n), false, y_dnnl.data());
+    const std::string what = "onednn_" + std::to_string(static_cast<int>(spec.kind));
+    expect_close(y, Vec(y_dnnl.begin(), y_dnnl.end()), what);
+    if (spec.kind != NetworkKind::attention_lstm) continue;
+    auto* with_weights = dynamic_cast<fluxrecon::models::AttentionLstmWeights*>(net.get());
+    ASSERT_NE(with_weights, nullptr);
+    std::vector<float> alpha(n * steps * features), beta(n * steps), alpha_dnnl(alpha.size()),
+        beta_dnnl(beta.size());
+    model.predict_with_attention(x.data(), n, y.data(), alpha.data(), beta.data());
+    with_weights->forward_with_weights(x.data(), static_cast<int>(n), y_dnnl.data(),
+                                       alpha_dnnl.data(), beta_dnnl.data());
+    for (std::size_t i = 0; i < alpha.size(); ++i) ASSERT_NEAR(alpha[i], alpha_dnnl[i], 2e-6) << i;
+    for (std::size_t i = 0; i < beta.size(); ++i) ASSERT_NEAR(beta[i], beta_dnnl[i], 2e-6) << i;
   }
 }
 
