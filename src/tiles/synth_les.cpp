@@ -48,7 +48,8 @@ std::vector<float> synthetic_cloud_amount(const SyntheticLesSpec& s, int step) {
   const double lx = s.nx * s.dx, ly = s.ny * s.dx;
   // Modes on the periodic lattice, in log-spaced shells of |k|, random directions.
   std::mt19937_64 rng(static_cast<std::uint64_t>(s.seed) * 0x9E3779B97F4A7C15ull + 12345u);
-  std::uniform_real_distribution<double> uni(0.0, 1.0);
+  // Uniform [0, 1) from the raw 64-bit stream (std distributions differ between libraries).
+  auto uni = [&rng] { return static_cast<double>(rng() >> 11) * 0x1.0p-53; };
   const double kmin = 2 * M_PI / std::max(lx, ly), kmax = M_PI / s.dx / 2;
   const int shells = 48, per_shell = 8;
   std::vector<double> kx, ky, amp, phase, omega;
@@ -59,10 +60,10 @@ std::vector<float> synthetic_cloud_amount(const SyntheticLesSpec& s, int step) {
     const double kc = std::sqrt(k0 * k1);
     const double energy = std::pow(kc, -s.spectral_slope) * (k1 - k0);
     for (int m = 0; m < per_shell; ++m) {
-      const double theta = 2 * M_PI * uni(rng), kr = k0 + (k1 - k0) * uni(rng);
+      const double theta = 2 * M_PI * uni(), kr = k0 + (k1 - k0) * uni();
       const double n = std::round(kr * std::cos(theta) * lx / (2 * M_PI));
       const double q = std::round(kr * std::sin(theta) * ly / (2 * M_PI));
-      const double ph = 2 * M_PI * uni(rng), om = (uni(rng) - 0.5) * 2e-4;
+      const double ph = 2 * M_PI * uni(), om = (uni() - 0.5) * 2e-4;
       if (n == 0 && q == 0) continue;
       kx.push_back(2 * M_PI * n / lx);
       ky.push_back(2 * M_PI * q / ly);

@@ -234,7 +234,7 @@ class Runner {
   }
 
   // ---- GenerateTiles (triplets) -------------------------------------------------------------
-  SceneSplits splits(const std::vector<SceneRef>& scenes) {
+  SceneSplits splits() {
     FR_REQUIRE(
         meta_.triplets.present, meta_.meta_path,
         ": To produce triplets please define a `triplets` section under `sampling` (N_triplets, "
@@ -248,7 +248,6 @@ class Runner {
         write_text_atomically(path, splits_to_yaml(split_scenes(ids, meta_.triplets, meta_.seed)));
       });
     MPI_Barrier(comm_);
-    (void)scenes;
     return splits_from_yaml(read_text(path), path);
   }
 
@@ -305,7 +304,7 @@ class Runner {
 
   void triplets(const ProductRef& ref) {
     const auto scenes = scene_ids();
-    const auto split = splits(scenes);
+    const auto split = splits();
     std::vector<Work> work;
     if (ref.is_aux()) {
       for (const auto& w : aux_scenes(ref))
