@@ -4,7 +4,8 @@
 # LSTM (256), samples/s of the Kokkos kernels alone on random windows, their
 # GFLOP/s and share of the sgemm rate measured in the same run, and PyTorch's
 # inference samples/s (../shared/bench/torch_models.py bench, 1 thread) right
-# after. The whole comparison runs RUNS times (the machine is shared and noisy:
+# after; for the MLP and the LSTM also the optional bf16 path through oneDNN
+# and its difference from float32. The whole comparison runs RUNS times (the machine is shared and noisy:
 # compare within one run).
 # Usage: tools/bench-kernels.sh [SAMPLES] [RUNS]   (default 200000 samples, 2 runs)
 # Needs the bench_kernels target in $FLUXRECON_BUILD_DIR (default build/).
@@ -46,10 +47,20 @@ print(f"\nrun {sys.argv[3]}: OpenBLAS sgemm 1024^3, 1 thread: {sgemm:.1f} GFLOP/
       f"Kokkos {kernels[0]['kokkos']}; {kernels[1]['samples']} samples per model")
 print("| model | FLOP/sample | kernel samples/s | kernel GFLOP/s | share of sgemm | PyTorch samples/s | PyTorch GFLOP/s (same count) | kernel / PyTorch |")
 print("|---|---|---|---|---|---|---|---|")
-for k in kernels[1:]:
+f32 = {k["model"]: k for k in kernels[1:] if not k["model"].endswith("_bf16")}
+for k in f32.values():
     t = torch[k["model"]]["infer_samples_per_s"]
     f = k["flops_per_sample"]
     print(f"| {k['model']} | {f:.0f} | {k['samples_per_s']:.0f} | {k['gflops']:.1f} | "
           f"{100 * k['share_of_sgemm']:.0f} % | {t:.0f} | {t * f / 1e9:.1f} | {k['samples_per_s'] / t:.2f}x |")
+bf16 = [k for k in kernels[1:] if k["model"].endswith("_bf16")]
+if bf16:
+    print(f"\nOptional bf16 path (oneDNN; native bf16: {bf16[0]['native_bf16']}), same windows:")
+    print("| model | samples/s | GFLOP/s | share of sgemm | vs float32 kernel | rms(bf16 - f32) / rms(f32) | max abs diff / max abs f32 |")
+    print("|---|---|---|---|---|---|---|")
+    for k in bf16:
+        base = f32[k["model"][:-5]]
+        print(f"| {k['model']} | {k['samples_per_s']:.0f} | {k['gflops']:.1f} | {100 * k['share_of_sgemm']:.0f} % | "
+              f"{k['samples_per_s'] / base['samples_per_s']:.2f}x | {k['rel_rms_vs_f32']:.2g} | {k['max_diff_over_max_f32']:.2g} |")
 PY
 done

@@ -2,7 +2,9 @@
 // seed's MLP (44-207-248-198-1), LSTM (3 x 128) and attention LSTM (256),
 // samples/s of the kernels alone (NnInference::predict_device, fenced) on
 // random windows, and OpenBLAS sgemm GFLOP/s (1024^3, one thread) measured in
-// the same run. Prints one JSON object per line.
+// the same run; for the MLP and the LSTM also the optional bf16 path
+// (NnInferenceBf16, oneDNN) and its difference from float32. Prints one JSON
+// object per line.
 // Usage: bench_kernels [SAMPLES] [REPEATS]   (default 200000, 3; median reported)
 #include <cblas.h>
 #include <mpi.h>
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "recon/nn_inference.hpp"
+#include "recon/nn_inference_bf16.hpp"
 
 extern "C" void openblas_set_num_threads(int);
 
@@ -120,7 +123,8 @@ StateDict random_weights(const NetworkSpec& spec) {
 
 void bench_model(const char* name, const NetworkSpec& spec, std::size_t n, int repeats,
                  double sgemm) {
-  const NnInference model(spec, random_weights(spec));
+  const StateDict weights = random_weights(spec);
+  const NnInference model(spec, weights);
   const std::size_t per_sample = std::size_t(spec.window) * spec.n_features;
   NnInference::DeviceFloats windows("windows", n * per_sample), out("out", n);
   {
@@ -151,6 +155,37 @@ void bench_model(const char* name, const NetworkSpec& spec, std::size_t n, int r
       "{\"model\": \"%s\", \"samples\": %zu, \"samples_per_s\": %.0f, \"flops_per_sample\": %.0f, "
       "\"gflops\": %.2f, \"share_of_sgemm\": %.3f, \"checksum\": %.6g}\n",
       name, n, rate, flops, rate * flops / 1e9, rate * flops / 1e9 / sgemm, checksum);
+  std::fflush(stdout);
+  if (spec.kind == NetworkKind::attention_lstm) return;
+
+  // The optional bf16 path (oneDNN, host memory) on the same windows, and
+  // its difference from the float32 kernels.
+  fluxrecon::recon::NnInferenceBf16 bf16(spec, weights);
+  auto host_windows = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), windows);
+  std::vector<float> y(n);
+  bf16.predict(host_windows.data(), warm, y.data());
+  rates.clear();
+  for (int r = 0; r < repeats; ++r) {
+    const auto start = Clock::now();
+    bf16.predict(host_windows.data(), n, y.data());
+    rates.push_back(double(n) / seconds_since(start));
+  }
+  double ss = 0, ss_diff = 0, top = 0, top_diff = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double d = double(y[i]) - host_out(i);
+    ss += double(host_out(i)) * host_out(i);
+    ss_diff += d * d;
+    top = std::max(top, std::abs(double(host_out(i))));
+    top_diff = std::max(top_diff, std::abs(d));
+  }
+  const double rate_bf16 = median(rates);
+  std::printf(
+      "{\"model\": \"%s_bf16\", \"samples\": %zu, \"samples_per_s\": %.0f, "
+      "\"flops_per_sample\": %.0f, \"gflops\": %.2f, \"share_of_sgemm\": %.3f, "
+      "\"native_bf16\": %s, \"rel_rms_vs_f32\": %.3g, \"max_diff_over_max_f32\": %.3g}\n",
+      name, n, rate_bf16, flops, rate_bf16 * flops / 1e9, rate_bf16 * flops / 1e9 / sgemm,
+      fluxrecon::recon::NnInferenceBf16::native_bf16() ? "true" : "false", std::sqrt(ss_diff / ss),
+      top_diff / top);
   std::fflush(stdout);
 }
 

@@ -13,6 +13,7 @@
 #include "kernels/nn_dense.hpp"
 #include "models/network.hpp"
 #include "recon/nn_inference.hpp"
+#include "recon/nn_inference_bf16.hpp"
 
 namespace {
 
@@ -376,6 +377,34 @@ TEST(NnKernels, MatchTheOneDnnTrainingForward) {
     for (std::size_t i = 0; i < alpha.size(); ++i) ASSERT_NEAR(alpha[i], alpha_dnnl[i], 2e-6) << i;
     for (std::size_t i = 0; i < beta.size(); ++i) ASSERT_NEAR(beta[i], beta_dnnl[i], 2e-6) << i;
   }
+}
+
+// The optional bf16 path (oneDNN): close to float32 at bf16's precision
+// (8 significant bits in weights and activations), over several oneDNN calls.
+TEST(NnKernels, Bf16PathStaysCloseToFloat32) {
+  for (const NetworkSpec& spec : {mlp_spec({207, 248, 198}), lstm_spec(128, 3), lstm_spec(13, 2)}) {
+    const StateDict weights = random_weights(spec, 41);
+    const NnInference f32(spec, weights);
+    fluxrecon::recon::NnInferenceBf16 bf16(spec, weights, 64);
+    const std::size_t n = 257;
+    const auto x = random_windows(spec, n, 500);
+    std::vector<float> y(n), y_bf16(n);
+    f32.predict(x.data(), n, y.data());
+    bf16.predict(x.data(), n, y_bf16.data());
+    double ss = 0, ss_diff = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      ss += double(y[i]) * y[i];
+      ss_diff += double(y_bf16[i] - y[i]) * (y_bf16[i] - y[i]);
+    }
+    const double relative_rms = std::sqrt(ss_diff / ss);
+    ::testing::Test::RecordProperty("bf16_rel_rms_" + std::to_string(int(spec.kind)),
+                                    std::to_string(relative_rms));
+    EXPECT_LT(relative_rms, 1e-2) << "kind " << int(spec.kind);
+    EXPECT_GT(relative_rms, 0.0);  // it is a different precision
+  }
+  EXPECT_THROW(fluxrecon::recon::NnInferenceBf16(attention_spec(256),
+                                                 random_weights(attention_spec(256), 1)),
+               fluxrecon::Error);
 }
 
 TEST(NnKernels, FlopCountsOfTheSeedSizes) {
