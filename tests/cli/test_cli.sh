@@ -47,6 +47,26 @@ rc=$?
 check "misspelt XGBoost parameter exits non-zero" test $rc -ne 0
 check "misspelt XGBoost parameter is named" grep -q "colsample_by_tree': unknown key" "$work/train_typo.log"
 
+# Train the attention LSTM (small) at 2 ranks; a rerun skips; --resume of a
+# finished model skips too; an impossible value is refused by name.
+printf 'hidden_dim: 16\nepochs: 2\nbatch_size: 64\n' > "$work/att.yaml"
+run2 train --model attention_lstm --samples "$work/samples" --params "$work/att.yaml" --out "$work/models" > "$work/att.log" 2>&1
+check "neural train exits 0" test $? -eq 0
+check "neural train wrote the model file" sh -c "h5dump -H '$work/models/attention_lstm.h5' > /dev/null"
+check "model file holds PyTorch names" sh -c "h5dump -H '$work/models/attention_lstm.h5' | grep -q 'lstm_cell.weight_hh'"
+check "loss history has 2 epochs" test "$(wc -l < "$work/models/attention_lstm_losses.csv")" -eq 3
+check "loss curve PNG" sh -c "head -c 8 '$work/models/attention_lstm_loss.png' | grep -q PNG"
+check "neural train summary line" grep -q "train attention_lstm: wrote .* R^2" "$work/att.log"
+check "per-epoch log with compute/communication" grep -q "epoch 2/2 train MSE .* samples/s, compute .* communication" "$work/att.log"
+run2 train --model attention_lstm --samples "$work/samples" --params "$work/att.yaml" --out "$work/models" --resume > "$work/att2.log" 2>&1
+check "rerun of a complete model skips" grep -q "is complete from an earlier run" "$work/att2.log"
+printf 'hidden_dim: 16\nnum_layers: 2\n' > "$work/att_bad.yaml"
+run2 train --model attention_lstm --samples "$work/samples" --params "$work/att_bad.yaml" --out "$work/models_bad" > "$work/att_bad.log" 2>&1
+rc=$?
+check "key of another model exits non-zero" test $rc -ne 0
+check "key of another model is named" grep -q "num_layers': unknown key" "$work/att_bad.log"
+check "refused config writes nothing" test ! -e "$work/models_bad/attention_lstm.h5"
+
 # Bad input: a typo in a key.
 sed 's/^  fraction: 0.5/  fracton: 0.5/' "$work/testbed.yaml" > "$work/typo.yaml"
 run2 prepare --config "$work/typo.yaml" --data-dir "$work/data" --out "$work/typo" > "$work/typo.log" 2>&1

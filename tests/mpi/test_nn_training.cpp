@@ -170,6 +170,32 @@ TEST(NeuralTrainingErrors, NanLossStopsNamingEpochAndBatchWithoutModelFile) {
   EXPECT_FALSE(fs::exists(out + "/model/mlp.h5"));
 }
 
+TEST(NeuralTrainingErrors, StoreWithAnotherFeatureOrderIsRefused) {
+  const auto out = shared_temp_dir("nn_order");
+  const auto dir = out + "/samples";
+  if (test_util::world_rank() == 0) {
+    fs::create_directories(dir);
+    fs::copy_file(testbed_samples() + "/validation.h5", dir + "/validation.h5");
+  }
+  const auto train = io::read_sample_shard(testbed_samples() + "/train.h5", MPI_COMM_WORLD);
+  {
+    auto names = train.feature_names;
+    std::swap(names[0], names[1]);
+    io::SampleStoreWriter w(dir + "/train.h5", train.total, train.window, names, train.norm,
+                            train.metadata, MPI_COMM_WORLD);
+    w.write(train.offset, train.block);
+    w.close();
+  }
+  auto opt = options(out + "/model");
+  opt.samples_dir = dir;
+  try {
+    train::train_network(NetworkKind::lstm, small(NetworkKind::lstm), opt, MPI_COMM_WORLD);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("train.h5: feature order"), std::string::npos) << e.what();
+  }
+}
+
 TEST(NeuralTrainingErrors, MissingStoreAndBadConfigAreClearErrors) {
   auto opt = options(shared_temp_dir("nn_missing") + "/model");
   opt.samples_dir = "/nonexistent/samples";

@@ -37,6 +37,18 @@ std::vector<double> window(const std::vector<float>& x, const NetworkSpec& s, in
   return std::vector<double>(x.begin() + i * w, x.begin() + (i + 1) * w);
 }
 
+// Central difference of `loss` in values[i] (restored afterwards).
+template <class Loss>
+double central_difference(std::vector<double>& values, std::size_t i, Loss&& loss) {
+  const double keep = values[i], h = 1e-5;
+  values[i] = keep + h;
+  const double up = loss();
+  values[i] = keep - h;
+  const double down = loss();
+  values[i] = keep;
+  return (up - down) / (2 * h);
+}
+
 // Larger weights than PyTorch's init so that every nonlinearity is exercised.
 void scale_weights(Network& net, float factor) {
   for (auto& v : net.parameters().values()) v *= factor;
@@ -103,13 +115,7 @@ TEST_P(ForwardTest, GradientsMatchCentralDifferences) {
     for (int k = 0; k < 12; ++k) {
       const std::size_t i = values.size() <= 12 ? std::size_t(k) : pick() % values.size();
       if (i >= values.size()) break;
-      const double keep = values[i], h = 1e-5;
-      values[i] = keep + h;
-      const double up = loss();
-      values[i] = keep - h;
-      const double down = loss();
-      values[i] = keep;
-      const double numeric = (up - down) / (2 * h);
+      const double numeric = central_difference(values, i, loss);
       EXPECT_NEAR(grad[i], numeric, 2e-3 * std::max(scale, 1e-3) + 1e-4 * std::abs(numeric))
           << kind_name(s.kind) << " " << name << "[" << i << "]";
     }
@@ -196,13 +202,7 @@ TEST(LstmLayerGradients, AllInputsAndWeights) {
   };
   auto check = [&](std::vector<double>& values, const float* analytic, const std::string& what) {
     for (std::size_t i = 0; i < values.size(); ++i) {
-      const double keep = values[i], h = 1e-5;
-      values[i] = keep + h;
-      const double up = loss();
-      values[i] = keep - h;
-      const double down = loss();
-      values[i] = keep;
-      const double numeric = (up - down) / (2 * h);
+      const double numeric = central_difference(values, i, loss);
       EXPECT_NEAR(analytic[i], numeric, 1e-3 * (1.0 + std::abs(numeric)))
           << what << "[" << i << "]";
     }
