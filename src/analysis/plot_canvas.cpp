@@ -51,6 +51,7 @@ Canvas::Canvas(const std::string& png_path, int width, int height)
     : path_(png_path),
       width_(checked_size(png_path, width, "width")),
       height_(checked_size(png_path, height, "height")),
+      base_text_(1500.0 / (width_ + height_)),
       output_(png_path, MPI_COMM_SELF) {
   pls_ = std::make_unique<plstream>();
   plstream& p = *pls_;
@@ -71,6 +72,7 @@ Canvas::Canvas(const std::string& png_path, int width, int height)
   p.init();
   p.adv(0);
   p.col0(kForeground);
+  text(1.0);
 }
 
 Canvas::~Canvas() = default;
@@ -117,8 +119,9 @@ double percentile(std::vector<double> values, double pct) {
   return values[lo] + (pos - static_cast<double>(lo)) * (values[hi] - values[lo]);
 }
 
-void draw_colour_bar(plstream& pls, double xmin, double xmax, double ymin, double ymax, double vmin,
-                     double vmax, const std::string& label, bool log10_axis) {
+void draw_colour_bar(Canvas& canvas, double xmin, double xmax, double ymin, double ymax,
+                     double vmin, double vmax, const std::string& label, bool log10_axis) {
+  plstream& pls = canvas.pls();
   const bool horizontal = (xmax - xmin) > (ymax - ymin);
   pls.vpor(xmin, xmax, ymin, ymax);
   if (horizontal)
@@ -131,26 +134,27 @@ void draw_colour_bar(plstream& pls, double xmin, double xmax, double ymin, doubl
                        horizontal ? 1 : vmax};
   pls.gradient(4, bx, by, horizontal ? 0 : 90);
   pls.col0(kForeground);
-  pls.schr(0, 0.85);
+  canvas.text(0.85);
   const char* numeric = log10_axis ? "bclnst" : "bcnst";
   if (horizontal) {
     pls.box(numeric, 0, 0, "bc", 0, 0);
-    pls.mtex("b", 3.0, 0.5, 0.5, label.c_str());
+    pls.mtex("b", 3.3, 0.5, 0.5, label.c_str());
   } else {
     pls.box("bc", 0, 0, log10_axis ? "bclmstv" : "bcmstv", 0, 0);
     pls.mtex("r", 5.5, 0.5, 0.5, label.c_str());
   }
-  pls.schr(0, 1.0);
+  canvas.text(1.0);
 }
 
-void draw_page_title(plstream& pls, const std::string& title) {
+void draw_page_title(Canvas& canvas, const std::string& title) {
+  plstream& pls = canvas.pls();
   if (title.empty()) return;
   pls.vpor(0, 1, 0, 1);
   pls.wind(0, 1, 0, 1);
   pls.col0(kForeground);
-  pls.schr(0, 1.25);
+  canvas.text(1.25);
   pls.mtex("t", -1.6, 0.5, 0.5, title.c_str());
-  pls.schr(0, 1.0);
+  canvas.text(1.0);
 }
 
 std::string format_number(double value, int significant) {

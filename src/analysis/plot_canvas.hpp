@@ -44,6 +44,12 @@ class Canvas {
   plstream& pls() { return *pls_; }
   int width() const { return width_; }
   int height() const { return height_; }
+  // Sets the character height to `relative` x 15 pixels. PLplot's default
+  // grows with the page ((width + height) / 100 pixels with pngcairo), which
+  // would make text on wide multi-panel pages overflow the margins.
+  void text(double relative) { pls_->schr(0, text_scale(relative)); }
+  // The same as a scale factor of PLplot's default height (for pllegend).
+  double text_scale(double relative) const { return base_text_ * relative; }
   // Loads a continuous colour map into PLplot's colour map 1.
   void set_colour_map(Cmap1 map);
   // Ends the page, checks the file and renames it to its final name.
@@ -52,6 +58,7 @@ class Canvas {
  private:
   std::string path_;
   int width_, height_;
+  double base_text_;
   AtomicOutput output_;
   std::unique_ptr<plstream> pls_;
 };
@@ -65,11 +72,11 @@ double percentile(std::vector<double> values, double pct);
 // Draws a colour bar for colour map 1 over [vmin, vmax] in the viewport
 // (xmin, xmax, ymin, ymax) of normalised page coordinates: horizontal when
 // wider than tall. `log10_axis`: the values are log10 of the labelled ones.
-void draw_colour_bar(plstream& pls, double xmin, double xmax, double ymin, double ymax, double vmin,
-                     double vmax, const std::string& label, bool log10_axis);
+void draw_colour_bar(Canvas& canvas, double xmin, double xmax, double ymin, double ymax,
+                     double vmin, double vmax, const std::string& label, bool log10_axis);
 
 // Page title centred at the top of the page.
-void draw_page_title(plstream& pls, const std::string& title);
+void draw_page_title(Canvas& canvas, const std::string& title);
 
 // Short number for labels ("0.953", "-1.2e-08").
 std::string format_number(double value, int significant = 3);

@@ -71,7 +71,8 @@ PLINT quiet_corner(const LinePlot& plot, double x0, double x1, double y0, double
   return where[best] | PL_POSITION_INSIDE | PL_POSITION_VIEWPORT;
 }
 
-void draw_legend(plstream& pls, const LinePlot& plot, PLINT position) {
+void draw_legend(Canvas& canvas, const LinePlot& plot, PLINT position) {
+  plstream& pls = canvas.pls();
   std::vector<std::string> labels;
   std::vector<PLINT> opts, text_colours, box_colours, box_patterns, line_colours, line_styles,
       symbol_colours, symbol_numbers;
@@ -110,10 +111,10 @@ void draw_legend(plstream& pls, const LinePlot& plot, PLINT position) {
   PLFLT legend_width = 0, legend_height = 0;
   pls.legend(&legend_width, &legend_height, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, position,
              0.02, 0.03, 0.08, kBackground, kForeground, 1, 0, 0, static_cast<PLINT>(n),
-             opts.data(), 1.0, 0.9, 2.0, 0.0, text_colours.data(), text.data(), box_colours.data(),
-             box_patterns.data(), box_scales.data(), box_widths.data(), line_colours.data(),
-             line_styles.data(), line_widths.data(), symbol_colours.data(), symbol_scales.data(),
-             symbol_numbers.data(), symbols.data());
+             opts.data(), 1.0, canvas.text_scale(0.9), 2.0, 0.0, text_colours.data(), text.data(),
+             box_colours.data(), box_patterns.data(), box_scales.data(), box_widths.data(),
+             line_colours.data(), line_styles.data(), line_widths.data(), symbol_colours.data(),
+             symbol_scales.data(), symbol_numbers.data(), symbols.data());
 }
 
 }  // namespace
@@ -182,9 +183,9 @@ void plot_lines(const std::string& png_path, const LinePlot& plot) {
       for (std::size_t i = b; i < e; ++i) py.push_back(to_axis(s.y[i]));
       if (px.size() >= 2) pls.line(static_cast<PLINT>(px.size()), px.data(), py.data());
       if (s.markers || px.size() == 1) {
-        pls.schr(0, 0.6);
+        canvas.text(0.6);
         pls.string(static_cast<PLINT>(px.size()), px.data(), py.data(), kDot);
-        pls.schr(0, 1.0);
+        canvas.text(1.0);
       }
     });
   }
@@ -196,10 +197,10 @@ void plot_lines(const std::string& png_path, const LinePlot& plot) {
     pls.mtex("b", 1.6, pos, 0.5, plot.x_tick_labels[i].c_str());
   }
   pls.lab(plot.xlabel.c_str(), plot.ylabel.c_str(), "");
-  pls.schr(0, 1.2);
+  canvas.text(1.2);
   pls.mtex("t", 1.5, 0.5, 0.5, plot.title.c_str());
-  pls.schr(0, 1.0);
-  draw_legend(pls, plot, quiet_corner(plot, x0, x1, y0, y1));
+  canvas.text(1.0);
+  draw_legend(canvas, plot, quiet_corner(plot, x0, x1, y0, y1));
   canvas.finish();
 }
 

@@ -84,7 +84,7 @@ struct MapPlot {
   ColourMap colour_map = ColourMap::sequential;
   // Colour range; unset = 2nd-98th percentile of all panels (sequential) or
   // +-98th percentile of |value| (diverging). Values beyond it take the end
-  // colours (the colour bar shows caps).
+  // colours.
   std::optional<double> vmin, vmax;
   bool coastlines = true;
   int panel_width = 700;  // pixels per panel
@@ -95,6 +95,9 @@ void plot_maps(const std::string& png_path, const MapPlot& plot);
 // The extent that holds the finite cells of `values` with a small margin
 // (longitudes kept contiguous across the dateline when that is shorter).
 MapExtent extent_of(const GeoGrid& grid, const std::vector<double>& values);
+// South polar stereographic for a circumpolar extent south of 25S (the
+// Southern Ocean), plate carree otherwise.
+MapProjection projection_for(const MapExtent& extent);
 
 // ---------------------------------------------------------------- scatter
 
