@@ -10,6 +10,7 @@ packages=(
   libdnnl-dev libxgboost-dev xgboost libcli11-dev libgtest-dev libtrilinos-kokkos-dev
   netcdf-bin libyaml-cpp-dev nlohmann-json3-dev libproj-dev
   libplplot-dev plplot-driver-cairo libopenblas-dev
+  chromium  # headless browser test of the analysis report (tests/unit/test_analysis_report.cpp)
 )
 
 missing=()
