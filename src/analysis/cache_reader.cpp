@@ -1,0 +1,209 @@
+#include "analysis/cache_reader.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <map>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "io/grid_file.hpp"
+#include "io/time_axis.hpp"
+
+namespace fluxrecon::analysis {
+namespace {
+
+constexpr const char* kSimulated = "co2flux_simulated";
+constexpr const char* kReconstructed = "co2flux_reconstructed";
+constexpr double kEarthRadius = 6371229.0;  // m, as NEMO
+constexpr double kDegToRad = M_PI / 180.0;
+
+std::string required_text(const io::GridFile& f, const std::string& var, const std::string& name) {
+  const auto v = f.text_attribute(var, name);
+  FR_REQUIRE(v && !v->empty(), "cache '", f.path(),
+             "': ", var.empty() ? "global attribute '" : "attribute '",
+             var.empty() ? "" : var + ":", name,
+             "' is missing (expected the layout written by fluxrecon reconstruct)");
+  return *v;
+}
+
+std::string optional_text(const io::GridFile& f, const std::string& name) {
+  return f.text_attribute("", name).value_or("");
+}
+
+void require_dims(const io::GridFile& f, const std::string& var,
+                  const std::vector<std::string>& dims) {
+  const io::VariableInfo& v = f.variable(var);  // throws naming what exists
+  std::string want, got;
+  for (const auto& d : dims) want += (want.empty() ? "" : ", ") + d;
+  for (const auto& d : v.dimensions) got += (got.empty() ? "" : ", ") + d;
+  FR_REQUIRE(v.dimensions == dims, "cache '", f.path(), "': variable '", var, "' has dimensions (",
+             got, "), expected (", want, ")");
+}
+
+CacheInfo info_of(io::GridFile& f, MPI_Comm comm) {
+  CacheInfo c;
+  c.path = f.path();
+  all_ranks_agree(comm, [&] {
+    FR_REQUIRE(f.has_dimension("time") && f.dimension_length("time") == kMonths, "cache '",
+               f.path(), "': dimension 'time' must have 12 months, it has ",
+               f.has_dimension("time") ? f.dimension_length("time") : 0);
+    for (const char* v : {kSimulated, kReconstructed}) require_dims(f, v, {"time", "y", "x"});
+    for (const char* v : {"nav_lat", "nav_lon"}) require_dims(f, v, {"y", "x"});
+    require_dims(f, "time_counter", {"time"});
+    c.ny = static_cast<int>(f.dimension_length("y"));
+    c.nx = static_cast<int>(f.dimension_length("x"));
+    c.model = required_text(f, "", "model");
+    c.region = required_text(f, "", "region");
+    c.experiment = required_text(f, "", "experiment");
+    const auto year = f.number_attribute("", "year");
+    FR_REQUIRE(year && *year == std::floor(*year), "cache '", f.path(),
+               "': global attribute 'year' is missing or not a whole number");
+    c.year = static_cast<int>(*year);
+    c.units = required_text(f, kSimulated, "units");
+    const std::string rec_units = required_text(f, kReconstructed, "units");
+    FR_REQUIRE(rec_units == c.units, "cache '", f.path(), "': ", kSimulated, " is in '", c.units,
+               "' but ", kReconstructed, " in '", rec_units, "'");
+    c.to_mol_m2_s = flux_units_to_mol_m2_s(c.units, "cache '" + f.path() + "': " + kSimulated);
+    c.calendar = f.text_attribute("time_counter", "calendar").value_or("standard");
+    c.model_file = optional_text(f, "model_file");
+    c.model_file_checksum = optional_text(f, "model_file_checksum");
+    c.software = optional_text(f, "software");
+    c.dataset_config = optional_text(f, "dataset_config");
+  });
+  // The time axis: the 12 months of the year, in order (read collectively).
+  std::vector<double> t(kMonths);
+  f.read("time_counter", {0}, {kMonths}, t.data());
+  all_ranks_agree(comm, [&] {
+    const std::string units = required_text(f, "time_counter", "units");
+    const auto dates =
+        io::decode_time(t, units, c.calendar, "cache '" + f.path() + "': time_counter");
+    for (int m = 0; m < kMonths; ++m)
+      FR_REQUIRE(dates[m].year == c.year && dates[m].month == m + 1, "cache '", f.path(),
+                 "': time step ", m + 1, " is ", dates[m].year, "-", dates[m].month,
+                 ", expected month ", m + 1, " of ", c.year);
+    c.month_seconds = month_seconds(c.year, c.calendar);
+  });
+  return c;
+}
+
+// "mol/m2/s", "mol m^-2 s^-1" ... -> "mol m-2 s-1".
+std::string normalise_units(std::string u) {
+  std::transform(u.begin(), u.end(), u.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  const std::vector<std::pair<std::string, std::string>> rewrites = {
+      {"**", ""},       {"^", ""},          {".", " "},       {"/m2", " m-2"},    {"/s", " s-1"},
+      {"/day", " d-1"}, {"/d", " d-1"},     {"/yr", " yr-1"}, {"/year", " yr-1"}, {"/y", " yr-1"},
+      {"day-1", "d-1"}, {"year-1", "yr-1"}, {"y-1", "yr-1"},  {"yrr-1", "yr-1"},  {"molc", "mol c"},
+      {"kgc", "kg c"},  {"gc", "g c"}};
+  for (const auto& [from, to] : rewrites)
+    for (auto p = u.find(from); p != std::string::npos; p = u.find(from, p + to.size()))
+      u.replace(p, from.size(), to);
+  std::istringstream in(u);
+  std::string token, out;
+  while (in >> token) out += (out.empty() ? "" : " ") + token;
+  return out;
+}
+
+}  // namespace
+
+double flux_units_to_mol_m2_s(const std::string& units, const std::string& what) {
+  const std::string u = normalise_units(units);
+  std::istringstream in(u);
+  std::vector<std::string> t;
+  for (std::string s; in >> s;) t.push_back(s);
+  if (t.size() == 4 && t[1] == "c") t.erase(t.begin() + 1);  // "kg C m-2 s-1"
+  static const std::map<std::string, double> amount = {
+      {"mol", 1.0}, {"mmol", 1e-3}, {"umol", 1e-6}, {"kg", 1000.0 / 12.011}, {"g", 1.0 / 12.011}};
+  static const std::map<std::string, double> per_time = {
+      {"s-1", 1.0}, {"d-1", 1.0 / 86400.0}, {"yr-1", 1.0 / (365.25 * 86400.0)}};
+  const bool ok = t.size() == 3 && amount.count(t[0]) && t[1] == "m-2" && per_time.count(t[2]);
+  FR_REQUIRE(ok, what, ": units '", units,
+             "' are not a CO2 flux this program converts (expected an amount mol, mmol, umol, kg C "
+             "or g C, per m-2, per s, d or yr, e.g. 'mol m-2 s-1')");
+  return amount.at(t[0]) * per_time.at(t[2]);
+}
+
+CacheInfo read_cache_info(const std::string& path, MPI_Comm comm) {
+  auto f = io::GridFile::open(path, comm);
+  return info_of(*f, comm);
+}
+
+CacheBlock read_cache_block(const std::string& path, int row_begin, int rows, MPI_Comm comm) {
+  auto f = io::GridFile::open(path, comm);
+  CacheBlock b;
+  b.info = info_of(*f, comm);
+  b.row_begin = row_begin;
+  b.rows = rows;
+  const int ny = b.info.ny, nx = b.info.nx;
+  all_ranks_agree(comm, [&] {
+    FR_REQUIRE(rows >= 0 && row_begin >= 0 && row_begin + rows <= ny, "cache '", path, "': rows [",
+               row_begin, ", ", row_begin + rows, ") are outside its ", ny, " rows");
+  });
+  const std::size_t grid = static_cast<std::size_t>(ny) * nx;
+  b.lat.resize(grid);
+  b.lon.resize(grid);
+  f->read("nav_lat", {0, 0}, {ny, nx}, b.lat.data());
+  f->read("nav_lon", {0, 0}, {ny, nx}, b.lon.data());
+  const std::size_t block = static_cast<std::size_t>(kMonths) * rows * nx;
+  b.simulated.resize(block);
+  b.reconstructed.resize(block);
+  f->read(kSimulated, {0, row_begin, 0}, {kMonths, rows, nx}, b.simulated.data());
+  f->read(kReconstructed, {0, row_begin, 0}, {kMonths, rows, nx}, b.reconstructed.data());
+  if (b.info.to_mol_m2_s != 1.0)
+    for (auto* v : {&b.simulated, &b.reconstructed})
+      for (float& x : *v) x = static_cast<float>(x * b.info.to_mol_m2_s);
+  return b;
+}
+
+FluxBlock flux_block(const CacheBlock& block, std::vector<double> area) {
+  const std::size_t cells = static_cast<std::size_t>(block.rows) * block.info.nx;
+  FR_REQUIRE(area.size() == cells, "cache '", block.info.path, "': ", area.size(),
+             " cell areas for a block of ", block.rows, " x ", block.info.nx, " cells");
+  FluxBlock f;
+  f.year = block.info.year;
+  f.ny = block.info.ny;
+  f.nx = block.info.nx;
+  f.row_begin = block.row_begin;
+  f.rows = block.rows;
+  f.simulated = block.simulated;
+  f.reconstructed = block.reconstructed;
+  f.area = std::move(area);
+  f.month_seconds = block.info.month_seconds;
+  return f;
+}
+
+std::vector<double> cell_areas_from_centres(const std::vector<float>& lat,
+                                            const std::vector<float>& lon, int ny, int nx) {
+  FR_REQUIRE(ny > 0 && nx > 0 && lat.size() == static_cast<std::size_t>(ny) * nx &&
+                 lon.size() == lat.size(),
+             "cell areas: ", lat.size(), " latitudes and ", lon.size(), " longitudes for a ", ny,
+             " x ", nx, " grid");
+  auto at = [&](int j, int i) { return static_cast<std::size_t>(j) * nx + i; };
+  auto distance = [&](std::size_t a, std::size_t b) {  // haversine, m
+    const double p1 = lat[a] * kDegToRad, p2 = lat[b] * kDegToRad;
+    const double dp = p2 - p1, dl = (lon[b] - lon[a]) * kDegToRad;
+    const double h = std::sin(dp / 2) * std::sin(dp / 2) +
+                     std::cos(p1) * std::cos(p2) * std::sin(dl / 2) * std::sin(dl / 2);
+    return 2.0 * kEarthRadius * std::asin(std::min(1.0, std::sqrt(h)));
+  };
+  // Cell width towards the neighbours along one axis: half the distance
+  // between the two neighbours, or the one available neighbour at an edge.
+  auto width = [&](int j, int i, int dj, int di, int n, int pos) {
+    if (n == 1) return std::nan("");
+    if (pos == 0) return distance(at(j, i), at(j + dj, i + di));
+    if (pos == n - 1) return distance(at(j - dj, i - di), at(j, i));
+    return 0.5 * distance(at(j - dj, i - di), at(j + dj, i + di));
+  };
+  std::vector<double> area(lat.size());
+  for (int j = 0; j < ny; ++j)
+    for (int i = 0; i < nx; ++i) {
+      const double e1 = width(j, i, 0, 1, nx, i), e2 = width(j, i, 1, 0, ny, j);
+      FR_REQUIRE(std::isfinite(e1) && std::isfinite(e2), "cell areas: a ", ny, " x ", nx,
+                 " grid has no neighbours to measure its cells by");
+      area[at(j, i)] = e1 * e2;
+    }
+  return area;
+}
+
+}  // namespace fluxrecon::analysis

@@ -1,0 +1,62 @@
+// Reading per-year reconstruction caches (`fluxrecon reconstruct`): CDF-5
+// files with dims time(12), y, x; nav_lat, nav_lon (y, x), time_counter
+// (time), co2flux_simulated and co2flux_reconstructed (time, y, x) with a
+// fill value outside the region and on land; global attributes model,
+// experiment, region, year, model_file, model_file_checksum, software.
+//
+// Every check names the file and what was expected, and fails on all ranks.
+#pragma once
+
+#include <mpi.h>
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "analysis/metrics.hpp"
+
+namespace fluxrecon::analysis {
+
+struct CacheInfo {
+  std::string path;
+  std::string model, region, experiment;
+  int year = 0;
+  int ny = 0, nx = 0;
+  std::string units;         // of the flux variables, as stored
+  double to_mol_m2_s = 1.0;  // factor that converts them to mol m-2 s-1
+  std::string calendar;      // of time_counter
+  std::array<double, kMonths> month_seconds{};
+  std::string model_file, model_file_checksum, software, dataset_config;
+};
+
+// Collective: opens the cache and checks its layout, attributes, units and
+// time axis (the 12 months of `year`, in order).
+CacheInfo read_cache_info(const std::string& path, MPI_Comm comm);
+
+// This rank's rows [row_begin, row_begin + rows) of a cache.
+struct CacheBlock {
+  CacheInfo info;
+  int row_begin = 0, rows = 0;
+  std::vector<float> lat, lon;                  // [rows][nx]
+  std::vector<float> simulated, reconstructed;  // [12][rows][nx], mol m-2 s-1, NaN = fill
+};
+
+// Collective (ranks may pass rows = 0).
+CacheBlock read_cache_block(const std::string& path, int row_begin, int rows, MPI_Comm comm);
+
+// The metrics input for a block, with the cell areas (m^2) of its rows.
+FluxBlock flux_block(const CacheBlock& block, std::vector<double> area);
+
+// The factor converting a flux in `units` to mol m-2 s-1 (mol, mmol, umol,
+// kg C or g C per m^2 per s, day or year; "mol m-2 s-1", "mol/m2/s",
+// "mmol m-2 d-1" ...). Throws an Error naming `what` for anything else.
+double flux_units_to_mol_m2_s(const std::string& units, const std::string& what);
+
+// Cell areas (m^2) of a grid from its centres, as NEMO's e1t * e2t: the
+// great-circle distances between the midpoints towards the neighbours in x
+// and in y (extrapolated at the edges). For caches, whose inputs' e1t/e2t are
+// not at hand. lat/lon: [ny][nx] degrees.
+std::vector<double> cell_areas_from_centres(const std::vector<float>& lat,
+                                            const std::vector<float>& lon, int ny, int nx);
+
+}  // namespace fluxrecon::analysis
