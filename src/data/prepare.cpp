@@ -16,6 +16,7 @@
 #include "data/dataset.hpp"
 #include "data/grid.hpp"
 #include "data/stats.hpp"
+#include "data/windows.hpp"
 #include "data/year_reader.hpp"
 #include "io/sample_store.hpp"
 #include "kernels/sample_windows.hpp"
@@ -28,36 +29,6 @@ namespace {
 
 constexpr int kRoles = kernels::kRoles;
 
-// Monthly series of a set of points over one contiguous month interval:
-// values[(point * slots + slot) * kRoles + role].
-struct Series {
-  MonthInterval months;
-  std::int64_t slots = 0;
-  UninitializedVector<float> values;
-};
-
-Series read_series(YearReader& reader, const std::string& experiment, const MonthInterval& months,
-                   const std::vector<std::int64_t>& points, Progress* progress) {
-  Series s;
-  s.months = months;
-  s.slots = months.months();
-  const std::int64_t n = static_cast<std::int64_t>(points.size());
-  s.values.resize(static_cast<size_t>(n * s.slots * kRoles));
-  for (int year = months.first_year(); year <= months.last_year(); ++year) {
-    const int m0 = std::max(0, months.start - month_index(year, 1));
-    const int m1 = std::min(11, months.end - month_index(year, 1));
-    reader.read_into(experiment, year, points, m0 + 1, m1 + 1, s.values.data(), s.slots,
-                     month_index(year, m0 + 1) - months.start);
-    if (progress) progress->advance();
-  }
-  return s;
-}
-
-std::array<double, 4> statics_of(double lat, double lon) {
-  const double la = lat * M_PI / 180.0, lo = lon * M_PI / 180.0;
-  return {std::sin(la), std::cos(la), std::sin(lo), std::cos(lo)};
-}
-
 // One-pass statistics of the 14 features and the target over every row
 // (point x month) of the training series, merged across ranks in (year, row)
 // order so that they do not depend on the number of ranks.
@@ -68,7 +39,7 @@ io::Normalisation training_statistics(const std::vector<Series>& series, const G
   for (const auto& s : series) {
     for (size_t k = 0; k < points.size(); ++k) {
       const std::int64_t row = grid.row_begin + points[k] / grid.nx;
-      const auto st = statics_of(grid.lat[points[k]], grid.lon[points[k]]);
+      const auto st = position_features(grid.lat[points[k]], grid.lon[points[k]]);
       for (std::int64_t slot = 0; slot < s.slots; ++slot) {
         const int year = (s.months.start + static_cast<int>(slot)) / 12;
         auto& part = partials[static_cast<std::int64_t>(year) * grid.ny + row];
@@ -112,49 +83,16 @@ PreparedSet write_set(const SetSpec& spec, const Grid& grid, const io::Normalisa
                       const json& metadata_base, MPI_Comm comm) {
   PreparedSet out;
   out.path = spec.path;
-  // Enumerate windows in (point, time) order; drop those touching a missing
-  // value, or stop, as the dataset says.
-  std::vector<std::int64_t> sample_point;
-  std::vector<std::int32_t> sample_slot, sample_series;
-  std::string first_problem;
-  for (size_t k = 0; k < spec.points.size(); ++k) {
-    for (size_t si = 0; si < spec.series.size(); ++si) {
-      const auto& s = spec.series[si];
-      std::int64_t bad_until = -1;  // last slot holding a missing value so far
-      for (std::int64_t slot = 0; slot < s.slots; ++slot) {
-        const float* v = &s.values[(k * s.slots + slot) * kRoles];
-        for (int r = 0; r < kRoles; ++r) {
-          if (!std::isfinite(v[r])) {
-            bad_until = slot;
-            if (first_problem.empty()) {
-              const int month = s.months.start + static_cast<int>(slot);
-              const std::int64_t g = grid.global_index(spec.points[k]);
-              first_problem =
-                  concat(d.file_for(spec.experiment, month / 12), ": variable '",
-                         d.variables[r].file_name, "' (", d.variables[r].role,
-                         ") is missing (NaN or fill) at ocean point y=", g / grid.nx,
-                         " x=", g % grid.nx, " (lat ", grid.lat[spec.points[k]], ", lon ",
-                         grid.lon[spec.points[k]], "), ", month / 12, "-", month % 12 + 1,
-                         "; fix the mask or the data, or set sampling.missing_values: skip");
-            }
-          }
-        }
-        if (slot < d.window - 1) continue;
-        if (slot - (d.window - 1) <= bad_until) {
-          ++out.skipped_windows;
-          continue;
-        }
-        sample_point.push_back(static_cast<std::int64_t>(k));
-        sample_slot.push_back(static_cast<std::int32_t>(slot));
-        sample_series.push_back(static_cast<std::int32_t>(si));
-      }
-    }
-  }
+  // Windows in (point, time) order; those touching a missing value are
+  // dropped, or stop the run, as the dataset says.
+  const WindowIndex windows = enumerate_windows(spec.series, spec.points, grid, d, spec.experiment);
+  const std::string& first_problem = windows.first_problem;
+  out.skipped_windows = windows.skipped;
   all_ranks_agree(comm, [&] {
     if (d.missing_values == "error" && !first_problem.empty()) FR_FAIL(first_problem);
   });
   out.skipped_windows = mpi::sum(out.skipped_windows, comm);
-  const std::int64_t local = static_cast<std::int64_t>(sample_point.size());
+  const std::int64_t local = windows.size();
   const std::int64_t total = mpi::sum(local, comm);
   const std::int64_t offset = mpi::exclusive_prefix_sum(local, comm);
   all_ranks_agree(comm, [&] {
@@ -176,18 +114,8 @@ PreparedSet write_set(const SetSpec& spec, const Grid& grid, const io::Normalisa
 
   AtomicOutput output(spec.path, comm);
   io::SampleStoreWriter writer(output.temp_path(), total, d.window, names, norm, meta.dump(), comm);
-  kernels::Normalisation kn{};
-  for (int f = 0; f < kFeatures; ++f) {
-    kn.mean[f] = norm.feature_mean[f];
-    kn.inv_std[f] = 1.0 / norm.feature_std[f];
-  }
-  kn.mean[kFeatures] = norm.target_mean;
-  kn.inv_std[kFeatures] = 1.0 / norm.target_std;
-  std::vector<double> statics(spec.points.size() * 4);
-  for (size_t k = 0; k < spec.points.size(); ++k) {
-    const auto st = statics_of(grid.lat[spec.points[k]], grid.lon[spec.points[k]]);
-    std::copy(st.begin(), st.end(), &statics[k * 4]);
-  }
+  const kernels::Normalisation kn = kernel_normalisation(norm);
+  const std::vector<double> statics = point_statics(grid, spec.points);
   const std::int64_t chunk = std::max<std::int64_t>(1, opt.chunk_samples);
   const std::int64_t rounds = mpi::max((local + chunk - 1) / chunk, comm);
   io::SampleBlock block;
@@ -205,23 +133,14 @@ PreparedSet write_set(const SetSpec& spec, const Grid& grid, const io::Normalisa
     std::int64_t i = b0;
     while (i < b1) {
       std::int64_t j = i;
-      while (j < b1 && sample_series[j] == sample_series[i]) ++j;
-      const auto& s = spec.series[sample_series[i]];
-      kernels::AssembleWindows assemble{s.values.data(),
-                                        statics.data(),
-                                        &sample_point[i],
-                                        &sample_slot[i],
-                                        s.slots,
-                                        d.window,
-                                        kn,
-                                        block.features.data() + (i - b0) * d.window * kFeatures,
-                                        block.target.data() + (i - b0)};
-      Kokkos::parallel_for("assemble_windows",
-                           Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace>(0, j - i),
-                           assemble);
+      while (j < b1 && windows.series[j] == windows.series[i]) ++j;
+      const auto& s = spec.series[windows.series[i]];
+      assemble_windows(s, statics, windows, i, j - i, d.window, kn,
+                       block.features.data() + (i - b0) * d.window * kFeatures,
+                       block.target.data() + (i - b0));
       for (std::int64_t q = i; q < j; ++q) {
-        const std::int64_t p = spec.points[sample_point[q]];
-        const int month = s.months.start + sample_slot[q];
+        const std::int64_t p = spec.points[windows.point[q]];
+        const int month = s.months.start + windows.slot[q];
         block.lat[q - b0] = static_cast<float>(grid.lat[p]);
         block.lon[q - b0] = static_cast<float>(grid.lon[p]);
         block.year[q - b0] = month / 12;
@@ -403,16 +322,7 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
           }
           SetSpec spec{"test", paths[r],         experiment, d.test_regions[r].name,
                        {},     region_points[r], {year}};
-          // The region's rows of the shared series.
-          Series sub{months, series.slots, {}};
-          sub.values.resize(spec.points.size() * series.slots * kRoles);
-          size_t at = 0;
-          for (size_t k = 0; k < spec.points.size(); ++k) {
-            while (all_points[at] != spec.points[k]) ++at;
-            std::copy_n(&series.values[at * series.slots * kRoles], series.slots * kRoles,
-                        &sub.values[k * series.slots * kRoles]);
-          }
-          spec.series.push_back(std::move(sub));
+          spec.series.push_back(subset_series(series, all_points, spec.points));
           auto t = timers.scope("write");
           summary.sets.push_back(write_set(spec, grid, norm, d, opt, base, comm));
         }

@@ -1,0 +1,125 @@
+#include "data/windows.hpp"
+
+#include <Kokkos_Core.hpp>
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.hpp"
+#include "core/progress.hpp"
+
+namespace fluxrecon::data {
+
+constexpr int kRoles = kernels::kRoles;
+
+Series read_series(YearReader& reader, const std::string& experiment, const MonthInterval& months,
+                   const std::vector<std::int64_t>& points, Progress* progress) {
+  Series s;
+  s.months = months;
+  s.slots = months.months();
+  const std::int64_t n = static_cast<std::int64_t>(points.size());
+  s.values.resize(static_cast<size_t>(n * s.slots * kRoles));
+  for (int year = months.first_year(); year <= months.last_year(); ++year) {
+    const int m0 = std::max(0, months.start - month_index(year, 1));
+    const int m1 = std::min(11, months.end - month_index(year, 1));
+    reader.read_into(experiment, year, points, m0 + 1, m1 + 1, s.values.data(), s.slots,
+                     month_index(year, m0 + 1) - months.start);
+    if (progress) progress->advance();
+  }
+  return s;
+}
+
+Series subset_series(const Series& all, const std::vector<std::int64_t>& all_points,
+                     const std::vector<std::int64_t>& points) {
+  Series sub{all.months, all.slots, {}};
+  const std::int64_t width = all.slots * kRoles;
+  sub.values.resize(points.size() * width);
+  size_t at = 0;
+  for (size_t k = 0; k < points.size(); ++k) {
+    while (all_points[at] != points[k]) ++at;
+    std::copy_n(&all.values[at * width], width, &sub.values[k * width]);
+  }
+  return sub;
+}
+
+std::array<double, 4> position_features(double lat, double lon) {
+  const double la = lat * M_PI / 180.0, lo = lon * M_PI / 180.0;
+  return {std::sin(la), std::cos(la), std::sin(lo), std::cos(lo)};
+}
+
+std::vector<double> point_statics(const Grid& grid, const std::vector<std::int64_t>& points) {
+  std::vector<double> statics(points.size() * 4);
+  for (size_t k = 0; k < points.size(); ++k) {
+    const auto st = position_features(grid.lat[points[k]], grid.lon[points[k]]);
+    std::copy(st.begin(), st.end(), &statics[k * 4]);
+  }
+  return statics;
+}
+
+kernels::Normalisation kernel_normalisation(const io::Normalisation& norm) {
+  kernels::Normalisation kn{};
+  for (int f = 0; f < kFeatures; ++f) {
+    kn.mean[f] = norm.feature_mean[f];
+    kn.inv_std[f] = 1.0 / norm.feature_std[f];
+  }
+  kn.mean[kFeatures] = norm.target_mean;
+  kn.inv_std[kFeatures] = 1.0 / norm.target_std;
+  return kn;
+}
+
+WindowIndex enumerate_windows(const std::vector<Series>& series,
+                              const std::vector<std::int64_t>& points, const Grid& grid,
+                              const DatasetDescription& d, const std::string& experiment) {
+  WindowIndex out;
+  for (size_t k = 0; k < points.size(); ++k) {
+    for (size_t si = 0; si < series.size(); ++si) {
+      const auto& s = series[si];
+      std::int64_t bad_until = -1;  // last slot holding a missing value so far
+      for (std::int64_t slot = 0; slot < s.slots; ++slot) {
+        const float* v = &s.values[(k * s.slots + slot) * kRoles];
+        for (int r = 0; r < kRoles; ++r) {
+          if (!std::isfinite(v[r])) {
+            bad_until = slot;
+            if (out.first_problem.empty()) {
+              const int month = s.months.start + static_cast<int>(slot);
+              const std::int64_t g = grid.global_index(points[k]);
+              out.first_problem =
+                  concat(d.file_for(experiment, month / 12), ": variable '",
+                         d.variables[r].file_name, "' (", d.variables[r].role,
+                         ") is missing (NaN or fill) at ocean point y=", g / grid.nx,
+                         " x=", g % grid.nx, " (lat ", grid.lat[points[k]], ", lon ",
+                         grid.lon[points[k]], "), ", month / 12, "-", month % 12 + 1,
+                         "; fix the mask or the data, or set sampling.missing_values: skip");
+            }
+          }
+        }
+        if (slot < d.window - 1) continue;
+        if (slot - (d.window - 1) <= bad_until) {
+          ++out.skipped;
+          continue;
+        }
+        out.point.push_back(static_cast<std::int64_t>(k));
+        out.slot.push_back(static_cast<std::int32_t>(slot));
+        out.series.push_back(static_cast<std::int32_t>(si));
+      }
+    }
+  }
+  return out;
+}
+
+void assemble_windows(const Series& series, const std::vector<double>& statics,
+                      const WindowIndex& index, std::int64_t first, std::int64_t count, int window,
+                      const kernels::Normalisation& norm, float* features, float* target) {
+  kernels::AssembleWindows assemble{series.values.data(),
+                                    statics.data(),
+                                    index.point.data() + first,
+                                    index.slot.data() + first,
+                                    series.slots,
+                                    window,
+                                    norm,
+                                    features,
+                                    target};
+  Kokkos::parallel_for("assemble_windows",
+                       Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace>(0, count), assemble);
+}
+
+}  // namespace fluxrecon::data
