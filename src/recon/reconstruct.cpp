@@ -1,0 +1,515 @@
+#include "recon/reconstruct.hpp"
+
+#include <Kokkos_Core.hpp>
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include "core/atomic_file.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/mpi_util.hpp"
+#include "core/progress.hpp"
+#include "core/timer.hpp"
+#include "data/dataset.hpp"
+#include "data/grid.hpp"
+#include "data/windows.hpp"
+#include "data/year_reader.hpp"
+#include "io/nc_writer.hpp"
+#include "io/time_axis.hpp"
+#include "kernels/flatten.hpp"
+#include "models/model_file.hpp"
+#include "models/network.hpp"
+#include "models/xgboost_model.hpp"
+#include "recon/nn_inference.hpp"
+
+namespace fluxrecon::recon {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+const std::vector<std::string>& reconstruct_model_names() {
+  static const std::vector<std::string> names{"mlp", "lstm", "attention_lstm", "xgboost"};
+  return names;
+}
+
+std::string model_file_name(const std::string& model) {
+  return model == "xgboost" ? "xgboost.json" : model + ".h5";
+}
+
+std::string cache_file_name(const std::string& model, const std::string& region,
+                            const std::string& experiment, int year) {
+  return concat(model, "_", region, "_", experiment, "_", year, ".nc");
+}
+
+std::string file_checksum(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  FR_REQUIRE(in.good(), "cannot read '", path, "' to checksum it");
+  std::uint64_t h = 1469598103934665603ull;
+  std::vector<char> buf(1 << 20);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    for (std::streamsize i = 0; i < in.gcount(); ++i)
+      h = (h ^ static_cast<unsigned char>(buf[static_cast<size_t>(i)])) * 1099511628211ull;
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
+
+namespace {
+
+constexpr int kRoles = kernels::kRoles;
+constexpr int kTargetRole = kRoles - 1;
+
+// A model file loaded on every rank, with what the cache needs to know of it.
+struct Model {
+  std::string name, path, checksum;
+  io::Normalisation norm;
+  int window = 0;
+  std::unique_ptr<NnInference> neural;
+  std::unique_ptr<models::XgboostModel> xgboost;
+
+  // Predictions (z-scored target) of `n` z-scored windows [n][window][14].
+  void predict(const float* windows, std::int64_t n, float* out, std::vector<float>& flat) const {
+    if (neural) {
+      neural->predict(windows, static_cast<std::size_t>(n), out);
+      return;
+    }
+    flat.resize(static_cast<size_t>(n) * kernels::flat_width(window));
+    Kokkos::parallel_for("flatten_windows",
+                         Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace>(0, n),
+                         kernels::FlattenWindows{windows, window, flat.data()});
+    Kokkos::fence();
+    const auto y = xgboost->predict(flat.data(), n);
+    std::copy(y.begin(), y.end(), out);
+  }
+};
+
+// Checks a model's feature order and window against the dataset.
+void check_against_dataset(const json& metadata, int window, const std::string& path,
+                           const data::DatasetDescription& d) {
+  const std::vector<std::string> expected(data::feature_names().begin(),
+                                          data::feature_names().end());
+  std::vector<std::string> features;
+  try {
+    features = metadata.at("features").get<std::vector<std::string>>();
+  } catch (const json::exception& e) {
+    FR_FAIL("model file '", path, "': metadata has no list of 'features': ", e.what());
+  }
+  FR_REQUIRE(features == expected, "model file '", path, "' was trained with the features ",
+             json(features).dump(), " but the dataset ", d.origin, " provides ",
+             json(expected).dump(), "; retrain the model on this dataset");
+  FR_REQUIRE(window == d.window, "model file '", path, "' was trained on windows of ", window,
+             " months but the dataset ", d.origin, " has sampling.window ", d.window,
+             "; retrain the model or set sampling.window: ", window);
+}
+
+Model load_model(const std::string& name, const std::string& path,
+                 const data::DatasetDescription& d) {
+  Model m;
+  m.name = name;
+  m.path = path;
+  if (name == "xgboost") {
+    m.xgboost = std::make_unique<models::XgboostModel>(models::XgboostModel::load(path));
+    const auto& meta = m.xgboost->metadata();
+    m.window = m.xgboost->window();
+    check_against_dataset(meta, m.window, path, d);
+    try {
+      m.norm = models::model_normalisation(meta);
+    } catch (const json::exception& e) {
+      FR_FAIL("model file '", path, "': no usable 'normalisation' in its metadata: ", e.what());
+    }
+  } else {
+    const models::ModelFile file = models::read_model_file(path);
+    FR_REQUIRE(models::kind_name(file.spec.kind) == name, "model file '", path, "' holds a ",
+               models::kind_name(file.spec.kind), " model, expected ", name);
+    m.window = file.spec.window;
+    check_against_dataset(file.metadata, m.window, path, d);
+    m.norm = models::model_normalisation(file.metadata);
+    m.neural = std::make_unique<NnInference>(file.spec, file.weights);
+  }
+  return m;
+}
+
+// The models asked for: every file present for "all", else each named one
+// (a missing file is an error).
+std::vector<Model> load_models(const ReconstructOptions& opt, const data::DatasetDescription& d,
+                               MPI_Comm comm) {
+  const auto& known = reconstruct_model_names();
+  std::vector<std::string> names;
+  const bool all = std::find(opt.models.begin(), opt.models.end(), "all") != opt.models.end();
+  all_ranks_agree(comm, [&] {
+    FR_REQUIRE(fs::is_directory(opt.models_dir), "models directory '", opt.models_dir,
+               "' does not exist");
+    for (const auto& m : opt.models)
+      FR_REQUIRE(m == "all" || std::find(known.begin(), known.end(), m) != known.end(),
+                 "unknown model '", m, "'; expected all, mlp, lstm, attention_lstm or xgboost");
+    for (const auto& m : known) {
+      const std::string path = (fs::path(opt.models_dir) / model_file_name(m)).string();
+      const bool asked =
+          all || std::find(opt.models.begin(), opt.models.end(), m) != opt.models.end();
+      if (!asked) continue;
+      if (fs::is_regular_file(path)) {
+        names.push_back(m);
+      } else {
+        FR_REQUIRE(all, "model file '", path, "' is missing (model ", m,
+                   "); train it with fluxrecon train or choose another --model");
+      }
+    }
+    FR_REQUIRE(!names.empty(), "no model file in '", opt.models_dir,
+               "' (looked for mlp.h5, lstm.h5, attention_lstm.h5, xgboost.json)");
+  });
+  std::vector<Model> out;
+  all_ranks_agree(comm, [&] {
+    for (const auto& n : names)
+      out.push_back(load_model(n, (fs::path(opt.models_dir) / model_file_name(n)).string(), d));
+  });
+  for (auto& m : out)
+    m.checksum = mpi::broadcast(mpi::rank(comm) == 0 ? file_checksum(m.path) : "", 0, comm);
+  return out;
+}
+
+// Checks that the years exist and that January's windows have their
+// previous year (unless the caller starts in April).
+void check_years(const data::DatasetDescription& d, const ReconstructOptions& opt, MPI_Comm comm) {
+  all_ranks_agree(comm, [&] {
+    FR_REQUIRE(opt.first_year <= opt.last_year, "--years ", opt.first_year, ":", opt.last_year,
+               ": the last year is before the first");
+    for (const auto& e : opt.experiments) {
+      for (int y = opt.first_year; y <= opt.last_year; ++y) {
+        const std::string path = d.file_for(e, y);
+        FR_REQUIRE(fs::is_regular_file(path), "year ", y, " of experiment ", e,
+                   " is outside the data: no input file '", path, "' (dataset ", d.origin, ")");
+        if (d.window > 1 && !opt.start_april) {
+          const std::string before = d.file_for(e, y - 1);
+          FR_REQUIRE(fs::is_regular_file(before), "year ", y, " of experiment ", e,
+                     ": January's window needs the last ", d.window - 1, " months of ", y - 1,
+                     ", but '", before, "' is missing; pass --start-april to reconstruct from ",
+                     "month ", d.window, " on (earlier months get the fill value)");
+        }
+      }
+    }
+  });
+}
+
+// Days since <year>-01-01 of the 15th of each month (proleptic Gregorian).
+std::vector<double> mid_month_days(int year) {
+  std::vector<double> t(12);
+  double start = 0;
+  for (int m = 1; m <= 12; ++m) {
+    t[m - 1] = start + 14.0;
+    start += io::days_in_month(year, m, "proleptic_gregorian");
+  }
+  return t;
+}
+
+struct CacheFields {
+  std::vector<float> simulated, reconstructed;  // [12][rows][nx] of this rank's rows
+};
+
+struct CacheContext {
+  const data::DatasetDescription& d;
+  const data::Grid& grid;
+  const Model& model;
+  std::string experiment, region, region_boxes;
+  int year = 0, first_month = 1;  // first month with a reconstruction
+  std::int64_t samples = 0, skipped = 0;
+};
+
+void write_cache(const std::string& path, const CacheContext& c, const CacheFields& f,
+                 MPI_Comm comm) {
+  const auto& g = c.grid;
+  const std::int64_t rows = g.row_end - g.row_begin;
+  AtomicOutput output(path, comm);
+  io::NcWriter w(output.temp_path(), comm, io::WriteFormat::cdf5);
+  using io::NcType;
+  w.define_dimension("time", 12);
+  w.define_dimension("y", g.ny);
+  w.define_dimension("x", g.nx);
+  w.define_variable("time_counter", NcType::float64, {"time"});
+  w.put_attribute("time_counter", "standard_name", "time");
+  w.put_attribute("time_counter", "long_name", "middle of the month");
+  w.put_attribute("time_counter", "units", concat("days since ", c.year, "-01-01 00:00:00"));
+  w.put_attribute("time_counter", "calendar", "proleptic_gregorian");
+  w.put_attribute("time_counter", "axis", "T");
+  for (const char* name : {"nav_lat", "nav_lon"}) {
+    const bool lat = name[4] == 'l' && name[5] == 'a';
+    w.define_variable(name, NcType::float32, {"y", "x"});
+    w.put_attribute(name, "standard_name", lat ? "latitude" : "longitude");
+    w.put_attribute(name, "long_name", lat ? "latitude" : "longitude");
+    w.put_attribute(name, "units", lat ? "degrees_north" : "degrees_east");
+  }
+  const std::string& var = c.d.variables[kTargetRole].file_name;
+  const char* long_names[2] = {"simulated air-sea CO2 flux (the model run's target)",
+                               "reconstructed air-sea CO2 flux"};
+  const char* names[2] = {"co2flux_simulated", "co2flux_reconstructed"};
+  for (int i = 0; i < 2; ++i) {
+    w.define_variable(names[i], NcType::float32, {"time", "y", "x"});
+    w.put_attribute(names[i], "long_name",
+                    i == 0 ? concat(long_names[0], ", variable '", var, "'")
+                           : concat(long_names[1], " by the ", c.model.name, " model"));
+    if (!c.d.target_units.empty()) w.put_attribute(names[i], "units", c.d.target_units);
+    if (!c.d.target_sign.empty()) w.put_attribute(names[i], "sign_convention", c.d.target_sign);
+    w.put_attribute(names[i], "coordinates", "time_counter nav_lat nav_lon");
+    w.put_attribute(names[i], "_FillValue", NcType::float32, {kCacheFill});
+    w.put_attribute(names[i], "missing_value", NcType::float32, {kCacheFill});
+  }
+  w.put_attribute("co2flux_reconstructed", "first_month_reconstructed", NcType::int32,
+                  {static_cast<double>(c.first_month)});
+  w.put_attribute("", "Conventions", "CF-1.8");
+  w.put_attribute("", "title",
+                  concat("fluxrecon reconstruction: ", c.model.name, ", ", c.region, ", ",
+                         c.experiment, ", ", c.year));
+  w.put_attribute("", "model", c.model.name);
+  w.put_attribute("", "experiment", c.experiment);
+  w.put_attribute("", "region", c.region);
+  w.put_attribute("", "region_boxes", c.region_boxes);
+  w.put_attribute("", "year", NcType::int32, {static_cast<double>(c.year)});
+  w.put_attribute("", "model_file", c.model.path);
+  w.put_attribute("", "model_file_checksum", "fnv1a64:" + c.model.checksum);
+  w.put_attribute("", "dataset", c.d.name);
+  w.put_attribute("", "dataset_config", c.d.origin);
+  w.put_attribute("", "input_files",
+                  c.first_month > 1 ? c.d.file_for(c.experiment, c.year)
+                                    : concat(c.d.file_for(c.experiment, c.year - 1), " ",
+                                             c.d.file_for(c.experiment, c.year)));
+  w.put_attribute("", "window_months", NcType::int32, {static_cast<double>(c.d.window)});
+  w.put_attribute("", "samples", NcType::float64, {static_cast<double>(c.samples)});
+  w.put_attribute("", "skipped_windows", NcType::float64, {static_cast<double>(c.skipped)});
+  w.put_attribute("", "software", std::string("fluxrecon ") + FLUXRECON_VERSION);
+  w.end_definitions();
+
+  const auto t = mid_month_days(c.year);
+  const bool root = mpi::rank(comm) == 0;
+  w.write("time_counter", {0}, {root ? 12 : 0}, t.data());
+  std::vector<float> lat(g.lat.begin(), g.lat.end()), lon(g.lon.begin(), g.lon.end());
+  w.write("nav_lat", {g.row_begin, 0}, {rows, g.nx}, lat.data());
+  w.write("nav_lon", {g.row_begin, 0}, {rows, g.nx}, lon.data());
+  // The rank's rows of each month are one contiguous block in its buffer but
+  // not in the file: one put per variable with the (12, rows, nx) block.
+  w.write("co2flux_simulated", {0, g.row_begin, 0}, {12, rows, g.nx}, f.simulated.data());
+  w.write("co2flux_reconstructed", {0, g.row_begin, 0}, {12, rows, g.nx}, f.reconstructed.data());
+  w.close();
+  output.commit();
+}
+
+struct Task {
+  std::string experiment;
+  int year;
+};
+
+}  // namespace
+
+ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptions& opt,
+                               MPI_Comm comm) {
+  const double t_start = wall_seconds();
+  ReconstructSummary summary;
+  Timers timers;
+  for (const char* name : {"grid", "read", "windows", "predict", "write"}) timers.add(name, 0);
+  data::DatasetDescription d;
+  std::vector<data::Region> regions;
+  all_ranks_agree(comm, [&] {
+    d = data::load_dataset(cfg, opt.data_dir);
+    FR_REQUIRE(!opt.experiments.empty(), "reconstruct: no experiment given");
+    for (const auto& e : opt.experiments) d.experiment(e);
+    FR_REQUIRE(!opt.regions.empty(), "reconstruct: no region given");
+    for (const auto& r : opt.regions) regions.push_back(data::resolve_region(cfg, r));
+    FR_REQUIRE(!opt.out_dir.empty(), "reconstruct: no output directory given");
+    ensure_directory(opt.out_dir);
+  });
+  check_years(d, opt, comm);
+  const std::vector<Model> models = load_models(opt, d, comm);
+  for (const auto& m : models) summary.models.push_back(m.name);
+
+  // Groups of ranks take different (experiment, year) tasks.
+  std::vector<Task> tasks;
+  for (const auto& e : opt.experiments)
+    for (int y = opt.first_year; y <= opt.last_year; ++y) tasks.push_back({e, y});
+  const int ranks = mpi::size(comm), me = mpi::rank(comm);
+  const int wanted = opt.year_groups > 0 ? opt.year_groups : static_cast<int>(tasks.size());
+  const int groups = std::max(1, std::min({wanted, ranks, static_cast<int>(tasks.size())}));
+  const int color = static_cast<int>(static_cast<std::int64_t>(me) * groups / ranks);
+  MPI_Comm group;
+  MPI_Comm_split(comm, color, me, &group);
+  const int group_rank = mpi::rank(group);
+  summary.groups = groups;
+  std::vector<Task> mine;
+  for (size_t i = 0; i < tasks.size(); ++i)
+    if (static_cast<int>(i % groups) == color) mine.push_back(tasks[i]);
+
+  log::info("reconstruct ", d.name, ": ", models.size(), " model(s), ", opt.experiments.size(),
+            " experiment(s), ", regions.size(), " region(s), years ", opt.first_year, "-",
+            opt.last_year, " on ", ranks, " rank(s) in ", groups, " group(s)",
+            opt.start_april
+                ? concat("; --start-april: months 1-", d.window - 1, " get the fill value")
+                : "");
+
+  int written = 0, reused = 0;
+  std::int64_t samples = 0, points_written = 0;
+  std::exception_ptr failure;
+  try {
+    data::Grid grid;
+    {
+      auto t = timers.scope("grid");
+      auto file = io::GridFile::open(d.file_for(mine.front().experiment, mine.front().year), group);
+      grid = data::load_grid(*file, d, group);
+    }
+    // Every ocean point of each region (the same in every year), and their union.
+    std::vector<std::vector<std::int64_t>> region_points;
+    std::vector<std::int64_t> all_points;
+    for (const auto& region : regions) {
+      region_points.push_back(data::select_locations(grid, region, 1.0, d.seed, group));
+      all_points.insert(all_points.end(), region_points.back().begin(), region_points.back().end());
+    }
+    std::sort(all_points.begin(), all_points.end());
+    all_points.erase(std::unique(all_points.begin(), all_points.end()), all_points.end());
+    std::int64_t expected = 0;  // this rank's windows, for the progress line
+    for (const auto& p : region_points) expected += static_cast<std::int64_t>(p.size());
+    expected *= static_cast<std::int64_t>(mine.size() * models.size()) *
+                (12 - (opt.start_april ? d.window - 1 : 0));
+    Progress progress("reconstruct: windows predicted (rank 0)", expected, "samples", 10.0);
+
+    data::YearReader reader(d, grid, group);
+    const std::int64_t rows = grid.row_end - grid.row_begin;
+    const std::int64_t plane = rows * grid.nx;
+    const std::int64_t batch = std::max<std::int64_t>(1, opt.batch);
+    std::vector<float> features(static_cast<size_t>(batch) * d.window * data::kFeatures),
+        target(static_cast<size_t>(batch)), predicted(static_cast<size_t>(batch)), flat;
+    int task_index = 0;
+    for (const auto& task : mine) {
+      ++task_index;
+      // Which caches this task still needs.
+      std::vector<std::vector<std::string>> paths(regions.size());
+      bool any = false;
+      for (size_t r = 0; r < regions.size(); ++r)
+        for (const auto& m : models) {
+          paths[r].push_back((fs::path(opt.out_dir) /
+                              cache_file_name(m.name, regions[r].name, task.experiment, task.year))
+                                 .string());
+          const bool done = !opt.force && output_complete(paths[r].back(), group);
+          if (done) {
+            paths[r].back().clear();
+            ++reused;
+            progress.advance(
+                expected / static_cast<std::int64_t>(mine.size() * models.size() * regions.size()));
+          }
+          any = any || !paths[r].back().empty();
+        }
+      if (!any) {
+        log::info("reconstruct: ", task.experiment, " ", task.year,
+                  ": every cache is complete from an earlier run (--force redoes them)");
+        continue;
+      }
+      // January's windows reach back into the previous year unless starting later.
+      const int january = data::month_index(task.year, 1);
+      const data::MonthInterval months{opt.start_april ? january : january - (d.window - 1),
+                                       data::month_index(task.year, 12)};
+      const int january_slot = january - months.start;
+      data::Series series;
+      {
+        auto t = timers.scope("read");
+        series = data::read_series(reader, task.experiment, months, all_points, nullptr);
+      }
+      for (size_t r = 0; r < regions.size(); ++r) {
+        const auto& points = region_points[r];
+        if (std::all_of(paths[r].begin(), paths[r].end(), [](auto& p) { return p.empty(); }))
+          continue;
+        data::Series sub;
+        data::WindowIndex windows;
+        std::vector<double> statics;
+        CacheFields fields;
+        {
+          auto t = timers.scope("windows");
+          sub = data::subset_series(series, all_points, points);
+          windows = data::enumerate_windows({sub}, points, grid, d, task.experiment);
+          statics = data::point_statics(grid, points);
+        }
+        all_ranks_agree(group, [&] {
+          if (d.missing_values == "error" && !windows.first_problem.empty())
+            FR_FAIL(windows.first_problem);
+        });
+        const std::int64_t skipped = mpi::sum(windows.skipped, group);
+        fields.simulated.assign(static_cast<size_t>(12 * plane), kCacheFill);
+        for (size_t k = 0; k < points.size(); ++k)
+          for (int m = 0; m < 12; ++m) {
+            const float v = sub.values[(k * sub.slots + january_slot + m) * kRoles + kTargetRole];
+            if (std::isfinite(v)) fields.simulated[m * plane + points[k]] = v;
+          }
+        for (size_t mi = 0; mi < models.size(); ++mi) {
+          if (paths[r][mi].empty()) continue;
+          const Model& model = models[mi];
+          const kernels::Normalisation kn = data::kernel_normalisation(model.norm);
+          fields.reconstructed.assign(static_cast<size_t>(12 * plane), kCacheFill);
+          for (std::int64_t i = 0; i < windows.size(); i += batch) {
+            const std::int64_t n = std::min(batch, windows.size() - i);
+            {
+              auto t = timers.scope("windows");
+              data::assemble_windows(sub, statics, windows, i, n, d.window, kn, features.data(),
+                                     target.data());
+              Kokkos::fence();
+            }
+            {
+              auto t = timers.scope("predict");
+              model.predict(features.data(), n, predicted.data(), flat);
+            }
+            for (std::int64_t q = 0; q < n; ++q) {
+              const int month = windows.slot[i + q] - january_slot;  // 0..11
+              fields.reconstructed[month * plane + points[windows.point[i + q]]] =
+                  static_cast<float>(predicted[q] * model.norm.target_std + model.norm.target_mean);
+            }
+            progress.advance(n);
+          }
+          CacheContext context{d,
+                               grid,
+                               model,
+                               task.experiment,
+                               regions[r].name,
+                               "",
+                               task.year,
+                               opt.start_april ? d.window : 1};
+          for (const auto& b : regions[r].boxes)
+            context.region_boxes +=
+                concat(context.region_boxes.empty() ? "" : "; ", "lat [", b.lat_min, ", ",
+                       b.lat_max, "], lon [", b.lon_min, ", ", b.lon_max, "]");
+          if (context.region_boxes.empty()) context.region_boxes = "everywhere";
+          context.samples = mpi::sum(windows.size(), group);
+          context.skipped = skipped;
+          {
+            auto t = timers.scope("write");
+            write_cache(paths[r][mi], context, fields, group);
+          }
+          ++written;
+          samples += windows.size();
+          points_written += mpi::sum(static_cast<std::int64_t>(points.size()), group);
+          log::info("reconstruct: ", fs::path(paths[r][mi]).filename().string(), " (",
+                    context.samples, " windows", skipped ? concat(", ", skipped, " skipped") : "",
+                    "), year ", task_index, "/", mine.size(), " of rank 0's group");
+        }
+      }
+    }
+    progress.finish();
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  MPI_Comm_free(&group);
+  all_ranks_agree(comm, [&] {
+    if (failure) std::rethrow_exception(failure);
+  });
+
+  // Counts per group are the same on its ranks: sum one rank per group.
+  summary.caches_written = mpi::sum(group_rank == 0 ? written : 0, comm);
+  summary.caches_reused = mpi::sum(group_rank == 0 ? reused : 0, comm);
+  summary.points = mpi::sum(group_rank == 0 ? points_written : std::int64_t{0}, comm);
+  summary.samples = mpi::sum(samples, comm);
+  summary.predict_seconds = mpi::max(timers.seconds("predict"), comm);
+  summary.read_seconds = mpi::max(timers.seconds("read"), comm);
+  summary.write_seconds = mpi::max(timers.seconds("write"), comm);
+  summary.seconds = mpi::max(wall_seconds() - t_start, comm);
+  timers.report(comm, "reconstruct");
+  return summary;
+}
+
+}  // namespace fluxrecon::recon
