@@ -20,6 +20,7 @@ void register_commands(CLI::App& app) {
   add(app, "prepare", add_prepare_command);
   add(app, "train", add_train_command);
   add(app, "tiles", add_tiles_command);
+  add(app, "reconstruct", add_reconstruct_command);
 }
 
 void run_selected(CLI::App& app) {

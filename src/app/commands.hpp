@@ -15,5 +15,6 @@ void add_synth_command(CLI::App& app, std::function<void()>& run);
 void add_prepare_command(CLI::App& app, std::function<void()>& run);
 void add_train_command(CLI::App& app, std::function<void()>& run);
 void add_tiles_command(CLI::App& app, std::function<void()>& run);
+void add_reconstruct_command(CLI::App& app, std::function<void()>& run);
 
 }  // namespace fluxrecon::app

@@ -214,7 +214,7 @@ struct CacheContext {
   const data::DatasetDescription& d;
   const data::Grid& grid;
   const Model& model;
-  std::string experiment, region, region_boxes;
+  std::string experiment, region, region_boxes, units;
   int year = 0, first_month = 1;  // first month with a reconstruction
   std::int64_t samples = 0, skipped = 0;
 };
@@ -251,7 +251,7 @@ void write_cache(const std::string& path, const CacheContext& c, const CacheFiel
     w.put_attribute(names[i], "long_name",
                     i == 0 ? concat(long_names[0], ", variable '", var, "'")
                            : concat(long_names[1], " by the ", c.model.name, " model"));
-    if (!c.d.target_units.empty()) w.put_attribute(names[i], "units", c.d.target_units);
+    if (!c.units.empty()) w.put_attribute(names[i], "units", c.units);
     if (!c.d.target_sign.empty()) w.put_attribute(names[i], "sign_convention", c.d.target_sign);
     w.put_attribute(names[i], "coordinates", "time_counter nav_lat nav_lon");
     w.put_attribute(names[i], "_FillValue", NcType::float32, {kCacheFill});
@@ -352,10 +352,16 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
   std::exception_ptr failure;
   try {
     data::Grid grid;
+    std::string units;
     {
       auto t = timers.scope("grid");
       auto file = io::GridFile::open(d.file_for(mine.front().experiment, mine.front().year), group);
       grid = data::load_grid(*file, d, group);
+      // Units: the file's own when the dataset does not convert the target.
+      const auto& target = d.variables[kTargetRole];
+      if (target.scale == 1.0 && target.offset == 0.0)
+        units = file->text_attribute(target.file_name, "units").value_or("");
+      if (units.empty()) units = d.target_units;
     }
     // Every ocean point of each region (the same in every year), and their union.
     std::vector<std::vector<std::int64_t>> region_points;
@@ -468,6 +474,7 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
                                task.experiment,
                                regions[r].name,
                                "",
+                               units,
                                task.year,
                                opt.start_april ? d.window : 1};
           for (const auto& b : regions[r].boxes)

@@ -1,0 +1,420 @@
+// fluxrecon reconstruct: caches identical for any number of ranks and rank
+// groups, equal to the models' predictions on prepare's test sets, clear
+// collective errors for bad input, reruns that skip complete caches.
+#include <gtest/gtest.h>
+#include <mpi.h>
+#include <pnetcdf.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "analysis/cache_reader.hpp"
+#include "core/config.hpp"
+#include "core/error.hpp"
+#include "data/dataset.hpp"
+#include "data/prepare.hpp"
+#include "data/synth.hpp"
+#include "io/sample_store.hpp"
+#include "models/model_file.hpp"
+#include "models/network.hpp"
+#include "models/xgboost_config.hpp"
+#include "models/xgboost_model.hpp"
+#include "recon/nn_inference.hpp"
+#include "recon/reconstruct.hpp"
+#include "support/mpi_test_util.hpp"
+
+namespace fs = std::filesystem;
+using namespace fluxrecon;
+using test_util::shared_temp_dir;
+using test_util::world_rank;
+
+namespace {
+
+constexpr int kNx = 36, kNy = 18;
+const char* kNeural[3] = {"mlp", "lstm", "attention_lstm"};
+
+std::string dataset_yaml(const std::string& data_dir) {
+  return "dataset: {name: recon, directory: " + data_dir +
+         "}\n"
+         "experiments: {experiment_1: {pattern: 'testbed_experiment_1_{year}.nc'}}\n"
+         "training_experiment: experiment_1\n"
+         "time: {train: [1958, 1958], validation: [1959, 1959], test: [1959, 1960]}\n"
+         "domain: {test_regions: [global, North_Atlantic]}\n"
+         "sampling: {fraction: 0.5}\n";
+}
+
+config::Config dataset(const std::string& data_dir) {
+  return config::Config::from_text(dataset_yaml(data_dir), data::dataset_schema(), "recon.yaml");
+}
+
+models::NetworkSpec small_spec(const std::string& kind, int window = 4) {
+  models::NetworkSpec s;
+  s.kind = models::parse_kind(kind);
+  s.window = window;
+  s.hidden_dims = {24, 16};
+  s.hidden_dim = 12;
+  s.num_layers = 2;
+  return s;
+}
+
+// A neural model file with random weights and the training statistics.
+void write_random_model(const std::string& path, const std::string& kind,
+                        const io::Normalisation& norm, int window = 4,
+                        std::vector<std::string> features = {}) {
+  if (features.empty()) features.assign(data::feature_names().begin(), data::feature_names().end());
+  models::ModelFile file;
+  file.spec = small_spec(kind, window);
+  auto net = models::make_network(file.spec);
+  net->parameters().initialise(11 + kind.size());
+  file.weights = net->parameters().state_dict();
+  file.metadata = {{"features", features}, {"normalisation", models::normalisation_json(norm)}};
+  models::write_model_file(path, file);
+}
+
+// Synthetic data (1958-1960), prepared sets with test sets for 1959-1960,
+// and the four model files: made once per test binary run.
+struct Testbed {
+  std::string root, data, samples, models;
+};
+const Testbed& testbed() {
+  static const Testbed t = [] {
+    Testbed b;
+    b.root = shared_temp_dir("recon");
+    b.data = b.root + "/data";
+    b.samples = b.root + "/samples";
+    b.models = b.root + "/models";
+    data::SynthOptions o;
+    o.out_dir = b.data;
+    o.nx = kNx;
+    o.ny = kNy;
+    o.first_year = 1958;
+    o.last_year = 1960;
+    o.experiments = {{"experiment_1", 1.0}};
+    data::generate_testbed(o, MPI_COMM_WORLD);
+    data::PrepareOptions p;
+    p.out_dir = b.samples;
+    data::prepare(dataset(b.data), p, MPI_COMM_WORLD);
+    const auto norm = io::read_normalisation(b.samples + "/train.h5");
+    if (world_rank() == 0)
+      for (const char* kind : kNeural)
+        write_random_model(b.models + "/" + kind + ".h5", kind, norm);
+    const YAML::Node params = YAML::Load(
+        "{num_boost_round: 8, booster: gbtree, max_depth: 4, eta: 0.3, subsample: 1.0, "
+        "colsample_bytree: 1.0}");
+    models::train_xgboost(
+        config::Config::from_yaml(params, models::xgboost_schema(), "xgb_params.yaml"),
+        {b.samples, b.models, false}, MPI_COMM_WORLD);
+    MPI_Barrier(MPI_COMM_WORLD);
+    return b;
+  }();
+  return t;
+}
+
+recon::ReconstructOptions options(const std::string& out, int first = 1959, int last = 1960) {
+  recon::ReconstructOptions o;
+  o.models_dir = testbed().models;
+  o.experiments = {"experiment_1"};
+  o.regions = {"global", "North_Atlantic"};
+  o.first_year = first;
+  o.last_year = last;
+  o.out_dir = out;
+  o.batch = 97;  // several prediction calls per rank, with a ragged end
+  return o;
+}
+
+void check_nc(int status, const std::string& what) {
+  ASSERT_EQ(status, NC_NOERR) << what << ": " << ncmpi_strerror(status);
+}
+
+// A cache read back with plain PnetCDF on one rank.
+struct Cache {
+  std::vector<float> lat, lon, simulated, reconstructed;
+  std::vector<double> time;
+  std::string model, experiment, region, checksum;
+  int year = 0, format = 0;
+  float fill = 0;
+};
+
+Cache read_cache(const std::string& path) {
+  Cache c;
+  int nc = -1;
+  EXPECT_EQ(ncmpi_open(MPI_COMM_SELF, path.c_str(), NC_NOWRITE, MPI_INFO_NULL, &nc), NC_NOERR)
+      << path;
+  if (nc < 0) return c;
+  ncmpi_inq_format(nc, &c.format);
+  auto text = [&](int var, const char* name) {
+    MPI_Offset len = 0;
+    if (ncmpi_inq_attlen(nc, var, name, &len) != NC_NOERR) return std::string("<missing>");
+    std::string s(static_cast<size_t>(len), '\0');
+    ncmpi_get_att_text(nc, var, name, s.data());
+    return s;
+  };
+  auto get = [&](const char* name, std::vector<float>& out, MPI_Offset count) {
+    int v = -1;
+    check_nc(ncmpi_inq_varid(nc, name, &v), name);
+    out.resize(static_cast<size_t>(count));
+    check_nc(ncmpi_get_var_float_all(nc, v, out.data()), name);
+  };
+  get("nav_lat", c.lat, kNx * kNy);
+  get("nav_lon", c.lon, kNx * kNy);
+  get("co2flux_simulated", c.simulated, 12 * kNx * kNy);
+  get("co2flux_reconstructed", c.reconstructed, 12 * kNx * kNy);
+  int v = -1;
+  check_nc(ncmpi_inq_varid(nc, "time_counter", &v), "time_counter");
+  c.time.resize(12);
+  check_nc(ncmpi_get_var_double_all(nc, v, c.time.data()), "time_counter");
+  check_nc(ncmpi_inq_varid(nc, "co2flux_reconstructed", &v), "co2flux_reconstructed");
+  ncmpi_get_att_float(nc, v, "_FillValue", &c.fill);
+  EXPECT_EQ(text(v, "units"), "mol m-2 s-1");  // the input file's
+  EXPECT_EQ(text(v, "coordinates"), "time_counter nav_lat nav_lon");
+  c.model = text(NC_GLOBAL, "model");
+  c.experiment = text(NC_GLOBAL, "experiment");
+  c.region = text(NC_GLOBAL, "region");
+  c.checksum = text(NC_GLOBAL, "model_file_checksum");
+  ncmpi_get_att_int(nc, NC_GLOBAL, "year", &c.year);
+  ncmpi_close(nc);
+  return c;
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+std::vector<std::string> cache_names(int first, int last) {
+  std::vector<std::string> names;
+  for (const char* model : {"mlp", "lstm", "attention_lstm", "xgboost"})
+    for (const char* region : {"global", "North_Atlantic"})
+      for (int y = first; y <= last; ++y)
+        names.push_back(recon::cache_file_name(model, region, "experiment_1", y));
+  return names;
+}
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Runs `body` expecting a fluxrecon::Error whose message holds `needle`.
+template <class Body>
+void expect_error(Body body, const std::string& needle) {
+  try {
+    body();
+    ADD_FAILURE() << "no error; expected one naming '" << needle << "'";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    EXPECT_TRUE(e.collective()) << e.what();
+  }
+}
+
+}  // namespace
+
+// (a) The same caches, bit for bit, on every rank count and grouping: all
+// ranks in one group sharing rows, one group per year, and rank 0 alone.
+TEST(Reconstruct, CachesIdenticalForAnyRanksAndGroups) {
+  const auto out = shared_temp_dir("recon_ranks");
+  auto grouped = options(out + "/grouped");
+  const auto s = recon::reconstruct(dataset(testbed().data), grouped, MPI_COMM_WORLD);
+  EXPECT_EQ(s.caches_written, 16);
+  EXPECT_EQ(s.caches_reused, 0);
+  EXPECT_EQ(s.groups, test_util::world_size());
+  EXPECT_EQ(s.models.size(), 4u);
+  EXPECT_GT(s.samples, 0);
+  auto shared = options(out + "/shared");
+  shared.year_groups = 1;
+  EXPECT_EQ(recon::reconstruct(dataset(testbed().data), shared, MPI_COMM_WORLD).groups, 1);
+  MPI_Comm alone;
+  MPI_Comm_split(MPI_COMM_WORLD, world_rank() == 0 ? 0 : MPI_UNDEFINED, 0, &alone);
+  if (world_rank() == 0) {
+    auto one = options(out + "/one");
+    one.batch = 1 << 16;
+    recon::reconstruct(dataset(testbed().data), one, alone);
+    MPI_Comm_free(&alone);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (world_rank() != 0) return;
+  for (const auto& name : cache_names(1959, 1960)) {
+    const Cache a = read_cache(out + "/one/" + name);
+    EXPECT_EQ(a.format, NC_FORMAT_CDF5) << name;
+    for (const char* dir : {"/grouped/", "/shared/"}) {
+      const Cache b = read_cache(out + dir + name);
+      EXPECT_TRUE(same_bits(a.simulated, b.simulated)) << dir << name;
+      EXPECT_TRUE(same_bits(a.reconstructed, b.reconstructed)) << dir << name;
+      EXPECT_TRUE(same_bits(a.lat, b.lat) && same_bits(a.lon, b.lon)) << dir << name;
+      EXPECT_EQ(a.time, b.time) << dir << name;
+      EXPECT_EQ(a.checksum, b.checksum) << dir << name;
+    }
+  }
+}
+
+// (b) At every test-set point the cache holds the model's prediction on the
+// test set's window and the test set's (denormalised) target, and fill
+// everywhere else.
+TEST(Reconstruct, CachesEqualPredictionsOnPreparedTestSets) {
+  const auto out = shared_temp_dir("recon_vs_test");
+  recon::reconstruct(dataset(testbed().data), options(out), MPI_COMM_WORLD);
+  if (world_rank() != 0) return;
+  for (const char* model : {"mlp", "lstm", "attention_lstm", "xgboost"}) {
+    std::unique_ptr<recon::NnInference> nn;
+    std::unique_ptr<models::XgboostModel> xgb;
+    const std::string path = testbed().models + "/" + recon::model_file_name(model);
+    io::Normalisation norm;
+    if (std::string(model) == "xgboost") {
+      xgb = std::make_unique<models::XgboostModel>(models::XgboostModel::load(path));
+      norm = models::model_normalisation(xgb->metadata());
+    } else {
+      const auto file = models::read_model_file(path);
+      nn = std::make_unique<recon::NnInference>(file.spec, file.weights);
+      norm = models::model_normalisation(file.metadata);
+    }
+    EXPECT_EQ(recon::file_checksum(path).size(), 16u);
+    for (const char* region : {"global", "North_Atlantic"})
+      for (int year : {1959, 1960}) {
+        const std::string what = std::string(model) + " " + region + " " + std::to_string(year);
+        int window = 0;
+        const auto set = io::read_samples(
+            testbed().samples + "/test_experiment_1_" + region + "_" + std::to_string(year) + ".h5",
+            &window);
+        ASSERT_GT(set.size(), 0) << what;
+        std::vector<float> z(static_cast<size_t>(set.size()));
+        if (nn) {
+          nn->predict(set.features.data(), static_cast<size_t>(set.size()), z.data());
+        } else {
+          z = xgb->predict(models::flatten_windows(set, window).data(), set.size());
+        }
+        const Cache c =
+            read_cache(out + "/" + recon::cache_file_name(model, region, "experiment_1", year));
+        EXPECT_EQ(c.model, model);
+        EXPECT_EQ(c.region, region);
+        EXPECT_EQ(c.experiment, "experiment_1");
+        EXPECT_EQ(c.year, year);
+        EXPECT_EQ(c.checksum, "fnv1a64:" + recon::file_checksum(path));
+        EXPECT_EQ(c.fill, recon::kCacheFill);
+        // The analysis stage's reader accepts the layout, time axis and units.
+        const auto info = analysis::read_cache_info(
+            out + "/" + recon::cache_file_name(model, region, "experiment_1", year), MPI_COMM_SELF);
+        EXPECT_EQ(info.year, year);
+        EXPECT_EQ(info.to_mol_m2_s, 1.0);
+        std::vector<char> covered(c.reconstructed.size(), 0);
+        double worst = 0;
+        for (std::int64_t i = 0; i < set.size(); ++i) {
+          ASSERT_EQ(set.year[i], year);
+          const std::int64_t at = (set.month[i] - 1) * kNx * kNy + set.location[i];
+          covered[at] = 1;
+          const double expected = z[i] * norm.target_std + norm.target_mean;
+          const double simulated = set.target[i] * norm.target_std + norm.target_mean;
+          ASSERT_NEAR(c.reconstructed[at], expected, 2e-6 * (1 + std::abs(expected))) << what;
+          ASSERT_NEAR(c.simulated[at], simulated, 2e-6 * (1 + std::abs(simulated))) << what;
+          ASSERT_NEAR(c.lat[set.location[i]], set.lat[i], 1e-6);
+          worst = std::max(worst, std::abs(c.reconstructed[at] - expected));
+        }
+        // Everything outside the test set's points (land, outside the region) is fill.
+        std::int64_t stray = 0;
+        for (size_t i = 0; i < covered.size(); ++i)
+          stray += !covered[i] && c.reconstructed[i] != recon::kCacheFill;
+        EXPECT_EQ(stray, 0) << what;
+        // Outside the region the simulated field is fill too (same points).
+        for (size_t i = 0; i < covered.size(); ++i) {
+          if (!covered[i]) {
+            ASSERT_EQ(c.simulated[i], recon::kCacheFill) << what << " " << i;
+          }
+        }
+        EXPECT_DOUBLE_EQ(c.time[0], 14.0);
+      }
+  }
+}
+
+// (d) Bad input: a clear error on every rank, and no cache written.
+TEST(Reconstruct, BadInputFailsOnEveryRankNamingTheProblem) {
+  const auto out = shared_temp_dir("recon_errors");
+  const auto norm = io::read_normalisation(testbed().samples + "/train.h5");
+  const auto cfg = dataset(testbed().data);
+  if (world_rank() == 0) {
+    write_random_model(out + "/window/lstm.h5", "lstm", norm, 3);
+    std::vector<std::string> swapped(data::feature_names().begin(), data::feature_names().end());
+    std::swap(swapped[0], swapped[1]);
+    write_random_model(out + "/features/mlp.h5", "mlp", norm, 4, swapped);
+    fs::create_directories(out + "/empty");
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  auto run = [&](recon::ReconstructOptions o) {
+    return [&cfg, o] { recon::reconstruct(cfg, o, MPI_COMM_WORLD); };
+  };
+  auto o = options(out + "/caches", 1959, 1959);
+  o.models_dir = out + "/window";
+  expect_error(run(o), "trained on windows of 3 months");
+  o.models_dir = out + "/features";
+  expect_error(run(o), "was trained with the features");
+  o = options(out + "/caches", 1959, 1959);
+  o.models = {"lstm"};
+  o.models_dir = out + "/empty";
+  expect_error(run(o), "model file '" + out + "/empty/lstm.h5' is missing");
+  o.models = {"all"};
+  expect_error(run(o), "no model file in");
+  o = options(out + "/caches", 1959, 1959);
+  o.regions = {"Atlantis"};
+  expect_error(run(o), "unknown region 'Atlantis'");
+  o = options(out + "/caches", 1960, 1961);
+  expect_error(run(o), "year 1961 of experiment experiment_1 is outside the data");
+  o = options(out + "/caches", 1958, 1958);
+  expect_error(run(o), "--start-april");
+  o.experiments = {"experiment_9"};
+  expect_error(run(o), "unknown experiment 'experiment_9'");
+  MPI_Barrier(MPI_COMM_WORLD);
+  EXPECT_FALSE(fs::exists(out + "/caches") && !fs::is_empty(out + "/caches"));
+
+  // --start-april: the first year without its predecessor; January-March fill.
+  o = options(out + "/april", 1958, 1958);
+  o.models = {"mlp"};
+  o.regions = {"global"};
+  o.start_april = true;
+  const auto s = recon::reconstruct(cfg, o, MPI_COMM_WORLD);
+  EXPECT_EQ(s.caches_written, 1);
+  if (world_rank() == 0) {
+    const Cache c = read_cache(out + "/april/mlp_global_experiment_1_1958.nc");
+    std::int64_t early = 0, later = 0, simulated_early = 0;
+    for (int m = 0; m < 12; ++m)
+      for (int i = 0; i < kNx * kNy; ++i) {
+        const bool value = c.reconstructed[m * kNx * kNy + i] != recon::kCacheFill;
+        (m < 3 ? early : later) += value;
+        simulated_early += m < 3 && c.simulated[m * kNx * kNy + i] != recon::kCacheFill;
+      }
+    EXPECT_EQ(early, 0);
+    EXPECT_GT(later, 0);
+    EXPECT_GT(simulated_early, 0);  // the simulated field is known for January too
+  }
+}
+
+// (e) A rerun skips complete caches; a temporary file left by an interrupted
+// run does not count, and its cache is redone to the same bytes.
+TEST(Reconstruct, RerunSkipsCompleteCachesAndRedoesInterruptedOnes) {
+  const auto out = shared_temp_dir("recon_rerun");
+  auto o = options(out, 1960, 1960);
+  o.models = {"mlp", "xgboost"};
+  o.regions = {"North_Atlantic"};
+  const auto cfg = dataset(testbed().data);
+  EXPECT_EQ(recon::reconstruct(cfg, o, MPI_COMM_WORLD).caches_written, 2);
+  const std::string mlp = out + "/mlp_North_Atlantic_experiment_1_1960.nc";
+  const std::string xgb = out + "/xgboost_North_Atlantic_experiment_1_1960.nc";
+  const std::string bytes = read_bytes(mlp);
+  const auto again = recon::reconstruct(cfg, o, MPI_COMM_WORLD);
+  EXPECT_EQ(again.caches_written, 0);
+  EXPECT_EQ(again.caches_reused, 2);
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (world_rank() == 0) {
+    fs::remove(mlp);
+    std::ofstream(out + "/.mlp_North_Atlantic_experiment_1_1960.nc.part-12345") << "CDF\x05half";
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  const auto resumed = recon::reconstruct(cfg, o, MPI_COMM_WORLD);
+  EXPECT_EQ(resumed.caches_written, 1);
+  EXPECT_EQ(resumed.caches_reused, 1);
+  EXPECT_EQ(read_bytes(mlp), bytes);
+  o.force = true;
+  EXPECT_EQ(recon::reconstruct(cfg, o, MPI_COMM_WORLD).caches_written, 2);
+  EXPECT_TRUE(fs::exists(xgb));
+}
