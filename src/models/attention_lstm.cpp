@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/error.hpp"
+#include "models/dnnl_util.hpp"
 #include "models/linear.hpp"
 #include "models/lstm_layer.hpp"
 #include "models/network.hpp"
@@ -97,7 +98,8 @@ void AttentionLstm::run(const float* x, int n, bool training, float* y, float* a
       W_.forward(s.hc.data(), n, s.u.data());
     }
     U_.forward(xt.data(), n, wu.data());
-    for (std::size_t i = 0; i < nH; ++i) s.u[i] = std::tanh(s.u[i] + wu[i]);
+    for (std::size_t i = 0; i < nH; ++i) s.u[i] += wu[i];
+    dnnl_util::tanh_in_place(s.u.data(), nH);
     s.alpha.resize(std::size_t(n) * F);
     V_.forward(s.u.data(), n, s.alpha.data());
     s.xw.resize(std::size_t(n) * F);

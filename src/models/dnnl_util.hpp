@@ -27,6 +27,10 @@ inline dnnl::memory owned(const dnnl::memory::desc& d) { return dnnl::memory(d, 
 // Reorders `from` into `to` (layouts may differ) and waits.
 void reorder(const dnnl::memory& from, const dnnl::memory& to);
 
+// tanh of `count` values in place through oneDNN's vectorised eltwise
+// primitive (std::tanh is a scalar libm call, slower than the GEMMs here).
+void tanh_in_place(float* values, std::size_t count);
+
 // Runs `body` and converts oneDNN's exceptions into fluxrecon::Error naming
 // `what` (oneDNN reports e.g. unsupported shapes this way).
 template <class Body>

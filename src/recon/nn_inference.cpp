@@ -8,35 +8,21 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "models/network.hpp"
+#include "models/parameters.hpp"
 
 namespace fluxrecon::recon {
 
 namespace nn = kernels::nn;
+using models::kind_name;
 using models::NetworkKind;
 using models::NetworkSpec;
+using models::shape_text;
 using models::StateDict;
 using models::Tensor;
 using Shape = std::vector<std::size_t>;
 
 namespace {
-
-std::string kind_name(NetworkKind kind) {
-  switch (kind) {
-    case NetworkKind::mlp:
-      return "mlp";
-    case NetworkKind::lstm:
-      return "lstm";
-    case NetworkKind::attention_lstm:
-      return "attention_lstm";
-  }
-  return "unknown";
-}
-
-std::string shape_text(const Shape& shape) {
-  std::string s = "(";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + ")";
-}
 
 std::size_t u(int v) { return static_cast<std::size_t>(v); }
 

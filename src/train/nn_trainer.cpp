@@ -182,9 +182,10 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
             " parameters, batch ", batch, " per rank, ", steps, " steps per epoch, up to ",
             settings.epochs, " epochs (patience ", settings.patience, ")");
 
-  // The fused buffer: every gradient, then the batch's sample count and loss sum.
+  // The fused buffer: every gradient, then the batch's sample count and loss
+  // sum; float32 as the gradients themselves (half the bytes of double).
   std::vector<float>& grads = weights.grads();
-  std::vector<double> fused(grads.size() + 2);
+  std::vector<float> fused(grads.size() + 2);
   std::vector<float> xb(std::size_t(batch) * width), tb(batch), yb(batch), dy(batch);
   std::vector<std::int64_t> order(static_cast<std::size_t>(local_n));
   const int rank = mpi::rank(comm);
@@ -221,10 +222,10 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
         net->backward(dy.data());
       }
       std::copy(grads.begin(), grads.end(), fused.begin());
-      fused[grads.size()] = nb;
-      fused[grads.size() + 1] = batch_loss;
+      fused[grads.size()] = static_cast<float>(nb);
+      fused[grads.size() + 1] = static_cast<float>(batch_loss);
       const double t1 = wall_seconds();
-      MPI_Allreduce(MPI_IN_PLACE, fused.data(), static_cast<int>(fused.size()), MPI_DOUBLE, MPI_SUM,
+      MPI_Allreduce(MPI_IN_PLACE, fused.data(), static_cast<int>(fused.size()), MPI_FLOAT, MPI_SUM,
                     comm);
       const double t2 = wall_seconds();
       const double count = fused[grads.size()], global_loss = fused[grads.size() + 1];
@@ -237,8 +238,8 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
                   "file written");
         });
       }
-      const double inv = 1.0 / count;
-      for (std::size_t i = 0; i < grads.size(); ++i) grads[i] = static_cast<float>(fused[i] * inv);
+      const float inv = static_cast<float>(1.0 / count);
+      for (std::size_t i = 0; i < grads.size(); ++i) grads[i] = fused[i] * inv;
       adam.step(weights.values().data(), grads.data());
       weights.touch();
       loss_sum += global_loss;
