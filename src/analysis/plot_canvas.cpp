@@ -112,11 +112,13 @@ double percentile(std::vector<double> values, double pct) {
       std::remove_if(values.begin(), values.end(), [](double v) { return !std::isfinite(v); }),
       values.end());
   if (values.empty()) return std::nan("");
-  std::sort(values.begin(), values.end());
   const double pos = std::clamp(pct, 0.0, 100.0) / 100.0 * static_cast<double>(values.size() - 1);
-  const auto lo = static_cast<std::size_t>(std::floor(pos));
-  const auto hi = std::min(lo + 1, values.size() - 1);
-  return values[lo] + (pos - static_cast<double>(lo)) * (values[hi] - values[lo]);
+  const auto lo = static_cast<std::ptrdiff_t>(std::floor(pos));
+  const auto at = values.begin() + lo;
+  std::nth_element(values.begin(), at, values.end());  // no full sort of a large field
+  const double a = *at;
+  const double b = at + 1 == values.end() ? a : *std::min_element(at + 1, values.end());
+  return a + (pos - static_cast<double>(lo)) * (b - a);
 }
 
 void draw_colour_bar(Canvas& canvas, double xmin, double xmax, double ymin, double ymax,

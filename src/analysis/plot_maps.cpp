@@ -152,21 +152,52 @@ std::pair<double, double> colour_range(const MapPlot& plot) {
   return {lo, hi};
 }
 
+// A run of neighbouring cells of one row with the same colour, drawn as one
+// polygon along the grid's own corners (top edge left to right, bottom edge
+// back): far fewer fills than one per cell on fine grids, the same picture.
+struct CellRun {
+  int colour = -1;  // 0..255, the resolution of colour map 1
+  std::vector<PLFLT> top_x, top_y, bottom_x, bottom_y;
+  bool empty() const { return colour < 0; }
+};
+
+void fill_run(plstream& pls, CellRun& run, const MapExtent& e, bool wrap) {
+  if (run.empty()) return;
+  std::vector<PLFLT> x(run.top_x), y(run.top_y);
+  x.insert(x.end(), run.bottom_x.rbegin(), run.bottom_x.rend());
+  y.insert(y.end(), run.bottom_y.rbegin(), run.bottom_y.rend());
+  pls.col1(run.colour / 255.0);
+  pls.fill(static_cast<PLINT>(x.size()), x.data(), y.data());
+  // On a whole-circle map, the part beyond one edge appears at the other.
+  const auto [lo, hi] = std::minmax_element(x.begin(), x.end());
+  if (wrap && (*hi > e.lon_max || *lo < e.lon_min)) {
+    const double shift = *hi > e.lon_max ? -360.0 : 360.0;
+    for (auto& v : x) v += shift;
+    pls.fill(static_cast<PLINT>(x.size()), x.data(), y.data());
+  }
+  run = CellRun{};
+}
+
 // Draws one panel's cells in the current viewport and window.
 void draw_cells(plstream& pls, const MapPlot& plot, const Corners& corners,
                 const std::vector<double>& values, double vmin, double vmax) {
   const MapExtent& e = plot.extent;
   const bool polar = plot.projection == MapProjection::south_polar_stereo;
   const double mid = 0.5 * (e.lon_min + e.lon_max);
-  const bool full_circle = e.lon_max - e.lon_min > 359.0;
+  const bool full_circle = !polar && e.lon_max - e.lon_min > 359.0;
   const int ny = plot.grid.ny, nx = plot.grid.nx;
+  // Corners in the order top-left, top-right, bottom-right, bottom-left.
   static constexpr int dj[4] = {0, 0, 1, 1}, di[4] = {0, 1, 1, 0};
   std::array<PLFLT, 4> px{}, py{};
-  for (int j = 0; j < ny; ++j)
+  CellRun run;
+  for (int j = 0; j < ny; ++j) {
     for (int i = 0; i < nx; ++i) {
       const std::size_t k = static_cast<std::size_t>(j) * nx + i;
       const double v = values[k], clat = plot.grid.lat[k];
-      if (!std::isfinite(v) || !std::isfinite(clat) || !std::isfinite(plot.grid.lon[k])) continue;
+      if (!std::isfinite(v) || !std::isfinite(clat) || !std::isfinite(plot.grid.lon[k])) {
+        fill_run(pls, run, e, full_circle);
+        continue;
+      }
       const double clon = near_lon(plot.grid.lon[k], mid);
       double lon_lo = clon, lon_hi = clon, lat_lo = clat, lat_hi = clat;
       for (int c = 0; c < 4; ++c) {
@@ -183,18 +214,37 @@ void draw_cells(plstream& pls, const MapPlot& plot, const Corners& corners,
           py[c] = la;
         }
       }
-      // Degenerate cells (grid folds, the pole) would smear across the map.
-      if (lon_hi - lon_lo > 60.0 && std::abs(clat) < 85.0) continue;
-      if (lat_hi < e.lat_min || lat_lo > e.lat_max) continue;
-      if (!polar && (lon_hi < e.lon_min || lon_lo > e.lon_max) && !full_circle) continue;
-      pls.col1(std::clamp((v - vmin) / (vmax - vmin), 0.0, 1.0));
-      pls.fill(4, px.data(), py.data());
-      if (!polar && full_circle && (lon_hi > e.lon_max || lon_lo < e.lon_min)) {
-        const double shift = lon_hi > e.lon_max ? -360.0 : 360.0;
-        for (auto& x : px) x += shift;
-        pls.fill(4, px.data(), py.data());
+      // Degenerate cells (grid folds, the pole) would smear across the map;
+      // cells outside the extent need no drawing.
+      const bool skip = (lon_hi - lon_lo > 60.0 && std::abs(clat) < 85.0) || lat_hi < e.lat_min ||
+                        lat_lo > e.lat_max ||
+                        (!polar && !full_circle && (lon_hi < e.lon_min || lon_lo > e.lon_max));
+      if (skip) {
+        fill_run(pls, run, e, full_circle);
+        continue;
       }
+      const int colour =
+          static_cast<int>(std::lround(255.0 * std::clamp((v - vmin) / (vmax - vmin), 0.0, 1.0)));
+      // A run continues only with the same colour across a shared edge (a
+      // longitude wrap between the cells breaks it).
+      const bool continues = !run.empty() && run.colour == colour &&
+                             std::abs(run.top_x.back() - px[0]) < 1e-9 &&
+                             std::abs(run.bottom_x.back() - px[3]) < 1e-9;
+      if (!continues) {
+        fill_run(pls, run, e, full_circle);
+        run.colour = colour;
+        run.top_x = {px[0]};
+        run.top_y = {py[0]};
+        run.bottom_x = {px[3]};
+        run.bottom_y = {py[3]};
+      }
+      run.top_x.push_back(px[1]);
+      run.top_y.push_back(py[1]);
+      run.bottom_x.push_back(px[2]);
+      run.bottom_y.push_back(py[2]);
     }
+    fill_run(pls, run, e, full_circle);
+  }
 }
 
 // Blanks what lies outside the circle of radius r in the square window
