@@ -3,10 +3,14 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstring>
+#include <filesystem>
 #include <map>
 #include <sstream>
+#include <tuple>
 
 #include "core/error.hpp"
+#include "core/mpi_util.hpp"
 #include "io/grid_file.hpp"
 #include "io/time_axis.hpp"
 
@@ -154,6 +158,97 @@ CacheBlock read_cache_block(const std::string& path, int row_begin, int rows, MP
     for (auto* v : {&b.simulated, &b.reconstructed})
       for (float& x : *v) x = static_cast<float>(x * b.info.to_mol_m2_s);
   return b;
+}
+
+namespace {
+
+// 64-bit FNV-1a over the coordinate values: equal grids, equal checksums.
+std::string coordinates_checksum(const std::vector<float>& lat, const std::vector<float>& lon) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (const auto* v : {&lat, &lon})
+    for (float x : *v) {
+      std::uint32_t bits;
+      std::memcpy(&bits, &x, sizeof bits);
+      for (int b = 0; b < 4; ++b) {
+        h ^= (bits >> (8 * b)) & 0xffu;
+        h *= 1099511628211ull;
+      }
+    }
+  std::ostringstream out;
+  out << std::hex << h;
+  return out.str();
+}
+
+}  // namespace
+
+std::vector<CacheSet> index_caches(const std::string& dir, MPI_Comm comm) {
+  // Rank 0 lists the directory; everyone opens the same files in the same order.
+  std::string listing;
+  all_ranks_agree(comm, [&] {
+    if (mpi::rank(comm) != 0) return;
+    namespace fs = std::filesystem;
+    FR_REQUIRE(fs::is_directory(dir), "caches directory '", dir, "' does not exist");
+    std::vector<std::string> files;
+    for (const auto& e : fs::directory_iterator(dir))
+      if (e.is_regular_file() && e.path().extension() == ".nc" &&
+          e.path().filename().string()[0] != '.')  // not a temporary .part file
+        files.push_back(e.path().string());
+    FR_REQUIRE(!files.empty(), "caches directory '", dir,
+               "' holds no caches (<model>_<region>_<experiment>_<year>.nc)");
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) listing += f + '\n';
+  });
+  listing = mpi::broadcast(listing, 0, comm);
+
+  std::map<std::tuple<std::string, std::string, std::string>, CacheSet> sets;
+  const CacheInfo* first = nullptr;
+  std::istringstream in(listing);
+  for (std::string path; std::getline(in, path);) {
+    auto f = io::GridFile::open(path, comm);
+    CacheInfo info = info_of(*f, comm);
+    std::vector<float> lat(static_cast<std::size_t>(info.ny) * info.nx), lon(lat.size());
+    f->read("nav_lat", {0, 0}, {info.ny, info.nx}, lat.data());
+    f->read("nav_lon", {0, 0}, {info.ny, info.nx}, lon.data());
+    info.grid_checksum = coordinates_checksum(lat, lon);
+    CacheSet& set = sets[{info.model, info.region, info.experiment}];
+    set.model = info.model;
+    set.region = info.region;
+    set.experiment = info.experiment;
+    // Every rank holds the same information: these checks agree by themselves.
+    const auto same = set.years.find(info.year);
+    FR_REQUIRE(same == set.years.end(), "caches '", same->second.path, "' and '", path,
+               "' both hold model ", info.model, ", region ", info.region, ", experiment ",
+               info.experiment, ", year ", info.year);
+    if (first) {
+      FR_REQUIRE(info.ny == first->ny && info.nx == first->nx, "caches '", first->path, "' and '",
+                 path, "' are on different grids (", first->ny, " x ", first->nx, " and ", info.ny,
+                 " x ", info.nx, " cells)");
+      FR_REQUIRE(info.grid_checksum == first->grid_checksum, "caches '", first->path, "' and '",
+                 path, "' are on different grids (same size, other nav_lat / nav_lon)");
+    }
+    const CacheInfo& stored = set.years.emplace(info.year, std::move(info)).first->second;
+    if (!first) first = &stored;
+  }
+  std::vector<CacheSet> out;
+  for (auto& [key, set] : sets) out.push_back(std::move(set));
+  return out;
+}
+
+std::vector<int> missing_years(const CacheSet& set, int first, int last) {
+  std::vector<int> missing;
+  for (int y = first; y <= last; ++y)
+    if (!set.years.count(y)) missing.push_back(y);
+  return missing;
+}
+
+void require_years(const CacheSet& set, int first, int last, const std::string& dir) {
+  const auto missing = missing_years(set, first, last);
+  if (missing.empty()) return;
+  std::string list;
+  for (int y : missing) list += (list.empty() ? "" : ", ") + std::to_string(y);
+  FR_FAIL("caches of model ", set.model, ", region ", set.region, ", experiment ", set.experiment,
+          " in '", dir, "': ", missing.size(), " of the years ", first, "-", last,
+          " are missing: ", list);
 }
 
 FluxBlock flux_block(const CacheBlock& block, std::vector<double> area) {

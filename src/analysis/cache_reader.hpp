@@ -10,6 +10,7 @@
 #include <mpi.h>
 
 #include <array>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,7 @@ struct CacheInfo {
   std::string calendar;      // of time_counter
   std::array<double, kMonths> month_seconds{};
   std::string model_file, model_file_checksum, software, dataset_config;
+  std::string grid_checksum;  // of nav_lat and nav_lon (filled by index_caches)
 };
 
 // Collective: opens the cache and checks its layout, attributes, units and
@@ -43,6 +45,23 @@ struct CacheBlock {
 
 // Collective (ranks may pass rows = 0).
 CacheBlock read_cache_block(const std::string& path, int row_begin, int rows, MPI_Comm comm);
+
+// The caches of one (model, region, experiment), by year.
+struct CacheSet {
+  std::string model, region, experiment;
+  std::map<int, CacheInfo> years;
+};
+
+// Collective: every cache (*.nc) in `dir`, grouped and sorted by model,
+// region, experiment and year. Errors name the files: a directory without
+// caches, two caches of the same model, region, experiment and year, caches
+// on different grids (dimensions or coordinates).
+std::vector<CacheSet> index_caches(const std::string& dir, MPI_Comm comm);
+
+// The years of first..last that `set` lacks (empty if complete).
+std::vector<int> missing_years(const CacheSet& set, int first, int last);
+// Throws an Error listing the missing years, naming the set and `dir`.
+void require_years(const CacheSet& set, int first, int last, const std::string& dir);
 
 // The metrics input for a block, with the cell areas (m^2) of its rows.
 FluxBlock flux_block(const CacheBlock& block, std::vector<double> area);

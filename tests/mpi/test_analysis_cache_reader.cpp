@@ -5,6 +5,7 @@
 #include <mpi.h>
 
 #include <cmath>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -30,6 +31,8 @@ struct CacheSpec {
   std::string rec_units = "";  // "" = the same as units
   bool swap_months = false;    // time steps 2 and 3 exchanged
   float scale = 1.0f;          // stored value = physical (mol m-2 s-1) x scale
+  std::string model = "lstm";
+  float lat_shift = 0.0f;  // another grid
 };
 
 double lat_of(int j) { return -60.0 + 120.0 * j / (kNy - 1); }
@@ -62,7 +65,7 @@ void write_cache(const std::string& path, const CacheSpec& s) {
     w.put_attribute(v, "units", std::string(v) == "co2flux_simulated" ? s.units : rec_units);
     w.put_attribute(v, "_FillValue", io::NcType::float32, {kFill});
   }
-  w.put_attribute("", "model", "lstm");
+  w.put_attribute("", "model", s.model);
   w.put_attribute("", "experiment", "experiment_1");
   w.put_attribute("", "region", "north_atlantic");
   w.put_attribute("", "year", io::NcType::int32, {static_cast<double>(s.year)});
@@ -85,7 +88,7 @@ void write_cache(const std::string& path, const CacheSpec& s) {
   std::vector<float> lat, lon, sim, rec;
   for (int j = begin; j < begin + rows; ++j)
     for (int i = 0; i < kNx; ++i) {
-      lat.push_back(static_cast<float>(lat_of(j)));
+      lat.push_back(static_cast<float>(lat_of(j)) + s.lat_shift);
       lon.push_back(static_cast<float>(lon_of(i)));
     }
   for (int m = 0; m < s.months; ++m)
@@ -238,5 +241,52 @@ TEST(AnalysisCacheReader, CellAreasMatchTheSphere) {
   const double band = 2 * M_PI * r * r * 2 * std::sin(60 * d);
   EXPECT_NEAR(total, band, 2e-4 * band);
   EXPECT_NE(error_of([&] { fa::cell_areas_from_centres(lat, lon, ny, nx + 1); }).find("grid"),
+            std::string::npos);
+}
+
+TEST(AnalysisCacheReader, IndexesCachesAndNamesMissingYearsAndMixedGrids) {
+  const auto dir = test_util::shared_temp_dir("cache_index");
+  CacheSpec spec;
+  for (int year : {2016, 2018}) {
+    spec.year = year;
+    write_cache(dir + "/lstm_north_atlantic_experiment_1_" + std::to_string(year) + ".nc", spec);
+  }
+  spec.model = "mlp";
+  spec.year = 2017;
+  write_cache(dir + "/mlp_north_atlantic_experiment_1_2017.nc", spec);
+  const auto sets = fa::index_caches(dir, MPI_COMM_WORLD);
+  ASSERT_EQ(sets.size(), 2u);
+  EXPECT_EQ(sets[0].model, "lstm");
+  EXPECT_EQ(sets[0].years.size(), 2u);
+  EXPECT_EQ(sets[1].model, "mlp");
+  EXPECT_EQ(sets[0].years.at(2016).grid_checksum, sets[1].years.at(2017).grid_checksum);
+  EXPECT_EQ(fa::missing_years(sets[0], 2016, 2018), std::vector<int>{2017});
+  EXPECT_TRUE(fa::missing_years(sets[1], 2017, 2017).empty());
+  const std::string missing = error_of([&] { fa::require_years(sets[0], 2015, 2018, dir); });
+  EXPECT_NE(missing.find("2 of the years 2015-2018 are missing: 2015, 2017"), std::string::npos)
+      << missing;
+  EXPECT_NE(missing.find("model lstm"), std::string::npos) << missing;
+
+  // The same model, region, experiment and year twice.
+  spec.model = "lstm";
+  spec.year = 2016;
+  write_cache(dir + "/copy_of_2016.nc", spec);
+  EXPECT_NE(error_of([&] { fa::index_caches(dir, MPI_COMM_WORLD); }).find("both hold"),
+            std::string::npos);
+  std::filesystem::path copy(dir + "/copy_of_2016.nc");
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (test_util::world_rank() == 0) std::filesystem::remove(copy);
+  MPI_Barrier(MPI_COMM_WORLD);
+
+  // Another grid of the same size.
+  spec.year = 2019;
+  spec.lat_shift = 0.5f;
+  write_cache(dir + "/lstm_north_atlantic_experiment_1_2019.nc", spec);
+  const std::string grids = error_of([&] { fa::index_caches(dir, MPI_COMM_WORLD); });
+  EXPECT_NE(grids.find("different grids"), std::string::npos) << grids;
+  EXPECT_NE(grids.find("_2019.nc"), std::string::npos) << grids;
+
+  const auto empty = test_util::shared_temp_dir("cache_index_empty");
+  EXPECT_NE(error_of([&] { fa::index_caches(empty, MPI_COMM_WORLD); }).find("holds no caches"),
             std::string::npos);
 }
