@@ -35,6 +35,9 @@ void check_line_plot(const std::string& path, const LinePlot& plot) {
     }
   }
   require_input(any_finite, path, "every y value is NaN");
+  for (const auto& v : plot.vertical_lines)
+    require_input(std::isfinite(v.x), path,
+                  concat("vertical line '", v.label, "' is at x = ", v.x));
 }
 
 // Calls body(begin, end) for each run of consecutive points with a finite y.
@@ -99,10 +102,23 @@ void draw_legend(Canvas& canvas, const LinePlot& plot, PLINT position) {
       symbol_colours.push_back(0);
     }
   }
+  const std::size_t n_series = labels.size();
+  for (const auto& v : plot.vertical_lines) {
+    if (v.label.empty()) continue;
+    labels.push_back(v.label);
+    opts.push_back(PL_LEGEND_LINE);
+    box_colours.push_back(0);
+    box_patterns.push_back(0);
+    box_scales.push_back(0.0);
+    box_widths.push_back(0.0);
+    line_colours.push_back(kForeground);
+    symbol_colours.push_back(0);
+  }
   if (labels.empty()) return;
   const auto n = labels.size();
   text_colours.assign(n, kForeground);
   line_styles.assign(n, 1);
+  for (std::size_t i = n_series; i < n; ++i) line_styles[i] = 2;  // dashed
   line_widths.assign(n, 2.0);
   symbol_numbers.assign(n, 1);
   symbol_scales.assign(n, 0.7);
@@ -134,6 +150,10 @@ void plot_lines(const std::string& png_path, const LinePlot& plot) {
       y0 = std::min(y0, to_axis(plot.log_y ? s.y[i] : s.y[i] - sd));
       y1 = std::max(y1, to_axis(s.y[i] + sd));
     }
+  for (const auto& v : plot.vertical_lines) {
+    x0 = std::min(x0, v.x);
+    x1 = std::max(x1, v.x);
+  }
   if (!plot.x_tick_labels.empty()) {
     x0 = std::min(x0, 1.0) - 0.5;
     x1 = std::max(x1, static_cast<double>(plot.x_tick_labels.size())) + 0.5;
@@ -189,8 +209,14 @@ void plot_lines(const std::string& png_path, const LinePlot& plot) {
       }
     });
   }
-  pls.width(1.0);
   pls.col0(kForeground);
+  pls.lsty(2);
+  for (const auto& v : plot.vertical_lines) {
+    const PLFLT vx[2] = {v.x, v.x}, vy[2] = {y0, y1};
+    pls.line(2, vx, vy);
+  }
+  pls.lsty(1);
+  pls.width(1.0);
   pls.box(categorical ? "bcst" : "bcnst", categorical ? 1.0 : 0.0, categorical ? 1 : 0, yopt, 0, 0);
   for (std::size_t i = 0; i < plot.x_tick_labels.size(); ++i) {
     const double pos = (static_cast<double>(i + 1) - x0) / (x1 - x0);

@@ -35,6 +35,12 @@ struct LinePlot {
   bool log_y = false;  // every plotted y (and y - std) must then be > 0
   // Optional labels at x = 1, 2, ... (e.g. month names); empty = numeric axis.
   std::vector<std::string> x_tick_labels;
+  // Dashed vertical lines at x with a legend entry each (e.g. the best epoch).
+  struct VerticalLine {
+    double x = 0;
+    std::string label;
+  };
+  std::vector<VerticalLine> vertical_lines;
   int width = 1000;  // pixels
   int height = 650;
 };

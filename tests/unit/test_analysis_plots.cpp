@@ -63,6 +63,7 @@ fa::LinePlot loss_curve(double scale) {
     valid.y.push_back(scale * (0.25 + 1.1 / e + 0.002 * e));
   }
   plot.series = {train, valid};
+  plot.vertical_lines = {{24.0, "best epoch (24)"}};
   return plot;
 }
 
@@ -151,6 +152,11 @@ TEST(AnalysisPlots, BadLinePlotsAreErrorsAndWriteNothing) {
   for (auto& s : plot.series)
     for (auto& y : s.y) y = std::nan("");
   EXPECT_NE(error_of([&] { fa::plot_lines(png, plot); }).find("NaN"), std::string::npos);
+
+  plot = loss_curve(1.0);
+  plot.vertical_lines[0].x = std::nan("");
+  EXPECT_NE(error_of([&] { fa::plot_lines(png, plot); }).find("vertical line 'best epoch (24)'"),
+            std::string::npos);
 
   plot = loss_curve(1.0);
   plot.width = 20;
