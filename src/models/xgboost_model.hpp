@@ -33,6 +33,7 @@ struct XgboostTrainResult {
   double validation_mse_physical = 0;  // in the target's units squared
   double seconds = 0;                  // the whole call
   double train_seconds = 0;            // boosting rounds incl. evaluation
+  double eval_seconds = 0;             // of which evaluating both sets after each round
   double predict_seconds = 0;          // predicting the validation set
   bool reused = false;
 };
