@@ -66,13 +66,14 @@ kernels::Normalisation kernel_normalisation(const io::Normalisation& norm) {
   return kn;
 }
 
-WindowIndex enumerate_windows(const std::vector<Series>& series,
-                              const std::vector<std::int64_t>& points, const Grid& grid,
-                              const DatasetDescription& d, const std::string& experiment) {
+namespace {
+WindowIndex enumerate(const std::vector<const Series*>& series,
+                      const std::vector<std::int64_t>& points, const Grid& grid,
+                      const DatasetDescription& d, const std::string& experiment) {
   WindowIndex out;
   for (size_t k = 0; k < points.size(); ++k) {
     for (size_t si = 0; si < series.size(); ++si) {
-      const auto& s = series[si];
+      const auto& s = *series[si];
       std::int64_t bad_until = -1;  // last slot holding a missing value so far
       for (std::int64_t slot = 0; slot < s.slots; ++slot) {
         const float* v = &s.values[(k * s.slots + slot) * kRoles];
@@ -104,6 +105,21 @@ WindowIndex enumerate_windows(const std::vector<Series>& series,
     }
   }
   return out;
+}
+}  // namespace
+
+WindowIndex enumerate_windows(const std::vector<Series>& series,
+                              const std::vector<std::int64_t>& points, const Grid& grid,
+                              const DatasetDescription& d, const std::string& experiment) {
+  std::vector<const Series*> list;
+  for (const auto& s : series) list.push_back(&s);
+  return enumerate(list, points, grid, d, experiment);
+}
+
+WindowIndex enumerate_windows(const Series& series, const std::vector<std::int64_t>& points,
+                              const Grid& grid, const DatasetDescription& d,
+                              const std::string& experiment) {
+  return enumerate({&series}, points, grid, d, experiment);
 }
 
 void assemble_windows(const Series& series, const std::vector<double>& statics,

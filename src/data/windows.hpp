@@ -61,6 +61,10 @@ struct WindowIndex {
 WindowIndex enumerate_windows(const std::vector<Series>& series,
                               const std::vector<std::int64_t>& points, const Grid& grid,
                               const DatasetDescription& dataset, const std::string& experiment);
+// The same for one series (no copy).
+WindowIndex enumerate_windows(const Series& series, const std::vector<std::int64_t>& points,
+                              const Grid& grid, const DatasetDescription& dataset,
+                              const std::string& experiment);
 
 // Assembles windows [first, first + count) of `index` (all of one series)
 // into features [count][window][14] and target [count], z-scored.

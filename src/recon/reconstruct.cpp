@@ -423,14 +423,16 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
         const auto& points = region_points[r];
         if (std::all_of(paths[r].begin(), paths[r].end(), [](auto& p) { return p.empty(); }))
           continue;
-        data::Series sub;
+        data::Series subset;  // the region's rows, unless it has every point read
+        const data::Series& sub = points.size() == all_points.size() ? series : subset;
         data::WindowIndex windows;
         std::vector<double> statics;
         CacheFields fields;
         {
           auto t = timers.scope("windows");
-          sub = data::subset_series(series, all_points, points);
-          windows = data::enumerate_windows({sub}, points, grid, d, task.experiment);
+          if (points.size() != all_points.size())
+            subset = data::subset_series(series, all_points, points);
+          windows = data::enumerate_windows(sub, points, grid, d, task.experiment);
           statics = data::point_statics(grid, points);
         }
         all_ranks_agree(group, [&] {
