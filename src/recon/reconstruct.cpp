@@ -167,8 +167,13 @@ std::vector<Model> load_models(const ReconstructOptions& opt, const data::Datase
     for (const auto& n : names)
       out.push_back(load_model(n, (fs::path(opt.models_dir) / model_file_name(n)).string(), d));
   });
-  for (auto& m : out)
-    m.checksum = mpi::broadcast(mpi::rank(comm) == 0 ? file_checksum(m.path) : "", 0, comm);
+  for (auto& m : out) {
+    std::string sum;
+    all_ranks_agree(comm, [&] {
+      if (mpi::rank(comm) == 0) sum = file_checksum(m.path);
+    });
+    m.checksum = mpi::broadcast(sum, 0, comm);
+  }
   return out;
 }
 
@@ -451,25 +456,36 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
           const Model& model = models[mi];
           const kernels::Normalisation kn = data::kernel_normalisation(model.norm);
           fields.reconstructed.assign(static_cast<size_t>(12 * plane), kCacheFill);
-          for (std::int64_t i = 0; i < windows.size(); i += batch) {
-            const std::int64_t n = std::min(batch, windows.size() - i);
-            {
-              auto t = timers.scope("windows");
-              data::assemble_windows(sub, statics, windows, i, n, d.window, kn, features.data(),
-                                     target.data());
-              Kokkos::fence();
+          // A rank-local failure (e.g. in XGBoost) is agreed on before the
+          // collective write, so that no rank waits there alone.
+          std::exception_ptr predict_failure;
+          try {
+            for (std::int64_t i = 0; i < windows.size(); i += batch) {
+              const std::int64_t n = std::min(batch, windows.size() - i);
+              {
+                auto t = timers.scope("windows");
+                data::assemble_windows(sub, statics, windows, i, n, d.window, kn, features.data(),
+                                       target.data());
+                Kokkos::fence();
+              }
+              {
+                auto t = timers.scope("predict");
+                model.predict(features.data(), n, predicted.data(), flat);
+              }
+              for (std::int64_t q = 0; q < n; ++q) {
+                const int month = windows.slot[i + q] - january_slot;  // 0..11
+                fields.reconstructed[month * plane + points[windows.point[i + q]]] =
+                    static_cast<float>(predicted[q] * model.norm.target_std +
+                                       model.norm.target_mean);
+              }
+              progress.advance(n);
             }
-            {
-              auto t = timers.scope("predict");
-              model.predict(features.data(), n, predicted.data(), flat);
-            }
-            for (std::int64_t q = 0; q < n; ++q) {
-              const int month = windows.slot[i + q] - january_slot;  // 0..11
-              fields.reconstructed[month * plane + points[windows.point[i + q]]] =
-                  static_cast<float>(predicted[q] * model.norm.target_std + model.norm.target_mean);
-            }
-            progress.advance(n);
+          } catch (...) {
+            predict_failure = std::current_exception();
           }
+          all_ranks_agree(group, [&] {
+            if (predict_failure) std::rethrow_exception(predict_failure);
+          });
           CacheContext context{d,
                                grid,
                                model,
