@@ -102,7 +102,32 @@ std::vector<double> read_rows(io::GridFile& file, const std::string& name, int r
 
 }  // namespace
 
-Grid load_grid(io::GridFile& file, const DatasetDescription& d, MPI_Comm comm) {
+namespace {
+// Latitude and longitude of rows [r0, r1), row-major, from 2-D or 1-D coordinates.
+void read_coordinates(io::GridFile& file, const DatasetDescription& d, const Coordinates& shape,
+                      int r0, int r1, int nx, int ny, std::vector<double>& lat,
+                      std::vector<double>& lon) {
+  const int rows = r1 - r0;
+  if (shape.two_d) {
+    lat = read_rows(file, d.latitude, r0, r1, nx, ny);
+    lon = read_rows(file, d.longitude, r0, r1, nx, ny);
+    return;
+  }
+  std::vector<double> lat1(static_cast<size_t>(rows)), lon1(static_cast<size_t>(nx));
+  file.read(d.latitude, {r0}, {rows}, lat1.data());
+  file.read(d.longitude, {0}, {nx}, lon1.data());
+  lat.resize(static_cast<size_t>(rows) * nx);
+  lon.resize(lat.size());
+  for (int r = 0; r < rows; ++r)
+    for (int x = 0; x < nx; ++x) {
+      lat[static_cast<size_t>(r) * nx + x] = lat1[r];
+      lon[static_cast<size_t>(r) * nx + x] = lon1[x];
+    }
+}
+}  // namespace
+
+Grid load_grid(io::GridFile& file, const DatasetDescription& d, MPI_Comm comm,
+               const std::vector<Region>& weight_regions) {
   const int ranks = mpi::size(comm), me = mpi::rank(comm);
   Grid g;
   Coordinates shape;
@@ -125,35 +150,34 @@ Grid load_grid(io::GridFile& file, const DatasetDescription& d, MPI_Comm comm) {
   const int even1 = static_cast<int>(static_cast<std::int64_t>(g.ny) * (me + 1) / ranks);
   std::vector<double> mask_rows;
   all_ranks_agree(comm, [&] { mask_rows = read_rows(file, d.mask, even0, even1, g.nx, g.ny); });
+  // With regions given, only their points count (a regional run spreads its
+  // own points over the ranks, not the globe's).
+  std::vector<double> even_lat, even_lon;
+  if (!weight_regions.empty())
+    all_ranks_agree(comm, [&] {
+      read_coordinates(file, d, shape, even0, even1, g.nx, g.ny, even_lat, even_lon);
+    });
   std::vector<std::int64_t> local_counts(static_cast<size_t>(even1 - even0), 0);
   for (int r = even0; r < even1; ++r)
-    for (int x = 0; x < g.nx; ++x)
-      local_counts[r - even0] += is_ocean(mask_rows[static_cast<size_t>(r - even0) * g.nx + x]);
+    for (int x = 0; x < g.nx; ++x) {
+      const size_t i = static_cast<size_t>(r - even0) * g.nx + x;
+      bool counted = is_ocean(mask_rows[i]);
+      if (counted && !weight_regions.empty())
+        counted = std::any_of(weight_regions.begin(), weight_regions.end(), [&](const Region& reg) {
+          return reg.contains(even_lat[i], even_lon[i]);
+        });
+      local_counts[r - even0] += counted;
+    }
   const auto per_row = mpi::allgatherv(local_counts, comm);
   const int fold = d.drop_duplicate_points ? std::max(0, g.ny - 3) : g.ny;
   g.row_starts = balance_rows(per_row, ranks, fold);
   g.row_begin = g.row_starts[me];
   g.row_end = g.row_starts[me + 1];
-  const int rows = g.row_end - g.row_begin;
 
   // 2. This rank's coordinates and mask.
   all_ranks_agree(comm, [&] {
     mask_rows = read_rows(file, d.mask, g.row_begin, g.row_end, g.nx, g.ny);
-    if (shape.two_d) {
-      g.lat = read_rows(file, d.latitude, g.row_begin, g.row_end, g.nx, g.ny);
-      g.lon = read_rows(file, d.longitude, g.row_begin, g.row_end, g.nx, g.ny);
-    } else {
-      std::vector<double> lat1(static_cast<size_t>(rows)), lon1(static_cast<size_t>(g.nx));
-      file.read(d.latitude, {g.row_begin}, {rows}, lat1.data());
-      file.read(d.longitude, {0}, {g.nx}, lon1.data());
-      g.lat.resize(static_cast<size_t>(rows) * g.nx);
-      g.lon.resize(g.lat.size());
-      for (int r = 0; r < rows; ++r)
-        for (int x = 0; x < g.nx; ++x) {
-          g.lat[static_cast<size_t>(r) * g.nx + x] = lat1[r];
-          g.lon[static_cast<size_t>(r) * g.nx + x] = lon1[x];
-        }
-    }
+    read_coordinates(file, d, shape, g.row_begin, g.row_end, g.nx, g.ny, g.lat, g.lon);
     for (size_t i = 0; i < g.lat.size(); ++i)
       FR_REQUIRE(!is_ocean(mask_rows[i]) || (std::isfinite(g.lat[i]) && std::isfinite(g.lon[i])),
                  file.path(), ": ocean point (y=", g.row_begin + static_cast<int>(i / g.nx),

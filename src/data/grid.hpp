@@ -43,7 +43,10 @@ struct Grid {
 };
 
 // Collective: reads coordinates and mask of `file` for this rank's rows.
-Grid load_grid(io::GridFile& file, const DatasetDescription& dataset, MPI_Comm comm);
+// `weight_regions`: balance the rows by the ocean points inside these regions
+// only (empty: all ocean points).
+Grid load_grid(io::GridFile& file, const DatasetDescription& dataset, MPI_Comm comm,
+               const std::vector<Region>& weight_regions = {});
 
 // Collective: local indices (ascending) of the ocean points in `region` drawn
 // with `fraction` and `seed`. Exactly round(fraction * N) of the N eligible

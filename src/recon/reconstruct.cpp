@@ -361,7 +361,7 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
     {
       auto t = timers.scope("grid");
       auto file = io::GridFile::open(d.file_for(mine.front().experiment, mine.front().year), group);
-      grid = data::load_grid(*file, d, group);
+      grid = data::load_grid(*file, d, group, regions);  // rows balanced by the regions' points
       // Units: the file's own when the dataset does not convert the target.
       const auto& target = d.variables[kTargetRole];
       if (target.scale == 1.0 && target.offset == 0.0)
