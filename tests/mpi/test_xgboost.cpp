@@ -18,6 +18,7 @@
 #include "models/xgboost_config.hpp"
 #include "models/xgboost_model.hpp"
 #include "support/mpi_test_util.hpp"
+#include "support/testbed_samples.hpp"
 
 namespace fs = std::filesystem;
 using test_util::shared_temp_dir;
@@ -27,32 +28,7 @@ using namespace fluxrecon;
 namespace {
 
 // Sample stores from a small synthetic ocean, made once per test binary run.
-const std::string& samples() {
-  static const std::string dir = [] {
-    const auto d = shared_temp_dir("samples");
-    data::SynthOptions o;
-    o.out_dir = d + "/data";
-    o.nx = 36;
-    o.ny = 18;
-    o.first_year = 1958;
-    o.last_year = 1961;
-    o.experiments = {{"experiment_1", 1.0}};
-    data::generate_testbed(o, MPI_COMM_WORLD);
-    const std::string yaml =
-        "dataset: {name: xgb, directory: " + o.out_dir +
-        "}\nexperiments: {experiment_1: {pattern: 'testbed_experiment_1_{year}.nc'}}\n"
-        "training_experiment: experiment_1\n"
-        "time: {train: [1958, 1960], validation: [1961, 1961], test: [1961, 1961]}\n"
-        "sampling: {fraction: 0.5}\n";
-    data::PrepareOptions opt;
-    opt.out_dir = d + "/samples";
-    opt.test = false;
-    data::prepare(config::Config::from_text(yaml, data::dataset_schema(), "xgb.yaml"), opt,
-                  MPI_COMM_WORLD);
-    return opt.out_dir;
-  }();
-  return dir;
-}
+const std::string& samples() { return test_util::testbed_samples(); }
 
 config::Config params(const std::string& extra = "") {
   // Small, quick models; `extra` replaces or adds keys.
