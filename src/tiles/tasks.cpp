@@ -179,8 +179,9 @@ class Runner {
       return;
     }
     const Scene s = cropped(ref, w);
-    const Domain d =
-        scene_domain(meta_, ref.is_aux() ? cropped(primary_product(meta_), Work{w.id, {}}) : s);
+    // An aux product is regridded onto the primary product's domain (looked
+    // up with the primary scene's own source files when the domain is as_source).
+    const Domain d = ref.is_aux() ? domain_of(w.id) : scene_domain(meta_, s);
     GriddedField g;
     {
       auto t = timers_.scope("regrid");

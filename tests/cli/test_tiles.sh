@@ -35,7 +35,12 @@ check "rerun skips complete outputs" grep -q "0 written, 10 already complete, 0 
 # resumed: the same dataset as the uninterrupted run, sources included.
 run2 tiles GenerateTiles --meta "$meta" --data-path "$work/killed" > "$work/killed.log" 2>&1 &
 pid=$!
-sleep 3
+# Kill as soon as the first source file is being written (a fixed sleep
+# races with fast machines, where the whole run can end first).
+for _ in $(seq 1 600); do
+  [ -n "$(find "$work/killed" -type f 2>/dev/null | head -1)" ] && break
+  sleep 0.05
+done
 kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
 check "the kill interrupted the run" test -z "$(ls "$work"/killed/triplets/train/*.png 2>/dev/null)"
 run2 tiles GenerateTiles --meta "$meta" --data-path "$work/killed" > "$work/resumed.log" 2>&1
