@@ -5,13 +5,7 @@
 set -u
 bin="$1"; mpiexec="$2"; src="$3"
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-run2() { "$mpiexec" -n 2 "$bin" "$@"; }
-passed=0; failed=0
-check() {  # check NAME CONDITION...
-  local name="$1"; shift
-  if "$@"; then passed=$((passed + 1)); echo "ok: $name"; else failed=$((failed + 1)); echo "FAILED: $name"; fi
-}
+. "$(dirname "$0")/cli_lib.sh"
 
 # A 2-experiment, 6-year testbed on a coarse grid.
 sed -e 's/^  nx: 90/  nx: 36/' -e 's/^  ny: 45/  ny: 18/' -e 's/^  last_year: 1967/  last_year: 1963/' \

@@ -7,13 +7,7 @@
 set -u
 bin="$1"; mpiexec="$2"; src="$3"
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-run2() { "$mpiexec" -n 2 "$bin" "$@"; }
-passed=0; failed=0
-check() {  # check NAME CONDITION...
-  local name="$1"; shift
-  if "$@"; then passed=$((passed + 1)); echo "ok: $name"; else failed=$((failed + 1)); echo "FAILED: $name"; fi
-}
+. "$(dirname "$0")/cli_lib.sh"
 meta="$src/inputs/tiles/les_demo/meta.yaml"
 
 run2 tiles GenerateTiles --meta "$meta" --data-path "$work/demo" > "$work/tiles.log" 2>&1
