@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/error.hpp"
+#include "io/hdf5_attributes.hpp"
 
 namespace fluxrecon::io {
 namespace {
@@ -37,20 +38,6 @@ void write_double_attribute(hid_t file, const char* name, const double* values, 
   check(H5Awrite(attr, H5T_NATIVE_DOUBLE, values), path, name);
   H5Aclose(attr);
   H5Sclose(space);
-}
-
-void write_string_attribute(hid_t file, const char* name, const std::string& value,
-                            const std::string& path) {
-  hid_t type = H5Tcopy(H5T_C_S1);
-  H5Tset_size(type, value.empty() ? 1 : value.size());
-  H5Tset_strpad(type, H5T_STR_NULLTERM);
-  hid_t space = H5Screate(H5S_SCALAR);
-  hid_t attr = H5Acreate2(file, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-  check(attr, path, name);
-  check(H5Awrite(attr, type, value.empty() ? "" : value.c_str()), path, name);
-  H5Aclose(attr);
-  H5Sclose(space);
-  H5Tclose(type);
 }
 
 }  // namespace
@@ -192,20 +179,6 @@ std::string read_metadata(const std::string& path) {
 
 std::string read_metadata_from(hid_t file, const std::string& path) {
   return read_string_attribute(file, "metadata", path);
-}
-
-std::string read_string_attribute(hid_t file, const char* name, const std::string& path) {
-  hid_t attr = -1;
-  H5E_BEGIN_TRY { attr = H5Aopen(file, name, H5P_DEFAULT); }
-  H5E_END_TRY;
-  FR_REQUIRE(attr >= 0, "sample store '", path, "' has no attribute '", name, "'");
-  hid_t type = H5Aget_type(attr);
-  std::string out(H5Tget_size(type), '\0');
-  H5Aread(attr, type, out.data());
-  H5Tclose(type);
-  H5Aclose(attr);
-  out.resize(std::strlen(out.c_str()));
-  return out;
 }
 
 SampleBlock read_samples(const std::string& path, int* window) {

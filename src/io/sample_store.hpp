@@ -59,8 +59,6 @@ class SampleStoreWriter {
 Normalisation read_normalisation(const std::string& path);
 std::string read_metadata(const std::string& path);
 std::string read_metadata_from(hid_t file, const std::string& path);
-// A string attribute of the file's root group; error naming `path` if absent.
-std::string read_string_attribute(hid_t file, const char* name, const std::string& path);
 SampleBlock read_samples(const std::string& path, int* window = nullptr);
 
 // Collective (parallel HDF5): this rank's contiguous shard of the store,

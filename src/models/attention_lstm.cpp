@@ -77,8 +77,9 @@ void AttentionLstm::run(const float* x, int n, bool training, float* y, float* a
   std::vector<float> xt(std::size_t(n) * F), wu(nH);
   for (int t = 0; t < T; ++t) {
     Step& s = steps_[t];
-    s.hc.assign(2 * nH, 0.0f);
+    s.hc.clear();  // [h; c] = 0 at t = 0: W sees only its bias
     if (t > 0) {
+      s.hc.resize(2 * nH);
       const Step& prev = steps_[t - 1];
       for (int i = 0; i < n; ++i) {
         std::copy_n(prev.h.data() + std::size_t(i) * H, H, s.hc.data() + std::size_t(i) * 2 * H);
@@ -198,7 +199,10 @@ void AttentionLstm::backward(const float* dy) {
     V_.backward(s.u.data(), de.data(), n, du.data());
     for (std::size_t i = 0; i < nH; ++i) du[i] *= 1.0f - s.u[i] * s.u[i];
     U_.backward(xt.data(), du.data(), n, nullptr);
-    W_.backward(s.hc.data(), du.data(), n, t > 0 ? dhc.data() : nullptr);
+    if (t > 0)
+      W_.backward(s.hc.data(), du.data(), n, dhc.data());
+    else
+      W_.backward_bias(du.data(), n);
     if (t > 0) {
       for (int i = 0; i < n; ++i)
         for (int k = 0; k < H; ++k) {

@@ -96,4 +96,10 @@ void Linear::backward(const float* x, const float* dy, int n, float* dx) {
   for (std::size_t i = 0; i < bias_grad_.size(); ++i) gb[i] += bias_grad_[i];
 }
 
+void Linear::backward_bias(const float* dy, int n) {
+  float* gb = params_->grad(bias_);
+  for (int s = 0; s < n; ++s)
+    for (int o = 0; o < out_; ++o) gb[o] += dy[std::size_t(s) * out_ + o];
+}
+
 }  // namespace fluxrecon::models

@@ -28,6 +28,8 @@ class Linear {
   // Adds dL/dW and dL/db for this (x, dy) to the gradients; writes dL/dx
   // into dx when it is not null (overwriting).
   void backward(const float* x, const float* dy, int n, float* dx);
+  // backward() for an input known to be zero: only the bias gradient is not.
+  void backward_bias(const float* dy, int n);
 
  private:
   struct Primitives;

@@ -7,6 +7,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "io/hdf5_attributes.hpp"
 #include "models/network.hpp"
 
 namespace fluxrecon::models {
@@ -17,36 +18,11 @@ void check(herr_t status, const std::string& path, const std::string& what) {
   FR_REQUIRE(status >= 0, "HDF5 failed to ", what, " in model file '", path, "'");
 }
 
-void write_string(hid_t file, const char* name, const std::string& value, const std::string& path) {
-  hid_t type = H5Tcopy(H5T_C_S1);
-  H5Tset_size(type, value.empty() ? 1 : value.size());
-  H5Tset_strpad(type, H5T_STR_NULLTERM);
-  hid_t space = H5Screate(H5S_SCALAR);
-  hid_t attr = H5Acreate2(file, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-  check(attr, path, std::string("create attribute ") + name);
-  check(H5Awrite(attr, type, value.empty() ? "" : value.c_str()), path, name);
-  H5Aclose(attr);
-  H5Sclose(space);
-  H5Tclose(type);
-}
-
-std::string read_string(hid_t file, const char* name, const std::string& path, bool required) {
-  if (H5Aexists(file, name) <= 0) {
-    FR_REQUIRE(!required, "'", path, "' is not a fluxrecon model file (no '", name, "' attribute)");
-    return "";
-  }
-  hid_t attr = H5Aopen(file, name, H5P_DEFAULT);
-  hid_t type = H5Aget_type(attr);
-  std::string out(H5Tget_size(type), '\0');
-  hid_t memtype = H5Tcopy(H5T_C_S1);
-  H5Tset_size(memtype, out.size());
-  const herr_t status = H5Aread(attr, memtype, out.data());
-  H5Tclose(memtype);
-  H5Tclose(type);
-  H5Aclose(attr);
-  check(status, path, name);
-  out.resize(std::strlen(out.c_str()));
-  return out;
+std::string read_model_attribute(hid_t file, const char* name, const std::string& path) {
+  const auto value = io::find_string_attribute(file, name, path);
+  FR_REQUIRE(value.has_value(), "'", path, "' is not a fluxrecon model file (no '", name,
+             "' attribute)");
+  return *value;
 }
 
 void write_array(hid_t group, const std::string& name, const std::vector<std::size_t>& shape,
@@ -136,11 +112,11 @@ void write_model_file(const std::string& path, const ModelFile& file) {
     json meta = file.metadata;
     meta["model"] = kind_name(file.spec.kind);
     meta["window"] = file.spec.window;
-    write_string(f, "hyperparameters", hyperparameters_json(file.spec).dump(), path);
-    write_string(f, "metadata", meta.dump(), path);
+    io::write_string_attribute(f, "hyperparameters", hyperparameters_json(file.spec).dump(), path);
+    io::write_string_attribute(f, "metadata", meta.dump(), path);
     for (const auto& [name, t] : file.weights) write_array(f, name, t.shape, t.values.data(), path);
     if (!file.checkpoint.is_null()) {
-      write_string(f, "checkpoint", file.checkpoint.dump(), path);
+      io::write_string_attribute(f, "checkpoint", file.checkpoint.dump(), path);
       hid_t g = H5Gcreate2(f, "checkpoint", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
       check(g, path, "create group checkpoint");
       for (const auto& [name, v] : file.extra) write_array(g, name, {v.size()}, v.data(), path);
@@ -163,10 +139,10 @@ ModelFile read_model_file(const std::string& path) {
   try {
     json hyper;
     try {
-      hyper = json::parse(read_string(f, "hyperparameters", path, true));
-      m.metadata = json::parse(read_string(f, "metadata", path, true));
-      const std::string cp = read_string(f, "checkpoint", path, false);
-      if (!cp.empty()) m.checkpoint = json::parse(cp);
+      hyper = json::parse(read_model_attribute(f, "hyperparameters", path));
+      m.metadata = json::parse(read_model_attribute(f, "metadata", path));
+      const auto cp = io::find_string_attribute(f, "checkpoint", path);
+      if (cp) m.checkpoint = json::parse(*cp);
     } catch (const json::exception& e) {
       FR_FAIL("model file '", path, "': unreadable JSON attribute: ", e.what());
     }
