@@ -409,7 +409,9 @@ void plot_maps(const std::string& png_path, const MapPlot& plot) {
     pls.col0(kForeground);
     if (polar) {
       if (plot.coastlines) pls.map(south_polar_mapform, "globe", -180, 180, -90, e.lat_max);
-      mask_outside_circle(pls, r_max, r_max * kPolarMargin);
+      // Just inside the window: PLplot's polygon clipping can invert a mask
+      // whose edges lie on the clip boundary (seen as a blank last panel).
+      mask_outside_circle(pls, r_max, 0.999 * r_max * kPolarMargin);
       draw_polar_frame(canvas, e, r_max);
     } else {
       if (plot.coastlines) pls.map(nullptr, "globe", e.lon_min, e.lon_max, e.lat_min, e.lat_max);
