@@ -1,0 +1,350 @@
+// `fluxrecon analyze`: reads the caches by row blocks, reduces the moments
+// of every (model, region, experiment, year), gathers the map fields and the
+// scatter sample on rank 0, and hands them to write_analysis().
+#include "analysis/analyze.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "analysis/analyze_results.hpp"
+#include "core/atomic_file.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/mpi_util.hpp"
+#include "core/progress.hpp"
+#include "core/timer.hpp"
+
+namespace fluxrecon::analysis {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+// Points aimed at in each density scatter (a sample of every cell, all years).
+constexpr long long kScatterPoints = 300000;
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+void check_options(const AnalyzeOptions& o) {
+  FR_REQUIRE(!o.caches_dir.empty(), "analyze: --caches is required");
+  FR_REQUIRE(!o.out_dir.empty(), "analyze: --out is required");
+  FR_REQUIRE((o.first_year == 0) == (o.last_year == 0) && o.first_year <= o.last_year,
+             "analyze: years ", o.first_year, ":", o.last_year, " are not a range A:B with A <= B");
+  FR_REQUIRE(!o.map_months.empty(), "analyze: no map months given (expected months 1-12)");
+  for (int m : o.map_months)
+    FR_REQUIRE(m >= 1 && m <= kMonths, "analyze: map month ", m, " is not a month 1-12");
+  for (const auto& p : o.provenance)
+    FR_REQUIRE(p.find('=') != std::string::npos && p.find('=') > 0, "analyze: provenance entry '",
+               p, "' is not KIND=PATH");
+  if (!o.models_dir.empty())
+    FR_REQUIRE(fs::is_directory(o.models_dir), "analyze: --models '", o.models_dir,
+               "' is not a directory");
+}
+
+// Keeps the sets the options ask for; a requested name without caches is an
+// error that lists what the folder holds.
+std::vector<CacheSet> select_sets(std::vector<CacheSet> sets, const AnalyzeOptions& o) {
+  auto pick = [&](const std::vector<std::string>& wanted, const char* what,
+                  std::string CacheSet::*field) {
+    if (wanted.empty()) return;
+    std::set<std::string> present;
+    for (const auto& s : sets) present.insert(s.*field);
+    for (const auto& w : wanted)
+      FR_REQUIRE(present.count(w), "analyze: no caches of ", what, " '", w, "' in '", o.caches_dir,
+                 "' (it holds ", what, "s: ", joined({present.begin(), present.end()}), ")");
+    sets.erase(std::remove_if(sets.begin(), sets.end(),
+                              [&](const CacheSet& s) {
+                                return std::find(wanted.begin(), wanted.end(), s.*field) ==
+                                       wanted.end();
+                              }),
+               sets.end());
+  };
+  pick(o.models, "model", &CacheSet::model);
+  pick(o.regions, "region", &CacheSet::region);
+  pick(o.experiments, "experiment", &CacheSet::experiment);
+  for (auto& s : sets) {
+    if (o.first_year != 0) {
+      require_years(s, o.first_year, o.last_year, o.caches_dir);
+      for (auto it = s.years.begin(); it != s.years.end();)
+        it = (it->first < o.first_year || it->first > o.last_year) ? s.years.erase(it)
+                                                                   : std::next(it);
+    } else {
+      // Without a range the years found must still be contiguous.
+      require_years(s, s.years.begin()->first, s.years.rbegin()->first, o.caches_dir);
+    }
+  }
+  return sets;
+}
+
+void require_same_units(const std::vector<CacheSet>& sets) {
+  const CacheInfo* first = nullptr;
+  for (const auto& s : sets)
+    for (const auto& [year, info] : s.years) {
+      if (!first) first = &info;
+      FR_REQUIRE(info.units == first->units, "analyze: caches '", first->path, "' and '", info.path,
+                 "' store the flux in different units ('", first->units, "' and '", info.units,
+                 "'); analyse caches of one reconstruction setup together");
+    }
+}
+
+// Identifies the inputs and settings of an analysis: a rerun with the same
+// fingerprint finds its outputs complete.
+std::string fingerprint(const std::vector<CacheSet>& sets, const AnalyzeOptions& o) {
+  json j;
+  for (const auto& s : sets)
+    for (const auto& [year, info] : s.years) {
+      struct stat st {};
+      ::stat(info.path.c_str(), &st);
+      j["caches"].push_back(
+          {info.path, static_cast<long long>(st.st_size), static_cast<long long>(st.st_mtime)});
+    }
+  j["months"] = o.map_months;
+  j["years"] = {o.first_year, o.last_year};
+  j["models_dir"] = o.models_dir;
+  j["provenance"] = o.provenance;
+  return j.dump();
+}
+
+// Row block of this rank: contiguous rows, the first ny % size ranks one more.
+std::pair<int, int> my_rows(int ny, MPI_Comm comm) {
+  const int rank = mpi::rank(comm), size = mpi::size(comm);
+  const int begin = static_cast<int>(static_cast<long long>(ny) * rank / size);
+  const int end = static_cast<int>(static_cast<long long>(ny) * (rank + 1) / size);
+  return {begin, end - begin};
+}
+
+// Rank 0 receives the rows of every rank in rank order = row order.
+std::vector<float> gather_rows(const float* mine, int count, MPI_Comm comm) {
+  const int size = mpi::size(comm);
+  std::vector<int> counts(size), displs(size, 0);
+  MPI_Gather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, comm);
+  std::vector<float> all;
+  if (mpi::rank(comm) == 0) {
+    for (int r = 1; r < size; ++r) displs[r] = displs[r - 1] + counts[r - 1];
+    all.resize(static_cast<std::size_t>(displs[size - 1] + counts[size - 1]));
+  }
+  MPI_Gatherv(mine, count, MPI_FLOAT, all.data(), counts.data(), displs.data(), MPI_FLOAT, 0, comm);
+  return all;
+}
+
+double shown(float mol_m2_s) {
+  return std::isfinite(mol_m2_s) ? mol_m2_s * kSecondsPerYear : std::nan("");
+}
+
+// A cell-month is in the scatter sample when its hash falls on the stride:
+// the same cells whatever the row split.
+bool sampled(int year, int month, std::int64_t cell, long long stride) {
+  std::uint64_t h = (static_cast<std::uint64_t>(year) * 12 + month) * 0x9E3779B97F4A7C15ull ^
+                    static_cast<std::uint64_t>(cell) * 0xBF58476D1CE4E5B9ull;
+  h ^= h >> 31;
+  h *= 0x94D049BB133111EBull;
+  h ^= h >> 29;
+  return h % static_cast<std::uint64_t>(stride) == 0;
+}
+
+void add_scatter_sample(const CacheBlock& b, SetResult& r, MPI_Comm comm) {
+  const int nx = b.info.nx;
+  for (int m = 0; m < kMonths; ++m) {
+    std::vector<float> pairs;
+    for (int j = 0; j < b.rows; ++j)
+      for (int i = 0; i < nx; ++i) {
+        const std::size_t k = (static_cast<std::size_t>(m) * b.rows + j) * nx + i;
+        const float s = b.simulated[k], x = b.reconstructed[k];
+        const std::int64_t cell = static_cast<std::int64_t>(b.row_begin + j) * nx + i;
+        if (std::isfinite(s) && std::isfinite(x) &&
+            sampled(b.info.year, m, cell, r.scatter_stride)) {
+          pairs.push_back(s);
+          pairs.push_back(x);
+        }
+      }
+    const auto all = gather_rows(pairs.data(), static_cast<int>(pairs.size()), comm);
+    for (std::size_t p = 0; p + 1 < all.size(); p += 2) {
+      r.scatter_simulated.push_back(shown(all[p]));
+      r.scatter_reconstructed.push_back(shown(all[p + 1]));
+    }
+  }
+}
+
+void add_maps(const CacheBlock& b, const std::vector<int>& months, SetResult& r, MPI_Comm comm) {
+  const std::size_t plane = static_cast<std::size_t>(b.rows) * b.info.nx;
+  for (int month : months) {
+    const std::size_t offset = static_cast<std::size_t>(month - 1) * plane;
+    for (int which = 0; which < 2; ++which) {
+      const auto& field = which == 0 ? b.simulated : b.reconstructed;
+      const auto all = gather_rows(field.data() + offset, static_cast<int>(plane), comm);
+      std::vector<double> values(all.size());
+      std::transform(all.begin(), all.end(), values.begin(), shown);
+      (which == 0 ? r.map_simulated : r.map_reconstructed).push_back(std::move(values));
+    }
+  }
+}
+
+// Each rank checksums a share of the caches; everyone gets every entry.
+std::vector<ProvenanceEntry> describe_caches(const std::vector<SetResult>& sets, MPI_Comm comm) {
+  std::vector<const CacheInfo*> caches;
+  for (const auto& s : sets)
+    for (const auto& [year, info] : s.set.years) caches.push_back(&info);
+  json mine = json::array();
+  const int rank = mpi::rank(comm), size = mpi::size(comm);
+  for (std::size_t c = static_cast<std::size_t>(rank); c < caches.size(); c += size) {
+    const CacheInfo& i = *caches[c];
+    const auto e =
+        describe_input("cache", i.path,
+                       "model " + i.model + ", region " + i.region + ", experiment " +
+                           i.experiment + ", year " + std::to_string(i.year) + "; model file " +
+                           i.model_file + " (" + i.model_file_checksum + "); " + i.software);
+    mine.push_back({c, e.kind, e.path, e.detail, e.size, e.modified, e.checksum});
+  }
+  const std::string text = mine.dump() + "\n";
+  const auto all = mpi::allgatherv(std::vector<char>(text.begin(), text.end()), comm);
+  std::vector<ProvenanceEntry> out(caches.size());
+  std::istringstream in(std::string(all.begin(), all.end()));
+  for (std::string line; std::getline(in, line);)
+    for (const auto& e : json::parse(line))
+      out[e[0].get<std::size_t>()] = {e[1], e[2], e[3], e[4], e[5], e[6]};
+  return out;
+}
+
+std::vector<ProvenanceEntry> describe_other_inputs(const std::vector<SetResult>& sets,
+                                                   const AnalyzeOptions& o) {
+  std::vector<ProvenanceEntry> out;
+  std::map<std::string, std::string> model_files;  // path -> checksum recorded in the caches
+  for (const auto& s : sets)
+    for (const auto& [year, info] : s.set.years)
+      if (!info.model_file.empty()) model_files[info.model_file] = info.model_file_checksum;
+  for (const auto& [path, checksum] : model_files)
+    out.push_back(
+        describe_input("model file", path, "checksum recorded in the caches: " + checksum));
+  for (const auto& p : o.provenance) {
+    const auto eq = p.find('=');
+    out.push_back(describe_input(p.substr(0, eq), p.substr(eq + 1)));
+  }
+  return out;
+}
+
+}  // namespace
+
+AnalyzeSummary analyze(const AnalyzeOptions& options, MPI_Comm comm) {
+  const double start = wall_seconds();
+  AnalyzeSummary summary;
+  all_ranks_agree(comm, [&] { check_options(options); });
+  std::vector<CacheSet> sets = index_caches(options.caches_dir, comm);
+  all_ranks_agree(comm, [&] {
+    sets = select_sets(std::move(sets), options);
+    require_same_units(sets);
+  });
+
+  const std::string marker = (fs::path(options.out_dir) / "analysis_summary.json").string();
+  const std::string inputs = fingerprint(sets, options);
+  std::string previous;
+  if (!options.force && output_complete(marker, comm)) {
+    all_ranks_agree(comm, [&] {
+      if (mpi::rank(comm) != 0) return;
+      std::ifstream in(marker);
+      std::stringstream text;
+      text << in.rdbuf();
+      const json j = json::parse(text.str(), nullptr, false);  // unreadable = not complete
+      if (!j.is_discarded() && j.is_object()) previous = j.value("inputs", std::string());
+    });
+    previous = mpi::broadcast(previous, 0, comm);
+  }
+  if (previous == inputs) {
+    summary.reused = true;
+    summary.report_path = (fs::path(options.out_dir) / "index.html").string();
+    summary.seconds = wall_seconds() - start;
+    log::info("analyze: ", summary.report_path,
+              " is complete for these caches (--force redoes it)");
+    return summary;
+  }
+
+  AnalysisResults results;
+  results.ranks = mpi::size(comm);
+  const CacheInfo& first = sets.front().years.begin()->second;
+  results.units = first.units;
+  const int ny = first.ny, nx = first.nx;
+  const auto [row_begin, rows] = my_rows(ny, comm);
+  std::vector<double> centre_areas;  // when a cache has no cell_area (the same grid for all)
+
+  int caches = 0;
+  for (const auto& s : sets) caches += static_cast<int>(s.years.size());
+  Progress progress("analyze", caches, "caches");
+  for (auto& set : sets) {
+    SetResult r;
+    r.set = set;
+    r.map_year = set.years.rbegin()->first;
+    const long long cells = 12LL * ny * nx * static_cast<long long>(set.years.size());
+    r.scatter_stride = std::max(1LL, cells / kScatterPoints);
+    Moments set_total;
+    for (const auto& [year, info] : set.years) {
+      CacheBlock b = read_cache_block(info.path, row_begin, rows, comm);
+      if (results.grid.lat.empty()) {
+        results.grid.ny = ny;
+        results.grid.nx = nx;
+        results.grid.lat.assign(b.lat.begin(), b.lat.end());
+        results.grid.lon.assign(b.lon.begin(), b.lon.end());
+      }
+      std::vector<double> area = b.area;
+      if (area.empty()) {
+        if (centre_areas.empty()) centre_areas = cell_areas_from_centres(b.lat, b.lon, ny, nx);
+        area.assign(centre_areas.begin() + static_cast<std::ptrdiff_t>(row_begin) * nx,
+                    centre_areas.begin() + static_cast<std::ptrdiff_t>(row_begin + rows) * nx);
+      }
+      r.years.push_back(reduce_year(flux_block(b, std::move(area)), comm, info.path));
+      set_total.merge(total(r.years.back()));
+      add_scatter_sample(b, r, comm);
+      if (year == r.map_year) add_maps(b, options.map_months, r, comm);
+      progress.advance();
+    }
+    all_ranks_agree(comm, [&] {
+      FR_REQUIRE(set_total.count > 0, "analyze: model ", set.model, ", region ", set.region,
+                 ", experiment ", set.experiment,
+                 ": the region has no cell with both a simulated and a reconstructed value in "
+                 "its caches (e.g. '",
+                 set.years.begin()->second.path, "'): an empty region");
+      if (set_total.unmatched > 0)
+        log::info("analyze: warning: model ", set.model, ", region ", set.region, ": ",
+                  set_total.unmatched, " cell-months have only one of the two values (skipped)");
+    });
+    results.sets.push_back(std::move(r));
+  }
+  progress.finish();
+
+  std::vector<ProvenanceEntry> provenance = describe_caches(results.sets, comm);
+  WrittenOutputs written;
+  all_ranks_agree(comm, [&] {
+    if (mpi::rank(comm) != 0) return;
+    auto others = describe_other_inputs(results.sets, options);
+    provenance.insert(provenance.begin(), others.begin(), others.end());
+    written = write_analysis(options, results, provenance);
+    json done = {{"inputs", inputs},
+                 {"caches", caches},
+                 {"sets", results.sets.size()},
+                 {"figures", written.figures},
+                 {"metric_rows", written.metric_rows},
+                 {"files", written.files},
+                 {"ranks", results.ranks},
+                 {"software", std::string("fluxrecon ") + FLUXRECON_VERSION}};
+    write_text_atomically(marker, done.dump(2) + "\n");
+  });
+  summary.caches = caches;
+  summary.sets = static_cast<int>(results.sets.size());
+  summary.figures = std::stoi(mpi::broadcast(std::to_string(written.figures), 0, comm));
+  summary.metric_rows = std::stoi(mpi::broadcast(std::to_string(written.metric_rows), 0, comm));
+  summary.report_path = (fs::path(options.out_dir) / "index.html").string();
+  summary.seconds = wall_seconds() - start;
+  return summary;
+}
+
+}  // namespace fluxrecon::analysis

@@ -1,0 +1,64 @@
+// `fluxrecon analyze`: metrics, figures and the HTML report from caches.
+#include <memory>
+#include <regex>
+
+#include "analysis/analyze.hpp"
+#include "app/commands.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+
+namespace fluxrecon::app {
+
+void add_analyze_command(CLI::App& app, std::function<void()>& run) {
+  struct Args {
+    analysis::AnalyzeOptions opt;
+    std::string years;
+  };
+  auto args = std::make_shared<Args>();
+  auto& o = args->opt;
+  auto* cmd = app.add_subcommand(
+      "analyze",
+      "Area-weighted skill of reconstructions against the simulation: metrics CSVs, maps, "
+      "difference maps, annual means, seasonal cycles, scatter plots and an HTML report");
+  cmd->add_option("--caches", o.caches_dir, "folder of the caches of fluxrecon reconstruct")
+      ->required();
+  cmd->add_option("--out", o.out_dir, "output folder (index.html, *.csv, figures/)")->required();
+  cmd->add_option("--models", o.models_dir,
+                  "folder of the model files: adds the neural models' loss curves");
+  cmd->add_option("--model", o.models, "models to analyse (default: every model found)");
+  cmd->add_option("--region", o.regions, "regions to analyse (default: every region found)");
+  cmd->add_option("--experiment", o.experiments,
+                  "experiments to analyse (default: every experiment found)");
+  cmd->add_option("--years", args->years,
+                  "years A:B (inclusive) or one year A; a missing year is an error (default: the "
+                  "years found, which must be contiguous)");
+  cmd->add_option("--months", o.map_months, "months (1-12) of the maps")
+      ->default_str("1 7")
+      ->check(CLI::Range(1, 12));
+  cmd->add_option("--provenance", o.provenance,
+                  "further inputs to list in the report, as KIND=PATH (e.g. 'dataset "
+                  "config=inputs/bling30.yaml')");
+  cmd->add_flag("--force", o.force, "redo an analysis that is complete for these caches");
+  run = [args] {
+    auto& opt = args->opt;
+    if (!args->years.empty())
+      all_ranks_agree(MPI_COMM_WORLD, [&] {
+        static const std::regex range(R"(^(\d{1,4})(?::(\d{1,4}))?$)");
+        std::smatch m;
+        FR_REQUIRE(std::regex_match(args->years, m, range), "analyze: --years '", args->years,
+                   "': expected A:B (e.g. 2009:2018) or one year");
+        opt.first_year = std::stoi(m[1]);
+        opt.last_year = m[2].matched ? std::stoi(m[2]) : opt.first_year;
+      });
+    const auto s = analysis::analyze(opt, MPI_COMM_WORLD);
+    if (s.reused) {
+      log::info("analyze: nothing to do; the report is ", s.report_path);
+      return;
+    }
+    log::info("analyze: read ", s.caches, " cache(s) of ", s.sets,
+              " model/region/experiment set(s), wrote ", s.metric_rows, " metric rows and ",
+              s.figures, " figures in ", log::seconds(s.seconds), "; report: ", s.report_path);
+  };
+}
+
+}  // namespace fluxrecon::app
