@@ -21,6 +21,7 @@ void register_commands(CLI::App& app) {
   add(app, "train", add_train_command);
   add(app, "tiles", add_tiles_command);
   add(app, "reconstruct", add_reconstruct_command);
+  add(app, "run", add_run_command);
 }
 
 void run_selected(CLI::App& app) {

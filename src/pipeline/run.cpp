@@ -1,0 +1,226 @@
+#include "pipeline/run.hpp"
+
+#include <algorithm>
+#include <exception>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "analysis/analyze.hpp"
+#include "core/atomic_file.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/mpi_util.hpp"
+#include "core/timer.hpp"
+#include "data/prepare.hpp"
+#include "data/synth.hpp"
+#include "models/network.hpp"
+#include "models/xgboost_model.hpp"
+#include "recon/reconstruct.hpp"
+#include "train/nn_trainer.hpp"
+
+namespace fluxrecon::app {
+// Defined in src/app/cmd_synth.cpp (see run_config.cpp).
+data::SynthOptions synth_options(const config::Config& cfg, const std::string& out, bool force);
+}  // namespace fluxrecon::app
+
+namespace fluxrecon::pipeline {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+struct Context {
+  const RunConfig& rc;
+  const RunOptions& opt;
+  MPI_Comm comm;
+  RunSummary summary;
+};
+
+// Runs one stage: its own logs and summary line, its time (slowest rank),
+// and on failure an error that names the stage, with the stage's message.
+template <class Body>
+void run_stage(Context& ctx, const std::string& name, Body body) {
+  log::info("run: stage ", ctx.summary.stages.size() + 1, ": ", name);
+  StageRecord record;
+  record.name = name;
+  const double start = wall_seconds();
+  try {
+    body(record);
+  } catch (const Error& e) {
+    throw Error(concat("run: stage '", name, "' failed: ", e.what()), e.where(), e.collective());
+  } catch (const std::exception& e) {
+    throw Error(concat("run: stage '", name, "' failed: ", e.what()), "", false);
+  }
+  record.seconds = mpi::max(wall_seconds() - start, ctx.comm);
+  if (record.reused)
+    log::info("run: ", name, ": complete from an earlier run (", log::seconds(record.seconds), ")");
+  ctx.summary.stages.push_back(record);
+}
+
+void synth_stage(Context& ctx, StageRecord& record) {
+  const auto o = app::synth_options(ctx.rc.dataset, ctx.rc.layout.data(), ctx.opt.force);
+  const auto s = data::generate_testbed(o, ctx.comm);
+  all_ranks_agree(ctx.comm, [&] {
+    if (mpi::rank(ctx.comm) == 0)
+      write_text_atomically(o.out_dir + "/synth_config.yaml", ctx.rc.dataset.to_yaml());
+  });
+  record.written = concat(s.files_written.size(), " file(s)");
+  record.reused = s.files_written.empty();  // generate_testbed logged its summary line
+}
+
+void prepare_stage(Context& ctx, StageRecord& record) {
+  data::PrepareOptions o;
+  o.out_dir = ctx.rc.layout.samples();
+  o.data_dir = ctx.rc.data_dir;
+  o.force = ctx.opt.force;
+  log::info("prepare: dataset ", ctx.rc.dataset_path, " -> ", o.out_dir);
+  const auto s = data::prepare(ctx.rc.dataset, o, ctx.comm);
+  int written = 0, reused = 0;
+  for (const auto& set : s.sets) (set.reused ? reused : written)++;
+  record.written = concat(written, " set(s)");
+  record.reused = written == 0;
+  log::info("prepare: wrote ", written, " set(s) (", reused, " already complete) with ", s.samples,
+            " samples to ", o.out_dir, " in ", log::seconds(s.seconds), " (",
+            static_cast<long long>(s.seconds > 0 ? s.samples / s.seconds : 0), " samples/s)");
+}
+
+void train_stage(Context& ctx, const ModelRun& m, StageRecord& record) {
+  const auto samples = ctx.rc.layout.samples(), out = ctx.rc.layout.models();
+  if (m.name == "xgboost") {
+    const auto r = models::train_xgboost(
+        m.params, models::XgboostTrainOptions{samples, out, ctx.opt.force}, ctx.comm);
+    record.reused = r.reused;
+    record.written = r.model_path;
+    if (r.reused) return;
+    log::info("train xgboost: wrote ", r.model_path, " (", r.rounds, " rounds, best ", r.best_round,
+              ") in ", log::seconds(r.seconds), "; validation MSE ", r.validation_mse,
+              " (z-scored), ", r.validation_mse_physical, " (physical units squared)");
+    return;
+  }
+  train::NeuralTrainOptions o;
+  o.samples_dir = samples;
+  o.out_dir = out;
+  o.force = ctx.opt.force;
+  o.resume = !ctx.opt.force;  // a resubmitted job continues from the last epoch's checkpoint
+  const auto r = train::train_network(models::parse_kind(m.name), m.params, o, ctx.comm);
+  record.reused = r.reused;
+  record.written = r.model_path;
+  if (r.reused) return;
+  double rate = 0;
+  for (const auto& e : r.history) rate += e.samples_per_second / double(r.history.size());
+  log::info("train ", m.name, ": wrote ", r.model_path, " (", r.history.size(), " epochs, best ",
+            r.best_epoch, ") in ", log::seconds(r.seconds), " (", static_cast<long long>(rate),
+            " samples/s per epoch); validation MSE ", r.best_validation_mse, " (z-scored), R^2 ",
+            r.validation_r2);
+}
+
+std::vector<std::string> model_names(const RunConfig& rc) {
+  std::vector<std::string> names;
+  for (const auto& m : rc.models) names.push_back(m.name);
+  return names;
+}
+
+void reconstruct_stage(Context& ctx, StageRecord& record) {
+  recon::ReconstructOptions o;
+  o.models_dir = ctx.rc.layout.models();
+  o.models = model_names(ctx.rc);
+  o.experiments = ctx.rc.experiments;
+  o.regions = ctx.rc.regions;
+  o.first_year = ctx.rc.first_year;
+  o.last_year = ctx.rc.last_year;
+  o.out_dir = ctx.rc.layout.caches();
+  o.data_dir = ctx.rc.data_dir;
+  o.start_april = ctx.rc.start_april;
+  o.force = ctx.opt.force;
+  const auto s = recon::reconstruct(ctx.rc.dataset, o, ctx.comm);
+  record.written = concat(s.caches_written, " cache(s)");
+  record.reused = s.caches_written == 0;
+  log::info("reconstruct: wrote ", s.caches_written, " cache(s) (", s.caches_reused,
+            " already complete) to ", o.out_dir, " in ", log::seconds(s.seconds), ": ", s.samples,
+            " windows, ", static_cast<long long>(s.seconds > 0 ? s.samples / s.seconds : 0),
+            " samples/s; ", s.groups, " rank group(s)");
+}
+
+void analyze_stage(Context& ctx, StageRecord& record) {
+  const auto& rc = ctx.rc;
+  analysis::AnalyzeOptions o;
+  o.caches_dir = rc.layout.caches();
+  o.out_dir = rc.layout.analysis();
+  o.models_dir = rc.layout.models();
+  o.models = model_names(rc);
+  o.regions = rc.regions;
+  o.experiments = rc.experiments;
+  o.first_year = rc.first_year;
+  o.last_year = rc.last_year;
+  o.map_months = rc.map_months;
+  o.provenance = {"pipeline=" + rc.path, "dataset=" + rc.dataset_path,
+                  "resolved pipeline=" + rc.layout.resolved_config(),
+                  "samples=" + rc.layout.samples()};
+  if (!rc.data_dir.empty()) o.provenance.push_back("input files=" + rc.data_dir);
+  for (const auto& m : rc.models)  // overrides: in the pipeline file
+    if (!m.params_path.empty()) o.provenance.push_back(m.name + " parameters=" + m.params_path);
+  o.command = ctx.opt.command;
+  o.force = ctx.opt.force;
+  const auto s = analysis::analyze(o, ctx.comm);
+  record.written = concat(s.figures, " figure(s), ", s.metric_rows, " metric row(s), the report");
+  record.reused = s.reused;
+  ctx.summary.report_path = fs::absolute(s.report_path).lexically_normal().string();
+  if (s.reused) return;
+  log::info("analyze: read ", s.caches, " cache(s) of ", s.sets,
+            " model/region/experiment set(s), wrote ", s.figures, " figure(s) and ", s.metric_rows,
+            " metric row(s) in ", log::seconds(s.seconds), "; report ", s.report_path);
+}
+
+// run_summary.json next to the outputs: the stages, their times and outputs.
+void write_summary(const Context& ctx) {
+  json stages = json::array();
+  for (const auto& s : ctx.summary.stages)
+    stages.push_back(
+        {{"stage", s.name}, {"written", s.written}, {"reused", s.reused}, {"seconds", s.seconds}});
+  const json doc = {{"config", ctx.rc.path},
+                    {"dataset", ctx.rc.dataset_path},
+                    {"output", ctx.rc.layout.root},
+                    {"ranks", mpi::size(ctx.comm)},
+                    {"force", ctx.opt.force},
+                    {"stages", stages},
+                    {"seconds", ctx.summary.seconds},
+                    {"report", ctx.summary.report_path},
+                    {"software", std::string("fluxrecon ") + FLUXRECON_VERSION}};
+  all_ranks_agree(ctx.comm, [&] {
+    if (mpi::rank(ctx.comm) == 0)
+      write_text_atomically(ctx.summary.summary_path, doc.dump(2) + "\n");
+  });
+}
+
+}  // namespace
+
+std::string stage_times(const RunSummary& summary) {
+  std::string out;
+  for (const auto& s : summary.stages)
+    out += (out.empty() ? "" : ", ") + s.name + " " + log::seconds(s.seconds) +
+           (s.reused ? " (complete)" : "");
+  return out;
+}
+
+RunSummary run_pipeline(const RunConfig& rc, const RunOptions& opt, MPI_Comm comm) {
+  const double start = wall_seconds();
+  Context ctx{rc, opt, comm, {}};
+  ctx.summary.summary_path = rc.layout.summary();
+  // The resolved pipeline next to its outputs, before any stage runs.
+  all_ranks_agree(comm, [&] {
+    if (mpi::rank(comm) != 0) return;
+    ensure_directory(rc.layout.root);
+    write_text_atomically(rc.layout.resolved_config(), rc.pipeline.to_yaml());
+  });
+  if (rc.synthesize) run_stage(ctx, "synth", [&](StageRecord& r) { synth_stage(ctx, r); });
+  run_stage(ctx, "prepare", [&](StageRecord& r) { prepare_stage(ctx, r); });
+  for (const auto& m : rc.models)
+    run_stage(ctx, "train " + m.name, [&](StageRecord& r) { train_stage(ctx, m, r); });
+  run_stage(ctx, "reconstruct", [&](StageRecord& r) { reconstruct_stage(ctx, r); });
+  run_stage(ctx, "analyze", [&](StageRecord& r) { analyze_stage(ctx, r); });
+  ctx.summary.seconds = mpi::max(wall_seconds() - start, comm);
+  write_summary(ctx);
+  return ctx.summary;
+}
+
+}  // namespace fluxrecon::pipeline
