@@ -32,8 +32,22 @@ void YearReader::read_into(const std::string& experiment, int year,
   io::GridFile& file = open(path);
   const int nx = grid_.nx, ny = grid_.ny;
   const int rows = grid_.row_end - grid_.row_begin;
+  const int m0 = first_month - 1, m1 = last_month - 1;
+  const int months = m1 - m0 + 1;
+  const std::int64_t npoints = static_cast<std::int64_t>(points.size());
+  const std::int64_t plane = static_cast<std::int64_t>(rows) * nx;
+  std::int64_t lowest = plane, highest = -1;
+  for (const std::int64_t p : points) {
+    lowest = std::min(lowest, p);
+    highest = std::max(highest, p);
+  }
   std::int64_t first_index = 0;
   all_ranks_agree(comm_, [&] {
+    // The caller's arguments (a programming error if wrong).
+    FR_REQUIRE(0 <= m0 && m0 <= m1 && m1 < 12, "YearReader: months ", first_month, "-", last_month,
+               " of ", year, " are not within 1-12");
+    FR_REQUIRE(npoints == 0 || (lowest >= 0 && highest < plane), "YearReader: point index ",
+               lowest < 0 ? lowest : highest, " is outside this rank's ", plane, " grid points");
     // Time axis: the 12 months of `year`, consecutive, in order.
     const auto& tv = file.variable(dataset_.time);
     FR_REQUIRE(tv.shape.size() == 1, path, ": time variable '", dataset_.time, "' must be 1-D");
@@ -70,18 +84,23 @@ void YearReader::read_into(const std::string& experiment, int year,
     }
   });
 
-  // All variables first, then one pass that writes each point's series
-  // contiguously: the transposition streams through the destination once
-  // instead of once per variable.
-  const std::int64_t npoints = static_cast<std::int64_t>(points.size());
-  const std::int64_t plane = static_cast<std::int64_t>(rows) * nx;
+  // Only the months asked for (January's windows need 3 of the previous
+  // year, not 12) and only the rows between the first and the last point (a
+  // regional run leaves the rest of the rank's block unread). All variables
+  // first, then one pass that writes each point's series contiguously: the
+  // transposition streams through the destination once instead of once per
+  // variable.
+  const std::int64_t row0 = npoints ? lowest / nx : 0, row1 = npoints ? highest / nx + 1 : 0;
+  const std::int64_t read_plane = (row1 - row0) * nx;
+  const std::int64_t origin = row0 * nx;  // local index of the first value read
   const size_t roles = dataset_.variables.size();
-  fields_.resize(static_cast<size_t>(plane) * 12 * roles);
+  const size_t per_role = static_cast<size_t>(read_plane) * static_cast<size_t>(months);
+  fields_.resize(per_role * roles);
   for (size_t role = 0; role < roles; ++role) {
     const auto& v = dataset_.variables[role];
     if (v.file_name.empty()) continue;
-    file.read(v.file_name, {first_index, grid_.row_begin, 0}, {12, rows, nx},
-              &fields_[role * 12 * static_cast<size_t>(plane)]);
+    file.read(v.file_name, {first_index + m0, grid_.row_begin + row0, 0}, {months, row1 - row0, nx},
+              fields_.data() + role * per_role);
   }
   io_seconds_ += wall_seconds() - start;
   std::vector<float> scale(roles), offset(roles), constant(roles);
@@ -91,16 +110,15 @@ void YearReader::read_into(const std::string& experiment, int year,
     scale[role] = static_cast<float>(v.scale);
     offset[role] = static_cast<float>(v.offset);
     constant[role] = static_cast<float>(v.constant);
-    if (!v.file_name.empty()) base[role] = &fields_[role * 12 * static_cast<size_t>(plane)];
+    if (!v.file_name.empty()) base[role] = fields_.data() + role * per_role;
   }
-  const int m0 = first_month - 1, m1 = last_month - 1;
   for (std::int64_t k = 0; k < npoints; ++k) {
-    const std::int64_t p = points[k];
+    const std::int64_t p = points[k] - origin;
     float* dest = series + (k * slots + first_slot) * static_cast<std::int64_t>(roles);
-    for (int m = m0; m <= m1; ++m, dest += roles)
+    for (int m = 0; m < months; ++m, dest += roles)
       for (size_t role = 0; role < roles; ++role)
-        dest[role] =
-            base[role] ? base[role][m * plane + p] * scale[role] + offset[role] : constant[role];
+        dest[role] = base[role] ? base[role][m * read_plane + p] * scale[role] + offset[role]
+                                : constant[role];
   }
   seconds_ += wall_seconds() - start;
 }
