@@ -5,6 +5,8 @@
 # 3 x 128, attention LSTM 256, XGBoost 400 trees of depth 14), at 1 and 2
 # ranks, the whole stage (read, windows, predict, write the CDF-5 cache) and
 # the prediction calls alone, in samples/s, from the run's own summary line.
+# Each model runs at 1 then 2 ranks back to back (the machine may be shared:
+# the 1-minute load average before each run is in the table).
 # The model files come from `fluxrecon train` on a small sample of 1999-2000
 # (one epoch: the weights' values do not change the cost).
 # Usage: tools/bench-reconstruct.sh [WORKDIR] [REGION] [MODELS]
@@ -57,20 +59,22 @@ done
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $cores cores," \
   "load $(cut -d' ' -f1-3 /proc/loadavg); commit $(git -C "$root" rev-parse --short HEAD); region $region"
 : >"$work/runs.txt"
-for np in 1 2; do
-  for model in $models; do
+for model in $models; do
+  for np in 1 2; do
     log="$work/reconstruct_${model}_np$np.log"
+    load=$(cut -d' ' -f1 /proc/loadavg)
     mpirun -n $np "$build/fluxrecon" reconstruct --config "$work/orca025.yaml" --data-dir "$work/data" \
       --models "$work/models" --model "$model" --experiment experiment_1 --region "$region" \
       --years 2000:2000 --out "$work/caches_np$np" --force >"$log" 2>&1
-    echo "$np $model $(grep 'reconstruct: wrote' "$log")" >>"$work/runs.txt"
+    echo "$np $model $load $(grep 'reconstruct: wrote' "$log") $(grep 'reconstruct: read ' "$log")" \
+      >>"$work/runs.txt"
   done
 done
 /usr/bin/python3 - "$work/runs.txt" <<'PY'
 import re, sys
 rows = {}
 for line in open(sys.argv[1]):
-    np, model, rest = line.split(" ", 2)
+    np, model, load, rest = line.split(" ", 3)
     d = r"(\d+h\d+m|\d+m\d+s|[\d.]+ s)"  # log::seconds: "12.3 s", "4m05s", "1h02m"
     m = re.search(r"in " + d + r": (\d+) windows, (\d+) samples/s overall, (\d+) samples/s in prediction; "
                   r"read " + d + r", write " + d, rest)
@@ -80,13 +84,16 @@ for line in open(sys.argv[1]):
         if t.endswith(" s"): return float(t[:-2])
         a, b = re.match(r"(\d+)[hm](\d+)[ms]", t).groups()
         return (int(a) * 60 + int(b)) * (60 if t.endswith("m") else 1)
+    b = re.search(r"reconstruct: read ([\d.]+) (B|KiB|MiB|GiB|TiB) of input", rest)
+    scale = {"B": 2**-30, "KiB": 2**-20, "MiB": 2**-10, "GiB": 1.0, "TiB": 2**10}
+    gib = f"{float(b[1]) * scale[b[2]]:.2f}" if b else "?"
     rows[(int(np), model)] = dict(total=sec(m[1]), samples=int(m[2]), overall=int(m[3]), predict=int(m[4]),
-                                  read=sec(m[5]), write=sec(m[6]))
-print("| model | ranks | windows | total s | read s | write s | whole stage samples/s | prediction alone samples/s | prediction / whole | 2 ranks / 1 (whole) |")
-print("|---|---|---|---|---|---|---|---|---|---|")
+                                  read=sec(m[5]), write=sec(m[6]), load=load, gib=gib)
+print("| model | ranks | load | windows | total s | read s | read GiB | write s | whole stage samples/s | prediction alone samples/s | prediction / whole | 2 ranks / 1 (whole) |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 for (np, model), r in sorted(rows.items(), key=lambda kv: (kv[0][1], kv[0][0])):
     one = rows.get((1, model))
     speedup = f"{r['overall'] / one['overall']:.2f}x" if np == 2 and one else ""
-    print(f"| {model} | {np} | {r['samples']} | {r['total']:.1f} | {r['read']:.1f} | {r['write']:.1f} | {r['overall']} | "
+    print(f"| {model} | {np} | {r['load']} | {r['samples']} | {r['total']:.1f} | {r['read']:.1f} | {r['gib']} | {r['write']:.1f} | {r['overall']} | "
           f"{r['predict']} | {r['predict'] / r['overall']:.2f} | {speedup} |")
 PY

@@ -154,6 +154,12 @@ CacheBlock read_cache_block(const std::string& path, int row_begin, int rows, MP
   b.reconstructed.resize(block);
   f->read(kSimulated, {0, row_begin, 0}, {kMonths, rows, nx}, b.simulated.data());
   f->read(kReconstructed, {0, row_begin, 0}, {kMonths, rows, nx}, b.reconstructed.data());
+  // The cell areas reconstruct writes (caches from before it did have none).
+  if (f->has_variable("cell_area")) {
+    all_ranks_agree(comm, [&] { require_dims(*f, "cell_area", {"y", "x"}); });
+    b.area.resize(static_cast<std::size_t>(rows) * nx);
+    f->read("cell_area", {row_begin, 0}, {rows, nx}, b.area.data());
+  }
   if (b.info.to_mol_m2_s != 1.0)
     for (auto* v : {&b.simulated, &b.reconstructed})
       for (float& x : *v) x = static_cast<float>(x * b.info.to_mol_m2_s);

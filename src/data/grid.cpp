@@ -200,6 +200,18 @@ Grid load_grid(io::GridFile& file, const DatasetDescription& d, MPI_Comm comm,
   return g;
 }
 
+void read_coordinate_rows(io::GridFile& file, const DatasetDescription& d, int r0, int r1,
+                          MPI_Comm comm, std::vector<double>& lat, std::vector<double>& lon) {
+  Coordinates shape;
+  all_ranks_agree(comm, [&] {
+    shape = grid_shape(file, d);
+    FR_REQUIRE(0 <= r0 && r0 <= r1 && r1 <= shape.ny, file.path(), ": rows [", r0, ", ", r1,
+               ") are outside the grid's ", shape.ny, " rows");
+  });
+  all_ranks_agree(comm,
+                  [&] { read_coordinates(file, d, shape, r0, r1, shape.nx, shape.ny, lat, lon); });
+}
+
 std::uint64_t location_key(unsigned long long seed, std::int64_t grid_index) {
   // splitmix64 of the seed mixed with the index: stateless, so every rank and
   // every year draws the same keys.

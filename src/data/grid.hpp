@@ -48,6 +48,11 @@ struct Grid {
 Grid load_grid(io::GridFile& file, const DatasetDescription& dataset, MPI_Comm comm,
                const std::vector<Region>& weight_regions = {});
 
+// Collective: latitude and longitude of rows [r0, r1) of `file`, row-major
+// [row][x] (1-D coordinates spread over the grid); r0 == r1 reads nothing.
+void read_coordinate_rows(io::GridFile& file, const DatasetDescription& dataset, int r0, int r1,
+                          MPI_Comm comm, std::vector<double>& lat, std::vector<double>& lon);
+
 // Collective: local indices (ascending) of the ocean points in `region` drawn
 // with `fraction` and `seed`. Exactly round(fraction * N) of the N eligible
 // points over all ranks are drawn, by a hash of (seed, grid index), so the

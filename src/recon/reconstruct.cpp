@@ -24,6 +24,7 @@
 #include "models/model_file.hpp"
 #include "models/network.hpp"
 #include "models/xgboost_model.hpp"
+#include "recon/cell_area.hpp"
 #include "recon/nn_inference.hpp"
 
 namespace fluxrecon::recon {
@@ -219,6 +220,7 @@ struct CacheContext {
   const data::DatasetDescription& d;
   const data::Grid& grid;
   const Model& model;
+  const CellAreas& areas;
   std::string experiment, region, region_boxes, units;
   int year = 0, first_month = 1;  // first month with a reconstruction
   std::int64_t samples = 0, skipped = 0;
@@ -262,6 +264,18 @@ void write_cache(const std::string& path, const CacheContext& c, const CacheFiel
     w.put_attribute(names[i], "_FillValue", NcType::float32, {kCacheFill});
     w.put_attribute(names[i], "missing_value", NcType::float32, {kCacheFill});
   }
+  // Cell areas, so that area sums need nothing but the cache (0 on duplicated
+  // halo / north-fold points: every cell counts once).
+  w.define_variable("cell_area", NcType::float64, {"y", "x"});
+  w.put_attribute("cell_area", "standard_name", "cell_area");
+  w.put_attribute("cell_area", "long_name", "cell area (e1t*e2t)");
+  w.put_attribute("cell_area", "units", "m2");
+  w.put_attribute("cell_area", "coordinates", "nav_lat nav_lon");
+  w.put_attribute("cell_area", "source", c.areas.source);
+  if (c.d.drop_duplicate_points)
+    w.put_attribute("cell_area", "comment",
+                    "0 on duplicated ORCA halo columns and north-fold points, so that a sum over "
+                    "the grid counts every cell once");
   w.put_attribute("co2flux_reconstructed", "first_month_reconstructed", NcType::int32,
                   {static_cast<double>(c.first_month)});
   w.put_attribute("", "Conventions", "CF-1.8");
@@ -281,6 +295,8 @@ void write_cache(const std::string& path, const CacheContext& c, const CacheFiel
                   c.first_month > 1 ? c.d.file_for(c.experiment, c.year)
                                     : concat(c.d.file_for(c.experiment, c.year - 1), " ",
                                              c.d.file_for(c.experiment, c.year)));
+  w.put_attribute("", "cell_area_source",
+                  c.areas.from_metrics ? "grid metrics (e1t*e2t)" : "computed from cell centres");
   w.put_attribute("", "window_months", NcType::int32, {static_cast<double>(c.d.window)});
   w.put_attribute("", "samples", NcType::float64, {static_cast<double>(c.samples)});
   w.put_attribute("", "skipped_windows", NcType::float64, {static_cast<double>(c.skipped)});
@@ -293,6 +309,9 @@ void write_cache(const std::string& path, const CacheContext& c, const CacheFiel
   std::vector<float> lat(g.lat.begin(), g.lat.end()), lon(g.lon.begin(), g.lon.end());
   w.write("nav_lat", {g.row_begin, 0}, {rows, g.nx}, lat.data());
   w.write("nav_lon", {g.row_begin, 0}, {rows, g.nx}, lon.data());
+  static const double no_area = 0;  // a rank without rows passes a valid pointer
+  w.write("cell_area", {g.row_begin, 0}, {rows, g.nx},
+          c.areas.area.empty() ? &no_area : c.areas.area.data());
   // The rank's rows of each month are one contiguous block in its buffer but
   // not in the file: one put per variable with the (12, rows, nx) block.
   w.write("co2flux_simulated", {0, g.row_begin, 0}, {12, rows, g.nx}, f.simulated.data());
@@ -354,14 +373,17 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
 
   int written = 0, reused = 0;
   std::int64_t samples = 0, points_written = 0;
+  std::uint64_t bytes_read = 0;  // by this rank's year reader
   std::exception_ptr failure;
   try {
     data::Grid grid;
+    CellAreas areas;
     std::string units;
     {
       auto t = timers.scope("grid");
       auto file = io::GridFile::open(d.file_for(mine.front().experiment, mine.front().year), group);
       grid = data::load_grid(*file, d, group, regions);  // rows balanced by the regions' points
+      areas = cell_areas(*file, d, grid, group);
       // Units: the file's own when the dataset does not convert the target.
       const auto& target = d.variables[kTargetRole];
       if (target.scale == 1.0 && target.offset == 0.0)
@@ -489,6 +511,7 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
           CacheContext context{d,
                                grid,
                                model,
+                               areas,
                                task.experiment,
                                regions[r].name,
                                "",
@@ -516,6 +539,7 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
       }
     }
     progress.finish();
+    bytes_read = reader.bytes_read();
   } catch (...) {
     failure = std::current_exception();
   }
@@ -532,6 +556,9 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
   summary.predict_seconds = mpi::max(timers.seconds("predict"), comm);
   summary.read_seconds = mpi::max(timers.seconds("read"), comm);
   summary.write_seconds = mpi::max(timers.seconds("write"), comm);
+  summary.bytes_read = static_cast<double>(mpi::sum(static_cast<std::int64_t>(bytes_read), comm));
+  log::info("reconstruct: read ", log::bytes(summary.bytes_read), " of input fields over ", ranks,
+            " rank(s)");
   summary.seconds = mpi::max(wall_seconds() - t_start, comm);
   timers.report(comm, "reconstruct");
   return summary;

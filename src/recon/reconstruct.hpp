@@ -43,6 +43,7 @@ struct ReconstructSummary {
   double seconds = 0;          // the whole call
   double predict_seconds = 0;  // max over ranks: model predictions alone
   double read_seconds = 0, write_seconds = 0;
+  double bytes_read = 0;            // input bytes read by the year readers, over all ranks
   std::vector<std::string> models;  // the models reconstructed
 };
 

@@ -46,8 +46,9 @@ std::string dataset_yaml(const std::string& data_dir) {
          "sampling: {fraction: 0.5}\n";
 }
 
-config::Config dataset(const std::string& data_dir) {
-  return config::Config::from_text(dataset_yaml(data_dir), data::dataset_schema(), "recon.yaml");
+config::Config dataset(const std::string& data_dir, const std::string& extra = "") {
+  return config::Config::from_text(dataset_yaml(data_dir) + extra, data::dataset_schema(),
+                                   "recon.yaml");
 }
 
 models::NetworkSpec small_spec(const std::string& kind, int window = 4) {
@@ -132,13 +133,13 @@ void check_nc(int status, const std::string& what) {
 // A cache read back with plain PnetCDF on one rank.
 struct Cache {
   std::vector<float> lat, lon, simulated, reconstructed;
-  std::vector<double> time;
-  std::string model, experiment, region, checksum;
+  std::vector<double> time, area;
+  std::string model, experiment, region, checksum, area_source, area_units;
   int year = 0, format = 0;
   float fill = 0;
 };
 
-Cache read_cache(const std::string& path) {
+Cache read_cache(const std::string& path, int nx = kNx, int ny = kNy) {
   Cache c;
   int nc = -1;
   EXPECT_EQ(ncmpi_open(MPI_COMM_SELF, path.c_str(), NC_NOWRITE, MPI_INFO_NULL, &nc), NC_NOERR)
@@ -158,11 +159,17 @@ Cache read_cache(const std::string& path) {
     out.resize(static_cast<size_t>(count));
     check_nc(ncmpi_get_var_float_all(nc, v, out.data()), name);
   };
-  get("nav_lat", c.lat, kNx * kNy);
-  get("nav_lon", c.lon, kNx * kNy);
-  get("co2flux_simulated", c.simulated, 12 * kNx * kNy);
-  get("co2flux_reconstructed", c.reconstructed, 12 * kNx * kNy);
+  get("nav_lat", c.lat, nx * ny);
+  get("nav_lon", c.lon, nx * ny);
+  get("co2flux_simulated", c.simulated, 12 * nx * ny);
+  get("co2flux_reconstructed", c.reconstructed, 12 * nx * ny);
   int v = -1;
+  check_nc(ncmpi_inq_varid(nc, "cell_area", &v), "cell_area");
+  c.area.resize(static_cast<size_t>(nx * ny));
+  check_nc(ncmpi_get_var_double_all(nc, v, c.area.data()), "cell_area");
+  c.area_units = text(v, "units");
+  EXPECT_EQ(text(v, "long_name"), "cell area (e1t*e2t)");
+  EXPECT_EQ(text(v, "coordinates"), "nav_lat nav_lon");
   check_nc(ncmpi_inq_varid(nc, "time_counter", &v), "time_counter");
   c.time.resize(12);
   check_nc(ncmpi_get_var_double_all(nc, v, c.time.data()), "time_counter");
@@ -174,6 +181,7 @@ Cache read_cache(const std::string& path) {
   c.experiment = text(NC_GLOBAL, "experiment");
   c.region = text(NC_GLOBAL, "region");
   c.checksum = text(NC_GLOBAL, "model_file_checksum");
+  c.area_source = text(NC_GLOBAL, "cell_area_source");
   ncmpi_get_att_int(nc, NC_GLOBAL, "year", &c.year);
   ncmpi_close(nc);
   return c;
@@ -245,6 +253,7 @@ TEST(Reconstruct, CachesIdenticalForAnyRanksAndGroups) {
       EXPECT_TRUE(same_bits(a.simulated, b.simulated)) << dir << name;
       EXPECT_TRUE(same_bits(a.reconstructed, b.reconstructed)) << dir << name;
       EXPECT_TRUE(same_bits(a.lat, b.lat) && same_bits(a.lon, b.lon)) << dir << name;
+      EXPECT_EQ(a.area, b.area) << dir << name;
       EXPECT_EQ(a.time, b.time) << dir << name;
       EXPECT_EQ(a.checksum, b.checksum) << dir << name;
     }
@@ -417,4 +426,149 @@ TEST(Reconstruct, RerunSkipsCompleteCachesAndRedoesInterruptedOnes) {
   o.force = true;
   EXPECT_EQ(recon::reconstruct(cfg, o, MPI_COMM_WORLD).caches_written, 2);
   EXPECT_TRUE(fs::exists(xgb));
+}
+
+namespace {
+
+// A (y, x) variable of an input file as double, read on this rank alone.
+std::vector<double> read_input_field(const std::string& path, const char* name, size_t cells) {
+  std::vector<double> out(cells);
+  int nc = -1, v = -1;
+  EXPECT_EQ(ncmpi_open(MPI_COMM_SELF, path.c_str(), NC_NOWRITE, MPI_INFO_NULL, &nc), NC_NOERR);
+  EXPECT_EQ(ncmpi_inq_varid(nc, name, &v), NC_NOERR) << name;
+  EXPECT_EQ(ncmpi_get_var_double_all(nc, v, out.data()), NC_NOERR) << name;
+  ncmpi_close(nc);
+  return out;
+}
+
+double sum(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return s;
+}
+
+const double kSphere = 4.0 * M_PI * data::earth_radius_m * data::earth_radius_m;
+
+// One MLP cache of `region` for 1959 from the data in `data_dir`, at every
+// rank (into out/all) and at rank 0 alone (into out/one).
+void reconstruct_all_and_alone(const config::Config& cfg, const std::string& out,
+                               const std::string& region = "global") {
+  auto o = options(out + "/all", 1959, 1959);
+  o.models = {"mlp"};
+  o.regions = {region};
+  recon::reconstruct(cfg, o, MPI_COMM_WORLD);
+  MPI_Comm alone;
+  MPI_Comm_split(MPI_COMM_WORLD, world_rank() == 0 ? 0 : MPI_UNDEFINED, 0, &alone);
+  if (world_rank() == 0) {
+    o.out_dir = out + "/one";
+    recon::reconstruct(cfg, o, alone);
+    MPI_Comm_free(&alone);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+}
+
+}  // namespace
+
+// (f) Every cache carries the cell areas: e1t * e2t of the input, the same
+// at any number of ranks, summing to the sphere; analysis::read_cache_block
+// hands each rank its rows of them.
+TEST(Reconstruct, CachesCarryTheInputsCellAreas) {
+  const auto out = shared_temp_dir("recon_area");
+  reconstruct_all_and_alone(dataset(testbed().data), out, "North_Atlantic");
+  const std::string name = "mlp_North_Atlantic_experiment_1_1959.nc";
+  if (world_rank() == 0) {
+    const Cache all = read_cache(out + "/all/" + name), one = read_cache(out + "/one/" + name);
+    const std::string input = testbed().data + "/testbed_experiment_1_1959.nc";
+    const auto e1t = read_input_field(input, "e1t", kNx * kNy);
+    const auto e2t = read_input_field(input, "e2t", kNx * kNy);
+    std::vector<double> product(e1t.size());
+    for (size_t i = 0; i < e1t.size(); ++i) product[i] = e1t[i] * e2t[i];
+    EXPECT_EQ(all.area, product);
+    EXPECT_EQ(all.area, one.area);
+    EXPECT_EQ(all.area_units, "m2");
+    EXPECT_EQ(all.area_source, "grid metrics (e1t*e2t)");
+    EXPECT_NEAR(sum(all.area) / kSphere, 1.0, 1e-12);  // no duplicated points here
+  }
+  // Rows split like a 2-rank analysis: each rank gets exactly its rows.
+  const int n = test_util::world_size(), me = world_rank();
+  const int begin = kNy * me / n, end = kNy * (me + 1) / n;
+  const auto block =
+      analysis::read_cache_block(out + "/all/" + name, begin, end - begin, MPI_COMM_WORLD);
+  const Cache whole = read_cache(out + "/all/" + name);
+  const std::vector<double> mine(whole.area.begin() + begin * kNx, whole.area.begin() + end * kNx);
+  EXPECT_EQ(block.area, mine);
+}
+
+// (g) On an ORCA-like grid (cyclic halo columns, north fold) the duplicated
+// points get area 0: the areas sum to the sphere once, and over the cache's
+// ocean cells to the ocean area of the input (e1t * e2t where tmask, each
+// cell once), at any number of ranks.
+TEST(Reconstruct, OrcaHaloAreasCountEveryCellOnce) {
+  const int nx = 38, ny = 19;  // 36 x 18 cells + 2 halo columns + the fold row
+  const auto dir = shared_temp_dir("recon_orca_area");
+  data::SynthOptions o;
+  o.out_dir = dir + "/data";
+  o.nx = nx;
+  o.ny = ny;
+  o.orca_halo = true;
+  o.first_year = 1958;
+  o.last_year = 1959;
+  o.experiments = {{"experiment_1", 1.0}};
+  data::generate_testbed(o, MPI_COMM_WORLD);
+  reconstruct_all_and_alone(dataset(dir + "/data"), dir);
+  if (world_rank() != 0) return;
+  const std::string name = "mlp_global_experiment_1_1959.nc";
+  const Cache all = read_cache(dir + "/all/" + name, nx, ny);
+  const Cache one = read_cache(dir + "/one/" + name, nx, ny);
+  EXPECT_EQ(all.area, one.area);
+  EXPECT_TRUE(same_bits(all.reconstructed, one.reconstructed));
+  const std::string input = dir + "/data/testbed_experiment_1_1959.nc";
+  const auto e1t = read_input_field(input, "e1t", nx * ny);
+  const auto e2t = read_input_field(input, "e2t", nx * ny);
+  const auto tmask = read_input_field(input, "tmask", nx * ny);
+  double ocean = 0, ocean_in_cache = 0;
+  for (int y = 0; y < ny; ++y)
+    for (int x = 0; x < nx; ++x) {
+      const size_t i = static_cast<size_t>(y) * nx + x;
+      const bool halo = x == 0 || x == nx - 1 || y == ny - 1;
+      ASSERT_EQ(all.area[i], halo ? 0.0 : e1t[i] * e2t[i]) << "y=" << y << " x=" << x;
+      if (!halo && tmask[i] > 0) ocean += e1t[i] * e2t[i];
+      if (all.simulated[5 * nx * ny + i] != recon::kCacheFill) ocean_in_cache += all.area[i];
+    }
+  EXPECT_NEAR(sum(all.area) / kSphere, 1.0, 1e-12);
+  EXPECT_GT(ocean, 0.3 * kSphere);
+  EXPECT_LT(ocean, 0.9 * kSphere);
+  EXPECT_NEAR(ocean_in_cache / ocean, 1.0, 1e-12);
+}
+
+// (h) Without cell sizes (none named, or the file lacks the named ones) the
+// areas come from the cell centres, the cache says so, and they are the
+// same at any number of ranks as over the whole grid.
+TEST(Reconstruct, CellAreasFromCentresWithoutMetrics) {
+  for (const char* grid : {"grid: {cell_width: '', cell_height: ''}\n",
+                           "grid: {cell_width: e1x, cell_height: e2t}\n"}) {
+    const auto out = shared_temp_dir("recon_area_centres");
+    reconstruct_all_and_alone(dataset(testbed().data, grid), out);
+    if (world_rank() != 0) continue;
+    const std::string name = "mlp_global_experiment_1_1959.nc";
+    const Cache all = read_cache(out + "/all/" + name), one = read_cache(out + "/one/" + name);
+    EXPECT_EQ(all.area_source, "computed from cell centres") << grid;
+    EXPECT_EQ(all.area, one.area) << grid;
+    EXPECT_EQ(all.area, analysis::cell_areas_from_centres(all.lat, all.lon, kNy, kNx)) << grid;
+    EXPECT_NEAR(sum(all.area) / kSphere, 1.0, 0.02) << grid;
+    int nc = -1, v = -1;
+    EXPECT_EQ(
+        ncmpi_open(MPI_COMM_SELF, (out + "/all/" + name).c_str(), NC_NOWRITE, MPI_INFO_NULL, &nc),
+        NC_NOERR);
+    EXPECT_EQ(ncmpi_inq_varid(nc, "cell_area", &v), NC_NOERR);
+    MPI_Offset len = 0;
+    ncmpi_inq_attlen(nc, v, "source", &len);
+    std::string source(static_cast<size_t>(len), '\0');
+    ncmpi_get_att_text(nc, v, "source", source.data());
+    ncmpi_close(nc);
+    EXPECT_NE(source.find("from the cell centres"), std::string::npos) << source;
+    if (std::string(grid).find("e1x") != std::string::npos) {
+      EXPECT_NE(source.find("has no 'e1x'"), std::string::npos) << source;
+    }
+  }
 }
