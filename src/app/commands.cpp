@@ -22,6 +22,7 @@ void register_commands(CLI::App& app) {
   add(app, "tiles", add_tiles_command);
   add(app, "reconstruct", add_reconstruct_command);
   add(app, "run", add_run_command);
+  add(app, "analyze", add_analyze_command);
 }
 
 void run_selected(CLI::App& app) {

@@ -1,0 +1,338 @@
+// fluxrecon analyze on caches with closed-form fields: the metrics against an
+// independent computation in this test, the same outputs for one rank as for
+// all, the report and its figures, reruns, and every bad-input error.
+#include <gtest/gtest.h>
+#include <mpi.h>
+
+#include <array>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "analysis/analyze.hpp"
+#include "analysis/cache_reader.hpp"
+#include "analysis/png_info.hpp"
+#include "core/error.hpp"
+#include "support/flux_caches.hpp"
+#include "support/mpi_test_util.hpp"
+
+namespace fa = fluxrecon::analysis;
+namespace fs = std::filesystem;
+using test_util::FluxCacheSpec;
+
+namespace {
+
+constexpr double kSecondsPerYear = 365.25 * 86400.0;
+const int kDays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};  // noleap
+
+std::string write_caches(const std::string& dir, std::vector<FluxCacheSpec> specs) {
+  if (test_util::world_rank() == 0) fs::create_directories(dir);
+  MPI_Barrier(MPI_COMM_WORLD);
+  for (const auto& s : specs) test_util::write_flux_cache(dir + "/" + test_util::cache_name(s), s);
+  MPI_Barrier(MPI_COMM_WORLD);
+  return dir;
+}
+
+// The caches of the main tests: two models, the globe and a southern band,
+// three years.
+std::vector<FluxCacheSpec> standard_specs(bool with_cell_area = false) {
+  std::vector<FluxCacheSpec> out;
+  for (const char* model : {"mlp", "lstm"})
+    for (const char* region : {"global", "Southern_Ocean"})
+      for (int year = 2001; year <= 2003; ++year) {
+        FluxCacheSpec s;
+        s.model = model;
+        s.region = region;
+        s.year = year;
+        s.with_cell_area = with_cell_area;
+        if (std::string(region) == "Southern_Ocean") s.region_lat_max = -40.0;
+        out.push_back(s);
+      }
+  return out;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// metrics.csv rows by "model,region,experiment,year" -> column -> value.
+std::map<std::string, std::map<std::string, double>> read_metrics(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  std::vector<std::string> header;
+  for (std::stringstream h(line); std::getline(h, line, ',');) header.push_back(line);
+  std::map<std::string, std::map<std::string, double>> rows;
+  while (std::getline(in, line)) {
+    std::vector<std::string> cells;
+    for (std::stringstream c(line); std::getline(c, line, ',');) cells.push_back(line);
+    EXPECT_EQ(cells.size(), header.size());
+    const std::string key = cells[0] + "," + cells[1] + "," + cells[2] + "," + cells[3];
+    for (std::size_t k = 4; k < cells.size() && k < header.size(); ++k)
+      rows[key][header[k]] = std::stod(cells[k]);
+  }
+  return rows;
+}
+
+struct Reference {
+  double rmse, mae, bias, r2, r, simulated_pgc, error_pgc;
+  long long count;
+};
+
+// Area-weighted metrics written out from their definitions, in double, over
+// the float values the caches store.
+Reference reference(const FluxCacheSpec& base, const std::vector<int>& years,
+                    const std::vector<double>& area) {
+  double w = 0, we = 0, we2 = 0, wae = 0, ws = 0, wr = 0, mol_s = 0, mol_r = 0;
+  long long count = 0;
+  struct Cell {
+    double w, s, r;
+  };
+  std::vector<Cell> cells;
+  for (int year : years)
+    for (int m = 0; m < 12; ++m)
+      for (int j = 0; j < base.ny; ++j)
+        for (int i = 0; i < base.nx; ++i) {
+          if (!test_util::cache_cell(base, j, i)) continue;
+          const double s = static_cast<float>(test_util::cache_simulated(year, m, j, i));
+          const double r =
+              static_cast<float>(test_util::cache_reconstructed(base.model, year, m, j, i));
+          const double a = area[static_cast<std::size_t>(j) * base.nx + i];
+          cells.push_back({a, s, r});
+          w += a;
+          we += a * (r - s);
+          we2 += a * (r - s) * (r - s);
+          wae += a * std::abs(r - s);
+          ws += a * s;
+          wr += a * r;
+          mol_s += kDays[m] * 86400.0 * a * s;
+          mol_r += kDays[m] * 86400.0 * a * r;
+          ++count;
+        }
+  const double ms = ws / w, mr = wr / w;
+  double vs = 0, vr = 0, csr = 0;
+  for (const auto& c : cells) {
+    vs += c.w * (c.s - ms) * (c.s - ms);
+    vr += c.w * (c.r - mr) * (c.r - mr);
+    csr += c.w * (c.s - ms) * (c.r - mr);
+  }
+  const double pgc = 12.011 / 1e15 / static_cast<double>(years.size());
+  return {
+      std::sqrt(we2 / w),    wae / w, we / w, 1.0 - we2 / vs, csr / std::sqrt(vs * vr), mol_s * pgc,
+      (mol_r - mol_s) * pgc, count};
+}
+
+std::vector<double> centre_areas(const FluxCacheSpec& s) {
+  std::vector<float> lat, lon;
+  for (int j = 0; j < s.ny; ++j)
+    for (int i = 0; i < s.nx; ++i) {
+      lat.push_back(static_cast<float>(test_util::cache_lat(s, j)));
+      lon.push_back(static_cast<float>(test_util::cache_lon(s, i)));
+    }
+  return fa::cell_areas_from_centres(lat, lon, s.ny, s.nx);
+}
+
+void expect_metrics(const std::map<std::string, double>& row, const Reference& ref,
+                    const std::string& what) {
+  SCOPED_TRACE(what);
+  auto near = [](double got, double want, double scale) {
+    EXPECT_NEAR(got, want, 1e-6 * std::abs(scale) + 1e-12) << "want " << want;
+  };
+  EXPECT_EQ(row.at("cell_months"), ref.count);
+  near(row.at("rmse_mol_m2_yr"), ref.rmse * kSecondsPerYear, ref.rmse * kSecondsPerYear);
+  near(row.at("mae_mol_m2_yr"), ref.mae * kSecondsPerYear, ref.mae * kSecondsPerYear);
+  near(row.at("bias_mol_m2_yr"), ref.bias * kSecondsPerYear, ref.rmse * kSecondsPerYear);
+  near(row.at("r2"), ref.r2, 1.0);
+  near(row.at("pearson_r"), ref.r, 1.0);
+  near(row.at("simulated_pgc_per_yr"), ref.simulated_pgc, ref.simulated_pgc);
+  near(row.at("error_pgc_per_yr"), ref.error_pgc, ref.simulated_pgc);
+}
+
+fa::AnalyzeOptions options_for(const std::string& caches, const std::string& out) {
+  fa::AnalyzeOptions o;
+  o.caches_dir = caches;
+  o.out_dir = out;
+  return o;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const fluxrecon::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(Analyze, MetricsMatchAnIndependentComputation) {
+  const auto dir = test_util::shared_temp_dir("analyze_metrics");
+  const auto caches = write_caches(dir + "/caches", standard_specs());
+  const auto s = fa::analyze(options_for(caches, dir + "/out"), MPI_COMM_WORLD);
+  EXPECT_EQ(s.caches, 12);
+  EXPECT_EQ(s.sets, 4);
+  EXPECT_EQ(s.metric_rows, 4 * (3 + 1));
+  if (test_util::world_rank() != 0) return;
+  const auto rows = read_metrics(dir + "/out/metrics.csv");
+  ASSERT_EQ(rows.size(), 16u);
+  for (const auto& spec : standard_specs()) {
+    const auto area = centre_areas(spec);  // the caches carry no cell_area
+    const std::string key = spec.model + "," + spec.region + "," + spec.experiment + ",";
+    expect_metrics(rows.at(key + std::to_string(spec.year)), reference(spec, {spec.year}, area),
+                   key + std::to_string(spec.year));
+    if (spec.year == 2003)
+      expect_metrics(rows.at(key + "all"), reference(spec, {2001, 2002, 2003}, area), key + "all");
+  }
+  // The better model is better.
+  EXPECT_GT(rows.at("mlp,global,experiment_1,all").at("r2"),
+            rows.at("lstm,global,experiment_1,all").at("r2"));
+}
+
+TEST(Analyze, UsesTheCachesCellAreasWhenTheyHaveThem) {
+  const auto dir = test_util::shared_temp_dir("analyze_cell_area");
+  const auto caches = write_caches(dir + "/caches", standard_specs(true));
+  fa::analyze(options_for(caches, dir + "/out"), MPI_COMM_WORLD);
+  if (test_util::world_rank() != 0) return;
+  const auto rows = read_metrics(dir + "/out/metrics.csv");
+  FluxCacheSpec spec = standard_specs(true)[0];
+  std::vector<double> area;
+  for (int j = 0; j < spec.ny; ++j)
+    for (int i = 0; i < spec.nx; ++i) area.push_back(test_util::cache_area(j, i));
+  expect_metrics(rows.at("mlp,global,experiment_1,all"), reference(spec, {2001, 2002, 2003}, area),
+                 "cell_area");
+}
+
+TEST(Analyze, OneRankWritesWhatAllRanksWrite) {
+  const auto dir = test_util::shared_temp_dir("analyze_ranks");
+  const auto caches = write_caches(dir + "/caches", standard_specs());
+  MPI_Comm alone;
+  MPI_Comm_split(MPI_COMM_WORLD, test_util::world_rank() == 0 ? 0 : MPI_UNDEFINED, 0, &alone);
+  if (alone != MPI_COMM_NULL) {
+    fa::analyze(options_for(caches, dir + "/one"), alone);
+    MPI_Comm_free(&alone);
+  }
+  fa::analyze(options_for(caches, dir + "/all"), MPI_COMM_WORLD);
+  if (test_util::world_rank() != 0) return;
+  for (const char* f : {"metrics.csv", "annual_means.csv", "seasonal_cycle.csv"})
+    EXPECT_EQ(read_file(dir + "/one/" + f), read_file(dir + "/all/" + f)) << f;
+  EXPECT_EQ(read_file(dir + "/one/figures/scatter_mlp_global_experiment_1.png"),
+            read_file(dir + "/all/figures/scatter_mlp_global_experiment_1.png"));
+}
+
+TEST(Analyze, ReportHoldsEveryFigureTableAndInput) {
+  const auto dir = test_util::shared_temp_dir("analyze_report");
+  const auto caches = write_caches(dir + "/caches", standard_specs());
+  fs::create_directories(dir + "/models");  // a loss history of a neural model
+  if (test_util::world_rank() == 0) {
+    std::ofstream csv(dir + "/models/mlp_losses.csv");
+    csv << "epoch,train_mse,validation_mse,seconds\n1,0.5,0.6,1\n2,0.3,0.4,1\n3,0.2,0.35,1\n";
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  auto opt = options_for(caches, dir + "/out");
+  opt.models_dir = dir + "/models";
+  opt.provenance = {"dataset config=" + dir + "/caches"};
+  const auto s = fa::analyze(opt, MPI_COMM_WORLD);
+  // Per set: maps, differences, seasonal, scatter; per region: annual; per
+  // experiment: two comparisons; one loss figure.
+  EXPECT_EQ(s.figures, 4 * 4 + 2 + 2 + 1);
+  if (test_util::world_rank() != 0) return;
+  int pngs = 0;
+  for (const auto& e : fs::directory_iterator(dir + "/out/figures")) {
+    const auto info = fa::read_png_info(e.path().string());
+    EXPECT_GT(info.width, 200) << e.path();
+    ++pngs;
+  }
+  EXPECT_EQ(pngs, s.figures);
+  const std::string html = read_file(s.report_path);
+  std::size_t images = 0;
+  for (auto p = html.find("<img"); p != std::string::npos; p = html.find("<img", p + 1)) ++images;
+  EXPECT_EQ(images, static_cast<std::size_t>(s.figures));
+  for (const char* id :
+       {"overall-metrics", "metrics-global-experiment-1", "metrics-southern-ocean-experiment-1"})
+    EXPECT_NE(html.find(std::string("id=\"") + id + "\""), std::string::npos) << id;
+  for (const auto& spec : standard_specs())
+    EXPECT_NE(html.find(test_util::cache_name(spec)), std::string::npos);
+  EXPECT_NE(html.find("/models/mlp.h5"), std::string::npos);  // the model file of the caches
+  EXPECT_NE(html.find("dataset config"), std::string::npos);
+  EXPECT_NE(html.find("Training"), std::string::npos);
+}
+
+TEST(Analyze, RerunSkipsUntilTheCachesChange) {
+  const auto dir = test_util::shared_temp_dir("analyze_rerun");
+  auto specs = standard_specs();
+  specs.resize(2);  // mlp global 2001-2002
+  const auto caches = write_caches(dir + "/caches", specs);
+  const auto opt = options_for(caches, dir + "/out");
+  EXPECT_FALSE(fa::analyze(opt, MPI_COMM_WORLD).reused);
+  EXPECT_TRUE(fa::analyze(opt, MPI_COMM_WORLD).reused);
+  FluxCacheSpec more = specs[1];
+  more.year = 2003;
+  write_caches(caches, {more});
+  const auto s = fa::analyze(opt, MPI_COMM_WORLD);
+  EXPECT_FALSE(s.reused);
+  EXPECT_EQ(s.caches, 3);
+  auto forced = opt;
+  forced.force = true;
+  EXPECT_FALSE(fa::analyze(forced, MPI_COMM_WORLD).reused);
+}
+
+TEST(Analyze, BadInputIsNamedAndNothingIsWritten) {
+  const auto dir = test_util::shared_temp_dir("analyze_errors");
+  auto check = [&](const std::string& name, std::vector<FluxCacheSpec> specs,
+                   const std::function<void(fa::AnalyzeOptions&)>& adjust,
+                   const std::vector<std::string>& expected) {
+    SCOPED_TRACE(name);
+    const auto caches = write_caches(dir + "/" + name, specs);
+    auto opt = options_for(caches, dir + "/" + name + "_out");
+    adjust(opt);
+    const std::string e = error_of([&] { fa::analyze(opt, MPI_COMM_WORLD); });
+    for (const auto& text : expected) EXPECT_NE(e.find(text), std::string::npos) << e;
+    EXPECT_FALSE(fs::exists(opt.out_dir + "/index.html"));
+    EXPECT_FALSE(fs::exists(opt.out_dir + "/metrics.csv"));
+  };
+  auto years = [](std::vector<int> ys, FluxCacheSpec base = {}) {
+    std::vector<FluxCacheSpec> out;
+    for (int y : ys) {
+      base.year = y;
+      out.push_back(base);
+    }
+    return out;
+  };
+  auto none = [](fa::AnalyzeOptions&) {};
+  check("missing_in_range", years({2001, 2003}), none, {"missing", "2002"});
+  check("missing_asked", years({2001, 2002}),
+        [](fa::AnalyzeOptions& o) {
+          o.first_year = 2001;
+          o.last_year = 2004;
+        },
+        {"2003, 2004"});
+  auto mixed = years({2001, 2002});
+  mixed[1].units = "mmol m-2 d-1";
+  mixed[1].to_units = 1e3 * 86400;
+  check("mixed_units", mixed, none,
+        {"different units", "mmol m-2 d-1", "mlp_global_experiment_1_2001.nc"});
+  auto grids = years({2001});
+  FluxCacheSpec shifted = grids[0];
+  shifted.model = "lstm";
+  shifted.lat_shift = 0.5;
+  grids.push_back(shifted);
+  check("mixed_grids", grids, none, {"different grids"});
+  FluxCacheSpec empty;
+  empty.region = "Arctic";
+  empty.empty = true;
+  check("empty_region", years({2001}, empty), none, {"Arctic", "empty region"});
+  check("unknown_model", years({2001}), [](fa::AnalyzeOptions& o) { o.models = {"xgboost"}; },
+        {"xgboost", "mlp"});
+  check("bad_month", years({2001}), [](fa::AnalyzeOptions& o) { o.map_months = {13}; },
+        {"month 13"});
+  check("no_caches", {}, none, {"holds no caches"});
+}

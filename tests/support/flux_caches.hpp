@@ -1,0 +1,126 @@
+// Reconstruction caches in the layout of `fluxrecon reconstruct`, written
+// collectively with the project's netCDF writer from closed-form fields, so
+// that analysis tests know every value (and can recompute any metric).
+#pragma once
+
+#include <mpi.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "io/nc_writer.hpp"
+
+namespace test_util {
+
+struct FluxCacheSpec {
+  std::string model = "mlp";
+  std::string region = "global";
+  std::string experiment = "experiment_1";
+  int year = 2001;
+  int ny = 10, nx = 16;
+  std::string units = "mol m-2 s-1";
+  double to_units = 1.0;        // stored = physical (mol m-2 s-1) x to_units
+  double lat_shift = 0.0;       // another grid
+  bool empty = false;           // every cell is fill (an empty region)
+  bool with_cell_area = false;  // write cell_area = area_of(j, i)
+  // Cells outside the region (fill): south of this latitude only, if set.
+  double region_lat_max = 90.0;
+};
+
+constexpr float kFluxCacheFill = 1.0e20f;
+
+inline double cache_lat(const FluxCacheSpec& s, int j) {
+  return -75.0 + 140.0 * j / (s.ny - 1) + s.lat_shift;
+}
+inline double cache_lon(const FluxCacheSpec& s, int i) { return -180.0 + 360.0 * (i + 0.5) / s.nx; }
+inline bool cache_land(int j, int i) { return (j == 3 && i >= 4 && i <= 7) || (j == 6 && i == 2); }
+inline bool cache_cell(const FluxCacheSpec& s, int j, int i) {
+  return !s.empty && !cache_land(j, i) && cache_lat(s, j) <= s.region_lat_max;
+}
+// Physical values, mol m-2 s-1: a seasonal cycle, a pattern, a trend.
+inline double cache_simulated(int year, int m, int j, int i) {
+  return 1e-8 *
+         (std::sin(0.5 * j + 0.3 * i) + 0.4 * std::cos(0.52 * m + 0.1 * j) + 0.05 * (year - 2000));
+}
+inline double model_skill(const std::string& model) { return model == "mlp" ? 0.9 : 0.7; }
+inline double cache_reconstructed(const std::string& model, int year, int m, int j, int i) {
+  return model_skill(model) * cache_simulated(year, m, j, i) +
+         2e-9 * std::cos(1.3 * i + 0.7 * m + j + year);
+}
+// Areas written into cell_area (m^2) when asked for.
+inline double cache_area(int j, int i) { return 1e9 * (1.0 + 0.5 * j + 0.01 * i); }
+
+inline std::string cache_name(const FluxCacheSpec& s) {
+  return s.model + "_" + s.region + "_" + s.experiment + "_" + std::to_string(s.year) + ".nc";
+}
+
+// Collective over MPI_COMM_WORLD; rows split over the ranks.
+inline void write_flux_cache(const std::string& path, const FluxCacheSpec& s) {
+  namespace io = fluxrecon::io;
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  const int begin = s.ny * rank / size, rows = s.ny * (rank + 1) / size - begin;
+  io::NcWriter w(path, MPI_COMM_WORLD, io::WriteFormat::cdf5);
+  w.define_dimension("time", 12);
+  w.define_dimension("y", s.ny);
+  w.define_dimension("x", s.nx);
+  w.define_variable("time_counter", io::NcType::float64, {"time"});
+  w.put_attribute("time_counter", "units", "days since " + std::to_string(s.year) + "-01-01");
+  w.put_attribute("time_counter", "calendar", "noleap");
+  for (const char* v : {"nav_lat", "nav_lon"})
+    w.define_variable(v, io::NcType::float32, {"y", "x"});
+  for (const char* v : {"co2flux_simulated", "co2flux_reconstructed"}) {
+    w.define_variable(v, io::NcType::float32, {"time", "y", "x"});
+    w.put_attribute(v, "units", s.units);
+    w.put_attribute(v, "_FillValue", io::NcType::float32, {kFluxCacheFill});
+  }
+  if (s.with_cell_area) {
+    w.define_variable("cell_area", io::NcType::float64, {"y", "x"});
+    w.put_attribute("cell_area", "units", "m2");
+  }
+  w.put_attribute("", "model", s.model);
+  w.put_attribute("", "experiment", s.experiment);
+  w.put_attribute("", "region", s.region);
+  w.put_attribute("", "year", io::NcType::int32, {static_cast<double>(s.year)});
+  w.put_attribute("", "model_file", "/models/" + s.model + ".h5");
+  w.put_attribute("", "model_file_checksum", "fnv1a64:0123456789abcdef");
+  w.put_attribute("", "software", "fluxrecon test");
+  w.end_definitions();
+
+  const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  std::vector<double> t;
+  double start = 0;
+  for (int m = 0; m < 12; ++m) {
+    t.push_back(start + days[m] / 2.0);
+    start += days[m];
+  }
+  w.write("time_counter", {0}, {rank == 0 ? 12 : 0}, t.data());
+  std::vector<float> lat, lon, sim, rec;
+  std::vector<double> area;
+  for (int j = begin; j < begin + rows; ++j)
+    for (int i = 0; i < s.nx; ++i) {
+      lat.push_back(static_cast<float>(cache_lat(s, j)));
+      lon.push_back(static_cast<float>(cache_lon(s, i)));
+      area.push_back(cache_area(j, i));
+    }
+  for (int m = 0; m < 12; ++m)
+    for (int j = begin; j < begin + rows; ++j)
+      for (int i = 0; i < s.nx; ++i) {
+        const bool cell = cache_cell(s, j, i);
+        sim.push_back(cell ? static_cast<float>(cache_simulated(s.year, m, j, i) * s.to_units)
+                           : kFluxCacheFill);
+        rec.push_back(
+            cell ? static_cast<float>(cache_reconstructed(s.model, s.year, m, j, i) * s.to_units)
+                 : kFluxCacheFill);
+      }
+  w.write("nav_lat", {begin, 0}, {rows, s.nx}, lat.data());
+  w.write("nav_lon", {begin, 0}, {rows, s.nx}, lon.data());
+  w.write("co2flux_simulated", {0, begin, 0}, {12, rows, s.nx}, sim.data());
+  w.write("co2flux_reconstructed", {0, begin, 0}, {12, rows, s.nx}, rec.data());
+  if (s.with_cell_area) w.write("cell_area", {begin, 0}, {rows, s.nx}, area.data());
+  w.close();
+}
+
+}  // namespace test_util
