@@ -1,7 +1,9 @@
 // reconstruct on the real bling30 output (../shared/data): the cache's
 // simulated field is the file's fgco2 at every ocean point (read here with
 // plain PnetCDF), land is fill, every ocean point has 12 reconstructed
-// months, and the caches are the same on all ranks as on rank 0 alone.
+// months, the cache's cell_area is the file's e1t * e2t (and its ocean sum
+// the file's MITgcm ocean area), and the caches are the same on all ranks as
+// on rank 0 alone.
 #include <gtest/gtest.h>
 #include <mpi.h>
 #include <pnetcdf.h>
@@ -33,6 +35,16 @@ std::vector<float> read_all(const std::string& path, const char* name, std::size
   EXPECT_EQ(ncmpi_open(MPI_COMM_SELF, path.c_str(), NC_NOWRITE, MPI_INFO_NULL, &nc), NC_NOERR);
   EXPECT_EQ(ncmpi_inq_varid(nc, name, &v), NC_NOERR) << path << ": " << name;
   EXPECT_EQ(ncmpi_get_var_float_all(nc, v, out.data()), NC_NOERR) << path << ": " << name;
+  ncmpi_close(nc);
+  return out;
+}
+
+std::vector<double> read_all_double(const std::string& path, const char* name, std::size_t count) {
+  std::vector<double> out(count);
+  int nc = -1, v = -1;
+  EXPECT_EQ(ncmpi_open(MPI_COMM_SELF, path.c_str(), NC_NOWRITE, MPI_INFO_NULL, &nc), NC_NOERR);
+  EXPECT_EQ(ncmpi_inq_varid(nc, name, &v), NC_NOERR) << path << ": " << name;
+  EXPECT_EQ(ncmpi_get_var_double_all(nc, v, out.data()), NC_NOERR) << path << ": " << name;
   ncmpi_close(nc);
   return out;
 }
@@ -105,4 +117,25 @@ TEST(ReconstructBling30, SimulatedFieldIsTheFilesAndRanksAgree) {
     }
   EXPECT_EQ(ocean, 4447u * 12);
   EXPECT_EQ(values, ocean);
+
+  const std::string input = data + "/bling_2p8deg_1975.nc";
+  const auto area = read_all_double(out + "/all" + name, "cell_area", plane);
+  EXPECT_EQ(area, read_all_double(out + "/one" + name, "cell_area", plane));
+  const auto e1t = read_all_double(input, "e1t", plane), e2t = read_all_double(input, "e2t", plane);
+  const auto model_area = read_all_double(input, "area", plane);  // MITgcm rA
+  double ocean_area = 0, model_ocean_area = 0;
+  for (std::size_t i = 0; i < plane; ++i) {
+    ASSERT_EQ(area[i], e1t[i] * e2t[i]) << "cell " << i;
+    if (mask[i] > 0) {
+      ocean_area += area[i];
+      model_ocean_area += model_area[i];
+    }
+  }
+  // The file documents e1t * e2t = rA to about 1e-4 (MITgcm dxF is not the
+  // mean width of the cell); the ocean sums differ by 1.0e-4.
+  EXPECT_NEAR(ocean_area / model_ocean_area, 1.0, 2e-4);
+  // About 70 % of the sphere is ocean in this model.
+  const double sphere = 4.0 * M_PI * 6371229.0 * 6371229.0;
+  EXPECT_GT(ocean_area, 0.6 * sphere);
+  EXPECT_LT(ocean_area, 0.8 * sphere);
 }
