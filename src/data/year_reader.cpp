@@ -37,9 +37,12 @@ void YearReader::read_into(const std::string& experiment, int year,
   const std::int64_t npoints = static_cast<std::int64_t>(points.size());
   const std::int64_t plane = static_cast<std::int64_t>(rows) * nx;
   std::int64_t lowest = plane, highest = -1;
+  int x0 = nx, x1 = -1;  // columns [x0, x1] of the points
   for (const std::int64_t p : points) {
     lowest = std::min(lowest, p);
     highest = std::max(highest, p);
+    x0 = std::min(x0, static_cast<int>(p % nx));
+    x1 = std::max(x1, static_cast<int>(p % nx));
   }
   std::int64_t first_index = 0;
   all_ranks_agree(comm_, [&] {
@@ -85,22 +88,23 @@ void YearReader::read_into(const std::string& experiment, int year,
   });
 
   // Only the months asked for (January's windows need 3 of the previous
-  // year, not 12) and only the rows between the first and the last point (a
-  // regional run leaves the rest of the rank's block unread). All variables
+  // year, not 12) and only the box of rows and columns that holds the points
+  // (a regional run leaves the rest of the rank's block unread). All variables
   // first, then one pass that writes each point's series contiguously: the
   // transposition streams through the destination once instead of once per
   // variable.
   const std::int64_t row0 = npoints ? lowest / nx : 0, row1 = npoints ? highest / nx + 1 : 0;
-  const std::int64_t read_plane = (row1 - row0) * nx;
-  const std::int64_t origin = row0 * nx;  // local index of the first value read
+  const std::int64_t width = npoints ? x1 - x0 + 1 : nx;
+  if (!npoints) x0 = 0;
+  const std::int64_t read_plane = (row1 - row0) * width;
   const size_t roles = dataset_.variables.size();
   const size_t per_role = static_cast<size_t>(read_plane) * static_cast<size_t>(months);
   fields_.resize(per_role * roles);
   for (size_t role = 0; role < roles; ++role) {
     const auto& v = dataset_.variables[role];
     if (v.file_name.empty()) continue;
-    file.read(v.file_name, {first_index + m0, grid_.row_begin + row0, 0}, {months, row1 - row0, nx},
-              fields_.data() + role * per_role);
+    file.read(v.file_name, {first_index + m0, grid_.row_begin + row0, x0},
+              {months, row1 - row0, width}, fields_.data() + role * per_role);
   }
   io_seconds_ += wall_seconds() - start;
   std::vector<float> scale(roles), offset(roles), constant(roles);
@@ -113,7 +117,7 @@ void YearReader::read_into(const std::string& experiment, int year,
     if (!v.file_name.empty()) base[role] = fields_.data() + role * per_role;
   }
   for (std::int64_t k = 0; k < npoints; ++k) {
-    const std::int64_t p = points[k] - origin;
+    const std::int64_t p = (points[k] / nx - row0) * width + points[k] % nx - x0;
     float* dest = series + (k * slots + first_slot) * static_cast<std::int64_t>(roles);
     for (int m = 0; m < months; ++m, dest += roles)
       for (size_t role = 0; role < roles; ++role)

@@ -26,8 +26,8 @@ class YearReader {
   // [point][slot][role] (roles: 10 predictors then the target) with `slots`
   // slots per point, month first_month going to slot `first_slot`.
   // Missing values stay NaN; whether that is an error is the caller's call.
-  // Reads only those months, and only the rows from the first to the last
-  // of `points` (bytes_read() counts what was read).
+  // Reads only those months, and only the box of rows and columns that
+  // holds `points` (bytes_read() counts what was read).
   void read_into(const std::string& experiment, int year, const std::vector<std::int64_t>& points,
                  int first_month, int last_month, float* series, std::int64_t slots,
                  std::int64_t first_slot);
