@@ -279,6 +279,7 @@ AnalyzeSummary analyze(const AnalyzeOptions& options, MPI_Comm comm) {
 
   int caches = 0;
   for (const auto& s : sets) caches += static_cast<int>(s.years.size());
+  const double read_start = wall_seconds();
   Progress progress("analyze", caches, "caches");
   for (auto& set : sets) {
     SetResult r;
@@ -303,6 +304,7 @@ AnalyzeSummary analyze(const AnalyzeOptions& options, MPI_Comm comm) {
       }
       r.years.push_back(reduce_year(flux_block(b, std::move(area)), comm, info.path));
       set_total.merge(total(r.years.back()));
+      summary.cell_months += static_cast<std::int64_t>(kMonths) * ny * nx;
       add_scatter_sample(b, r, comm);
       if (year == r.map_year) add_maps(b, options.map_months, r, comm);
       progress.advance();
@@ -320,6 +322,8 @@ AnalyzeSummary analyze(const AnalyzeOptions& options, MPI_Comm comm) {
     results.sets.push_back(std::move(r));
   }
   progress.finish();
+  summary.read_seconds = mpi::max(wall_seconds() - read_start, comm);
+  const double output_start = wall_seconds();
 
   std::vector<ProvenanceEntry> provenance = describe_caches(results.sets, comm);
   WrittenOutputs written;
@@ -338,6 +342,7 @@ AnalyzeSummary analyze(const AnalyzeOptions& options, MPI_Comm comm) {
                  {"software", std::string("fluxrecon ") + FLUXRECON_VERSION}};
     write_text_atomically(marker, done.dump(2) + "\n");
   });
+  summary.output_seconds = wall_seconds() - output_start;
   summary.caches = caches;
   summary.sets = static_cast<int>(results.sets.size());
   summary.figures = std::stoi(mpi::broadcast(std::to_string(written.figures), 0, comm));

@@ -13,6 +13,7 @@
 
 #include <mpi.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,9 @@ struct AnalyzeSummary {
   bool reused = false;  // a complete analysis was already there
   std::string report_path;
   double seconds = 0;
+  double read_seconds = 0;       // reading the caches and reducing (max over ranks)
+  double output_seconds = 0;     // figures, tables and the report on rank 0
+  std::int64_t cell_months = 0;  // values analysed (cells x months x caches)
 };
 
 // Collective over `comm`. Throws a collective fluxrecon::Error for bad input:

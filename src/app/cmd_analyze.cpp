@@ -57,7 +57,11 @@ void add_analyze_command(CLI::App& app, std::function<void()>& run) {
     }
     log::info("analyze: read ", s.caches, " cache(s) of ", s.sets,
               " model/region/experiment set(s), wrote ", s.metric_rows, " metric rows and ",
-              s.figures, " figures in ", log::seconds(s.seconds), "; report: ", s.report_path);
+              s.figures, " figures in ", log::seconds(s.seconds), " (reading and reducing ",
+              log::seconds(s.read_seconds), ", ",
+              static_cast<long long>(s.read_seconds > 0 ? s.cell_months / s.read_seconds : 0),
+              " cell-months/s; figures and report ", log::seconds(s.output_seconds),
+              "); report: ", s.report_path);
   };
 }
 
