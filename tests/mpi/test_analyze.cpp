@@ -19,6 +19,7 @@
 #include "analysis/png_info.hpp"
 #include "core/error.hpp"
 #include "support/flux_caches.hpp"
+#include "support/headless_chromium.hpp"
 #include "support/mpi_test_util.hpp"
 
 namespace fa = fluxrecon::analysis;
@@ -56,12 +57,7 @@ std::vector<FluxCacheSpec> standard_specs(bool with_cell_area = false) {
   return out;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string read_file(const std::string& path) { return test_util::slurp(path); }
 
 // metrics.csv rows by "model,region,experiment,year" -> column -> value.
 std::map<std::string, std::map<std::string, double>> read_metrics(const std::string& path) {
@@ -335,4 +331,29 @@ TEST(Analyze, BadInputIsNamedAndNothingIsWritten) {
   check("bad_month", years({2001}), [](fa::AnalyzeOptions& o) { o.map_months = {13}; },
         {"month 13"});
   check("no_caches", {}, none, {"holds no caches"});
+}
+
+// The analysis report as a person sees it: every figure decoded by a real
+// browser, every table there.
+TEST(Analyze, ReportLoadsInHeadlessChromium) {
+  const auto dir = test_util::shared_temp_dir("analyze_browser");
+  auto specs = standard_specs();
+  specs.resize(6);  // mlp: global and Southern Ocean, 3 years
+  const auto caches = write_caches(dir + "/caches", specs);
+  const auto s = fa::analyze(options_for(caches, dir + "/out"), MPI_COMM_WORLD);
+  if (test_util::world_rank() != 0) return;
+  const std::string exe = test_util::find_chromium();
+  if (exe.empty())
+    GTEST_SKIP() << "chromium not found (Debian package 'chromium', or set FLUXRECON_CHROMIUM): "
+                    "the analysis report was not checked in a browser";
+  const std::string log = dir + "/chromium.log";
+  ASSERT_EQ(test_util::chromium(exe, dir + "/profile", "--dump-dom", s.report_path,
+                                dir + "/dom.html", log),
+            0)
+      << test_util::slurp(log);
+  const std::string dom = test_util::slurp(dir + "/dom.html");
+  EXPECT_EQ(test_util::dom_attribute(dom, "data-images"), s.figures) << dom.substr(0, 400);
+  EXPECT_EQ(test_util::dom_attribute(dom, "data-images-loaded"), s.figures);
+  // Overall metrics, one table per region, provenance.
+  EXPECT_EQ(test_util::dom_attribute(dom, "data-tables"), 1 + 2 + 1);
 }

@@ -15,17 +15,16 @@
 #include "analysis/png_info.hpp"
 #include "analysis/report.hpp"
 #include "core/error.hpp"
+#include "support/headless_chromium.hpp"
 #include "support/mpi_test_util.hpp"
 
 namespace fa = fluxrecon::analysis;
 namespace fs = std::filesystem;
+using test_util::chromium;
+using test_util::find_chromium;
+using test_util::slurp;
 
 namespace {
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 std::size_t count_of(const std::string& text, const std::string& what) {
   std::size_t n = 0;
@@ -76,33 +75,6 @@ fa::Report sample_report(const std::string& dir) {
   r.provenance = {fa::describe_input("figure", dir + "/rmse.png", "made here"),
                   fa::describe_input("model file", dir + "/absent_model.h5")};
   return r;
-}
-
-std::string find_chromium() {
-  if (const char* env = std::getenv("FLUXRECON_CHROMIUM")) return env;
-  for (const char* name : {"chromium", "chromium-browser", "google-chrome"})
-    for (const char* dir : {"/usr/bin", "/usr/local/bin", "/snap/bin"}) {
-      const std::string p = std::string(dir) + "/" + name;
-      if (fs::exists(p)) return p;
-    }
-  return "";
-}
-
-// Runs headless Chromium on `page`; returns its exit status.
-int chromium(const std::string& exe, const std::string& profile, const std::string& args,
-             const std::string& page, const std::string& out, const std::string& log) {
-  const std::string cmd = "timeout 90 '" + exe +
-                          "' --headless --no-sandbox --disable-gpu --no-first-run "
-                          "--disable-dev-shm-usage --user-data-dir='" +
-                          profile + "' --virtual-time-budget=5000 " + args + " 'file://" + page +
-                          "' > '" + out + "' 2>> '" + log + "'";
-  return std::system(cmd.c_str());
-}
-
-int attribute(const std::string& dom, const std::string& name) {
-  std::smatch m;
-  if (!std::regex_search(dom, m, std::regex(name + "=\"(\\d+)\""))) return -1;
-  return std::stoi(m[1]);
 }
 
 }  // namespace
@@ -166,9 +138,9 @@ TEST(AnalysisReport, LoadsInHeadlessChromium) {
   ASSERT_EQ(chromium(exe, dir + "/profile", "--dump-dom", page, dir + "/dom.html", log), 0)
       << slurp(log);
   const std::string dom = slurp(dir + "/dom.html");
-  EXPECT_EQ(attribute(dom, "data-images"), 3) << dom.substr(0, 400);
-  EXPECT_EQ(attribute(dom, "data-images-loaded"), 3);
-  EXPECT_EQ(attribute(dom, "data-tables"), 3);
+  EXPECT_EQ(test_util::dom_attribute(dom, "data-images"), 3) << dom.substr(0, 400);
+  EXPECT_EQ(test_util::dom_attribute(dom, "data-images-loaded"), 3);
+  EXPECT_EQ(test_util::dom_attribute(dom, "data-tables"), 3);
   EXPECT_NE(dom.find("id=\"metrics-overall\""), std::string::npos);
   EXPECT_EQ(dom.find("<p class=\"broken\">"), std::string::npos);
 
@@ -182,8 +154,8 @@ TEST(AnalysisReport, LoadsInHeadlessChromium) {
       chromium(exe, dir + "/profile", "--dump-dom", broken_page, dir + "/broken_dom.html", log), 0)
       << slurp(log);
   const std::string broken_dom = slurp(dir + "/broken_dom.html");
-  EXPECT_EQ(attribute(broken_dom, "data-images"), 3);
-  EXPECT_EQ(attribute(broken_dom, "data-images-loaded"), 2);
+  EXPECT_EQ(test_util::dom_attribute(broken_dom, "data-images"), 3);
+  EXPECT_EQ(test_util::dom_attribute(broken_dom, "data-images-loaded"), 2);
   EXPECT_EQ(count_of(broken_dom, "<p class=\"broken\">"), 1u);
 
   // A screenshot of the page, kept next to the test output.
