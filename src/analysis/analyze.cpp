@@ -125,17 +125,18 @@ std::pair<int, int> my_rows(int ny, MPI_Comm comm) {
   return {begin, end - begin};
 }
 
-// Rank 0 receives the rows of every rank in rank order = row order.
-std::vector<float> gather_rows(const float* mine, int count, MPI_Comm comm) {
+// `root` receives the rows of every rank in rank order = row order.
+std::vector<float> gather_rows(const float* mine, int count, int root, MPI_Comm comm) {
   const int size = mpi::size(comm);
   std::vector<int> counts(size), displs(size, 0);
-  MPI_Gather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, comm);
+  MPI_Gather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, root, comm);
   std::vector<float> all;
-  if (mpi::rank(comm) == 0) {
+  if (mpi::rank(comm) == root) {
     for (int r = 1; r < size; ++r) displs[r] = displs[r - 1] + counts[r - 1];
     all.resize(static_cast<std::size_t>(displs[size - 1] + counts[size - 1]));
   }
-  MPI_Gatherv(mine, count, MPI_FLOAT, all.data(), counts.data(), displs.data(), MPI_FLOAT, 0, comm);
+  MPI_Gatherv(mine, count, MPI_FLOAT, all.data(), counts.data(), displs.data(), MPI_FLOAT, root,
+              comm);
   return all;
 }
 
@@ -154,7 +155,7 @@ bool sampled(int year, int month, std::int64_t cell, long long stride) {
   return h % static_cast<std::uint64_t>(stride) == 0;
 }
 
-void add_scatter_sample(const CacheBlock& b, SetResult& r, MPI_Comm comm) {
+void add_scatter_sample(const CacheBlock& b, SetResult& r, int owner, MPI_Comm comm) {
   const int nx = b.info.nx;
   for (int m = 0; m < kMonths; ++m) {
     std::vector<float> pairs;
@@ -169,7 +170,7 @@ void add_scatter_sample(const CacheBlock& b, SetResult& r, MPI_Comm comm) {
           pairs.push_back(x);
         }
       }
-    const auto all = gather_rows(pairs.data(), static_cast<int>(pairs.size()), comm);
+    const auto all = gather_rows(pairs.data(), static_cast<int>(pairs.size()), owner, comm);
     for (std::size_t p = 0; p + 1 < all.size(); p += 2) {
       r.scatter_simulated.push_back(shown(all[p]));
       r.scatter_reconstructed.push_back(shown(all[p + 1]));
@@ -177,16 +178,18 @@ void add_scatter_sample(const CacheBlock& b, SetResult& r, MPI_Comm comm) {
   }
 }
 
-void add_maps(const CacheBlock& b, const std::vector<int>& months, SetResult& r, MPI_Comm comm) {
+void add_maps(const CacheBlock& b, const std::vector<int>& months, SetResult& r, int owner,
+              MPI_Comm comm) {
   const std::size_t plane = static_cast<std::size_t>(b.rows) * b.info.nx;
   for (int month : months) {
     const std::size_t offset = static_cast<std::size_t>(month - 1) * plane;
     for (int which = 0; which < 2; ++which) {
       const auto& field = which == 0 ? b.simulated : b.reconstructed;
-      const auto all = gather_rows(field.data() + offset, static_cast<int>(plane), comm);
+      const auto all = gather_rows(field.data() + offset, static_cast<int>(plane), owner, comm);
       std::vector<double> values(all.size());
       std::transform(all.begin(), all.end(), values.begin(), shown);
-      (which == 0 ? r.map_simulated : r.map_reconstructed).push_back(std::move(values));
+      if (mpi::rank(comm) == owner)
+        (which == 0 ? r.map_simulated : r.map_reconstructed).push_back(std::move(values));
     }
   }
 }
@@ -232,6 +235,29 @@ std::vector<ProvenanceEntry> describe_other_inputs(const std::vector<SetResult>&
     out.push_back(describe_input(p.substr(0, eq), p.substr(eq + 1)));
   }
   return out;
+}
+
+// Every rank draws the figures of the sets it owns; rank 0 gets the list.
+void draw_owned_set_figures(const AnalyzeOptions& options, AnalysisResults& results,
+                            MPI_Comm comm) {
+  json mine = json::array();
+  all_ranks_agree(comm, [&] {
+    for (std::size_t k = 0; k < results.sets.size(); ++k) {
+      if (owner_of_set(k, results.ranks) != mpi::rank(comm)) continue;
+      json figures = json::array();
+      for (const auto& f : draw_set_figures(options, results.grid, results.sets[k]))
+        figures.push_back(json::array({f.png_path, f.caption}));
+      mine.push_back({k, figures});
+    }
+  });
+  const std::string text = mine.dump() + "\n";
+  const auto all = mpi::allgatherv(std::vector<char>(text.begin(), text.end()), comm);
+  results.set_figures.assign(results.sets.size(), {});
+  std::istringstream in(std::string(all.begin(), all.end()));
+  for (std::string line; std::getline(in, line);)
+    for (const auto& set : json::parse(line))
+      for (const auto& f : set[1])
+        results.set_figures[set[0].get<std::size_t>()].push_back({f[0], f[1]});
 }
 
 }  // namespace
@@ -282,6 +308,7 @@ AnalyzeSummary analyze(const AnalyzeOptions& options, MPI_Comm comm) {
   const double read_start = wall_seconds();
   Progress progress("analyze", caches, "caches");
   for (auto& set : sets) {
+    const int owner = owner_of_set(results.sets.size(), results.ranks);
     SetResult r;
     r.set = set;
     r.map_year = set.years.rbegin()->first;
@@ -305,8 +332,8 @@ AnalyzeSummary analyze(const AnalyzeOptions& options, MPI_Comm comm) {
       r.years.push_back(reduce_year(flux_block(b, std::move(area)), comm, info.path));
       set_total.merge(total(r.years.back()));
       summary.cell_months += static_cast<std::int64_t>(kMonths) * ny * nx;
-      add_scatter_sample(b, r, comm);
-      if (year == r.map_year) add_maps(b, options.map_months, r, comm);
+      add_scatter_sample(b, r, owner, comm);
+      if (year == r.map_year) add_maps(b, options.map_months, r, owner, comm);
       progress.advance();
     }
     all_ranks_agree(comm, [&] {
@@ -325,6 +352,7 @@ AnalyzeSummary analyze(const AnalyzeOptions& options, MPI_Comm comm) {
   summary.read_seconds = mpi::max(wall_seconds() - read_start, comm);
   const double output_start = wall_seconds();
 
+  draw_owned_set_figures(options, results, comm);
   std::vector<ProvenanceEntry> provenance = describe_caches(results.sets, comm);
   WrittenOutputs written;
   all_ranks_agree(comm, [&] {

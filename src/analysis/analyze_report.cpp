@@ -85,15 +85,108 @@ MetricsRow overall(const SetResult& r) {
   return {metrics_of(total(r.years)), integrated_flux(r.years)};
 }
 
+}  // namespace
+
+std::string figures_dir(const AnalyzeOptions& options) {
+  return (fs::path(options.out_dir) / "figures").string();
+}
+
+std::vector<ReportFigure> draw_set_figures(const AnalyzeOptions& options, const GeoGrid& grid,
+                                           const SetResult& set) {
+  ensure_directory(figures_dir(options));
+  auto in_figures = [&](const std::string& name) {
+    return (fs::path(figures_dir(options)) / name).string();
+  };
+  const SetResult* r = &set;
+  const std::string where = pretty(set.set.region) + ", " + set.set.experiment;
+  const MapExtent extent = extent_of(grid, set.map_simulated.front());
+  const MapProjection projection = projection_for(extent);
+  std::vector<ReportFigure> figures;
+  const std::string tag = set.set.model + "_" + set.set.region + "_" + set.set.experiment;
+  MapPlot maps;
+  maps.title = r->set.model + ": simulated and reconstructed CO#d2#u flux, " + where + ", " +
+               std::to_string(r->map_year);
+  maps.units = std::string("CO#d2#u flux (") + kShownUnits + ")";
+  maps.grid = grid;
+  maps.projection = projection;
+  maps.extent = extent;
+  MapPlot diff = maps;
+  diff.title =
+      r->set.model + ": reconstructed - simulated, " + where + ", " + std::to_string(r->map_year);
+  diff.units = std::string("difference (") + kShownUnits + ")";
+  diff.colour_map = ColourMap::diverging;
+  for (std::size_t k = 0; k < options.map_months.size(); ++k) {
+    const std::string month = kMonthNames[options.map_months[k] - 1];
+    maps.panels.push_back({"Simulated, " + month, r->map_simulated[k]});
+    maps.panels.push_back({"Reconstructed, " + month, r->map_reconstructed[k]});
+    std::vector<double> d(r->map_simulated[k].size());
+    for (std::size_t c = 0; c < d.size(); ++c)
+      d[c] = r->map_reconstructed[k][c] - r->map_simulated[k][c];
+    diff.panels.push_back({month, std::move(d)});
+  }
+  const std::string maps_png = in_figures("maps_" + tag + ".png");
+  plot_maps(maps_png, maps);
+  figures.push_back({maps_png, r->set.model + ": simulated and reconstructed flux"});
+  const std::string diff_png = in_figures("difference_" + tag + ".png");
+  plot_maps(diff_png, diff);
+  figures.push_back({diff_png, r->set.model + ": reconstructed - simulated"});
+
+  const SeasonalCycle c = seasonal_cycle(r->years);
+  LinePlot seasonal;
+  seasonal.title = r->set.model + ": mean seasonal cycle, " + where + ", " + years_text(*r);
+  seasonal.xlabel = "month";
+  seasonal.ylabel = std::string("area-weighted mean flux (") + kShownUnits + ")";
+  seasonal.x_tick_labels = kMonthAbbr;
+  Series sim{"simulation", {}, {}, {}, false};
+  Series rec{r->set.model + " reconstruction", {}, {}, {}, false};
+  for (int m = 0; m < kMonths; ++m) {
+    sim.x.push_back(m + 1);
+    rec.x.push_back(m + 1);
+    sim.y.push_back(c.mean_simulated[m] * kSecondsPerYear);
+    rec.y.push_back(c.mean_reconstructed[m] * kSecondsPerYear);
+    sim.std.push_back(c.std_simulated[m] * kSecondsPerYear);
+    rec.std.push_back(c.std_reconstructed[m] * kSecondsPerYear);
+  }
+  seasonal.series = {sim, rec};
+  const std::string seasonal_png = in_figures("seasonal_" + tag + ".png");
+  plot_lines(seasonal_png, seasonal);
+  figures.push_back({seasonal_png, r->set.model + ": mean seasonal cycle"});
+
+  DensityScatter sc;
+  sc.title = r->set.model + ": " + where + ", " + years_text(*r);
+  sc.xlabel = std::string("simulated CO#d2#u flux (") + kShownUnits + ")";
+  sc.ylabel = std::string("reconstructed CO#d2#u flux (") + kShownUnits + ")";
+  sc.x = r->scatter_simulated;
+  sc.y = r->scatter_reconstructed;
+  const std::string scatter_png = in_figures("scatter_" + tag + ".png");
+  const ScatterFit fit = plot_density_scatter(scatter_png, sc);
+  figures.push_back(
+      {scatter_png,
+       r->set.model + ": density of reconstructed vs simulated (" + std::to_string(fit.points) +
+           " cell-months" +
+           (r->scatter_stride > 1 ? ", a fixed sample of 1 in " + std::to_string(r->scatter_stride)
+                                  : std::string()) +
+           "; unweighted least-squares fit y = " + table_number(fit.slope) + " x + " +
+           table_number(fit.intercept) + ", R^2 " + table_number(fit.r2) + ")"});
+  return figures;
+}
+
+namespace {
+
 class Writer {
  public:
   Writer(const AnalyzeOptions& o, const AnalysisResults& results)
-      : o_(o), results_(results), figures_dir_((fs::path(o.out_dir) / "figures").string()) {
+      : o_(o), results_(results), figures_dir_(figures_dir(o)) {
     ensure_directory(o.out_dir);
     ensure_directory(figures_dir_);
   }
 
   WrittenOutputs run(const std::vector<ProvenanceEntry>& provenance) {
+    for (const auto& figures : results_.set_figures)
+      for (const auto& f : figures) {
+        ++written_.figures;
+        written_.files.push_back(f.png_path);
+      }
     write_csvs();
     Report report;
     report.title = "fluxrecon analysis: reconstructed vs simulated air-sea CO2 flux";
@@ -282,8 +375,6 @@ class Writer {
     ReportSection s;
     s.title = where;
     const SetResult& first = *sets.front();
-    const MapExtent extent = extent_of(results_.grid, first.map_simulated.front());
-    const MapProjection projection = projection_for(extent);
     s.text = "Maps of " + std::to_string(first.map_year) +
              " (the last year analysed); annual means and the mean seasonal cycle over " +
              years_text(first) +
@@ -336,73 +427,9 @@ class Writer {
     s.tables.push_back(std::move(t));
 
     for (const SetResult* r : sets) {
-      const std::string tag = r->set.model + "_" + key.first + "_" + key.second;
-      MapPlot maps;
-      maps.title = r->set.model + ": simulated and reconstructed CO#d2#u flux, " + where + ", " +
-                   std::to_string(r->map_year);
-      maps.units = std::string("CO#d2#u flux (") + kShownUnits + ")";
-      maps.grid = results_.grid;
-      maps.projection = projection;
-      maps.extent = extent;
-      MapPlot diff = maps;
-      diff.title = r->set.model + ": reconstructed - simulated, " + where + ", " +
-                   std::to_string(r->map_year);
-      diff.units = std::string("difference (") + kShownUnits + ")";
-      diff.colour_map = ColourMap::diverging;
-      for (std::size_t k = 0; k < o_.map_months.size(); ++k) {
-        const std::string month = kMonthNames[o_.map_months[k] - 1];
-        maps.panels.push_back({"Simulated, " + month, r->map_simulated[k]});
-        maps.panels.push_back({"Reconstructed, " + month, r->map_reconstructed[k]});
-        std::vector<double> d(r->map_simulated[k].size());
-        for (std::size_t c = 0; c < d.size(); ++c)
-          d[c] = r->map_reconstructed[k][c] - r->map_simulated[k][c];
-        diff.panels.push_back({month, std::move(d)});
-      }
-      const std::string maps_png = figure("maps_" + tag + ".png");
-      plot_maps(maps_png, maps);
-      s.figures.push_back({maps_png, r->set.model + ": simulated and reconstructed flux"});
-      const std::string diff_png = figure("difference_" + tag + ".png");
-      plot_maps(diff_png, diff);
-      s.figures.push_back({diff_png, r->set.model + ": reconstructed - simulated"});
-
-      const SeasonalCycle c = seasonal_cycle(r->years);
-      LinePlot seasonal;
-      seasonal.title = r->set.model + ": mean seasonal cycle, " + where + ", " + years_text(*r);
-      seasonal.xlabel = "month";
-      seasonal.ylabel = std::string("area-weighted mean flux (") + kShownUnits + ")";
-      seasonal.x_tick_labels = kMonthAbbr;
-      Series sim{"simulation", {}, {}, {}, false};
-      Series rec{r->set.model + " reconstruction", {}, {}, {}, false};
-      for (int m = 0; m < kMonths; ++m) {
-        sim.x.push_back(m + 1);
-        rec.x.push_back(m + 1);
-        sim.y.push_back(c.mean_simulated[m] * kSecondsPerYear);
-        rec.y.push_back(c.mean_reconstructed[m] * kSecondsPerYear);
-        sim.std.push_back(c.std_simulated[m] * kSecondsPerYear);
-        rec.std.push_back(c.std_reconstructed[m] * kSecondsPerYear);
-      }
-      seasonal.series = {sim, rec};
-      const std::string seasonal_png = figure("seasonal_" + tag + ".png");
-      plot_lines(seasonal_png, seasonal);
-      s.figures.push_back({seasonal_png, r->set.model + ": mean seasonal cycle"});
-
-      DensityScatter sc;
-      sc.title = r->set.model + ": " + where + ", " + years_text(*r);
-      sc.xlabel = std::string("simulated CO#d2#u flux (") + kShownUnits + ")";
-      sc.ylabel = std::string("reconstructed CO#d2#u flux (") + kShownUnits + ")";
-      sc.x = r->scatter_simulated;
-      sc.y = r->scatter_reconstructed;
-      const std::string scatter_png = figure("scatter_" + tag + ".png");
-      const ScatterFit fit = plot_density_scatter(scatter_png, sc);
-      s.figures.push_back(
-          {scatter_png, r->set.model + ": density of reconstructed vs simulated (" +
-                            std::to_string(fit.points) + " cell-months" +
-                            (r->scatter_stride > 1
-                                 ? ", a fixed sample of 1 in " + std::to_string(r->scatter_stride)
-                                 : std::string()) +
-                            "; unweighted least-squares fit y = " + table_number(fit.slope) +
-                            " x + " + table_number(fit.intercept) + ", R^2 " +
-                            table_number(fit.r2) + ")"});
+      const auto& figures =
+          results_.set_figures.at(static_cast<std::size_t>(r - &results_.sets[0]));
+      s.figures.insert(s.figures.end(), figures.begin(), figures.end());
     }
     return s;
   }

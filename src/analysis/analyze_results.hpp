@@ -24,7 +24,8 @@ struct SetResult {
   CacheSet set;
   std::vector<YearMoments> years;  // in year order
   // The maps' year (the last one) and, per map month, the whole field in
-  // mol m-2 yr-1 (NaN = fill): filled on rank 0 only.
+  // mol m-2 yr-1 (NaN = fill): filled on the set's owner rank only, which
+  // draws the set's figures.
   int map_year = 0;
   std::vector<std::vector<double>> map_simulated, map_reconstructed;
   // A deterministic sample of the (simulated, reconstructed) pairs for the
@@ -37,11 +38,26 @@ struct AnalysisResults {
   GeoGrid grid;                 // cell centres of the caches' grid
   std::string units;            // flux units stored in the caches
   std::vector<SetResult> sets;  // sorted by model, region, experiment
+  // Per set: its maps, difference maps, seasonal cycle and scatter plot, as
+  // drawn by its owner rank (filled on rank 0 for the report).
+  std::vector<std::vector<ReportFigure>> set_figures;
   int ranks = 1;
 };
 
-// Rank 0: metric CSVs, figures under <out>/figures, index.html. Returns the
-// number of figures and of metric rows written.
+// The rank that gathers a set's fields and draws its figures.
+inline int owner_of_set(std::size_t set_index, int ranks) {
+  return static_cast<int>(set_index % static_cast<std::size_t>(ranks));
+}
+
+std::string figures_dir(const AnalyzeOptions& options);
+
+// Rank-local: the figures of one set, from its fields on this rank.
+std::vector<ReportFigure> draw_set_figures(const AnalyzeOptions& options, const GeoGrid& grid,
+                                           const SetResult& set);
+
+// Rank 0: metric CSVs, the figures of every region and experiment, the
+// report (index.html) with the sets' figures. Returns the number of figures
+// (all of them) and of metric rows written.
 struct WrittenOutputs {
   int figures = 0;
   int metric_rows = 0;
