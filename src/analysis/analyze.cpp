@@ -230,6 +230,12 @@ std::vector<ProvenanceEntry> describe_other_inputs(const std::vector<SetResult>&
   for (const auto& [path, checksum] : model_files)
     out.push_back(
         describe_input("model file", path, "checksum recorded in the caches: " + checksum));
+  std::set<std::string> datasets;  // the dataset descriptions the caches were made from
+  for (const auto& s : sets)
+    for (const auto& [year, info] : s.set.years)
+      if (!info.dataset_config.empty()) datasets.insert(info.dataset_config);
+  for (const auto& path : datasets)
+    out.push_back(describe_input("dataset config", path, "recorded in the caches"));
   for (const auto& p : o.provenance) {
     const auto eq = p.find('=');
     out.push_back(describe_input(p.substr(0, eq), p.substr(eq + 1)));
