@@ -34,6 +34,7 @@ struct Context {
   const RunOptions& opt;
   MPI_Comm comm;
   RunSummary summary;
+  std::vector<std::string> retrained;  // models trained by this run (not reused)
 };
 
 // Runs one stage: its own logs and summary line, its time (slowest rank),
@@ -92,6 +93,7 @@ void train_stage(Context& ctx, const ModelRun& m, StageRecord& record) {
     record.reused = r.reused;
     record.written = r.model_path;
     if (r.reused) return;
+    ctx.retrained.push_back(m.name);
     log::info("train xgboost: wrote ", r.model_path, " (", r.rounds, " rounds, best ", r.best_round,
               ") in ", log::seconds(r.seconds), "; validation MSE ", r.validation_mse,
               " (z-scored), ", r.validation_mse_physical, " (physical units squared)");
@@ -106,6 +108,7 @@ void train_stage(Context& ctx, const ModelRun& m, StageRecord& record) {
   record.reused = r.reused;
   record.written = r.model_path;
   if (r.reused) return;
+  ctx.retrained.push_back(m.name);
   double rate = 0;
   for (const auto& e : r.history) rate += e.samples_per_second / double(r.history.size());
   log::info("train ", m.name, ": wrote ", r.model_path, " (", r.history.size(), " epochs, best ",
@@ -120,25 +123,39 @@ std::vector<std::string> model_names(const RunConfig& rc) {
   return names;
 }
 
+// The caches of a model trained by this run are redone (its old caches, if
+// any, came from another model file); the others are skipped when complete.
 void reconstruct_stage(Context& ctx, StageRecord& record) {
-  recon::ReconstructOptions o;
-  o.models_dir = ctx.rc.layout.models();
-  o.models = model_names(ctx.rc);
-  o.experiments = ctx.rc.experiments;
-  o.regions = ctx.rc.regions;
-  o.first_year = ctx.rc.first_year;
-  o.last_year = ctx.rc.last_year;
-  o.out_dir = ctx.rc.layout.caches();
-  o.data_dir = ctx.rc.data_dir;
-  o.start_april = ctx.rc.start_april;
-  o.force = ctx.opt.force;
-  const auto s = recon::reconstruct(ctx.rc.dataset, o, ctx.comm);
-  record.written = concat(s.caches_written, " cache(s)");
-  record.reused = s.caches_written == 0;
-  log::info("reconstruct: wrote ", s.caches_written, " cache(s) (", s.caches_reused,
-            " already complete) to ", o.out_dir, " in ", log::seconds(s.seconds), ": ", s.samples,
-            " windows, ", static_cast<long long>(s.seconds > 0 ? s.samples / s.seconds : 0),
-            " samples/s; ", s.groups, " rank group(s)");
+  std::vector<std::string> fresh, others;
+  for (const auto& name : model_names(ctx.rc))
+    (ctx.opt.force || std::count(ctx.retrained.begin(), ctx.retrained.end(), name) ? fresh : others)
+        .push_back(name);
+  int written = 0;
+  for (const auto* models : {&fresh, &others}) {
+    if (models->empty()) continue;
+    recon::ReconstructOptions o;
+    o.models_dir = ctx.rc.layout.models();
+    o.models = *models;
+    o.experiments = ctx.rc.experiments;
+    o.regions = ctx.rc.regions;
+    o.first_year = ctx.rc.first_year;
+    o.last_year = ctx.rc.last_year;
+    o.out_dir = ctx.rc.layout.caches();
+    o.data_dir = ctx.rc.data_dir;
+    o.start_april = ctx.rc.start_april;
+    o.force = models == &fresh;
+    const auto s = recon::reconstruct(ctx.rc.dataset, o, ctx.comm);
+    written += s.caches_written;
+    std::string names;
+    for (const auto& n : s.models) names += (names.empty() ? "" : ",") + n;
+    log::info("reconstruct: wrote ", s.caches_written, " cache(s) (", s.caches_reused,
+              " already complete) for ", names, " to ", o.out_dir, " in ", log::seconds(s.seconds),
+              ": ", s.samples, " windows, ",
+              static_cast<long long>(s.seconds > 0 ? s.samples / s.seconds : 0), " samples/s; ",
+              s.groups, " rank group(s)");
+  }
+  record.written = concat(written, " cache(s)");
+  record.reused = written == 0;
 }
 
 void analyze_stage(Context& ctx, StageRecord& record) {
@@ -204,7 +221,7 @@ std::string stage_times(const RunSummary& summary) {
 
 RunSummary run_pipeline(const RunConfig& rc, const RunOptions& opt, MPI_Comm comm) {
   const double start = wall_seconds();
-  Context ctx{rc, opt, comm, {}};
+  Context ctx{rc, opt, comm, {}, {}};
   ctx.summary.summary_path = rc.layout.summary();
   // The resolved pipeline next to its outputs, before any stage runs.
   all_ranks_agree(comm, [&] {

@@ -64,6 +64,17 @@ check "rerun exits 0" test $rc -eq 0
 check "rerun skips every stage" grep -q "^run: 0 of 8 stage(s) ran" "$work/rerun.log"
 check "rerun names each stage complete" test "$(grep -c '^run: .*: complete from an earlier run ([0-9.]* s)$' "$work/rerun.log")" -eq 8
 
+# A removed model is trained again, its caches (only) are redone, and the
+# analysis with them.
+rm "$out/models/mlp.h5"
+run2 run --config "$work/pipeline.yaml" > "$work/retrain.log" 2>&1
+rc=$?
+check "run after removing a model exits 0" test $rc -eq 0
+check "only that model and what depends on it ran" grep -q "^run: 3 of 8 stage(s) ran" "$work/retrain.log"
+check "its caches are redone, the others kept" sh -c "grep -q '^reconstruct: wrote 4 cache(s) (0 already complete) for mlp ' '$work/retrain.log' &&
+  grep -q '^reconstruct: wrote 0 cache(s) (12 already complete) for lstm,attention_lstm,xgboost ' '$work/retrain.log'"
+check "the analysis is redone" grep -q "^analyze: read 16 cache" "$work/retrain.log"
+
 # Bad pipelines: nothing written, the file and key named.
 bad() {  # bad NAME: runs $work/NAME.yaml into $work/NAME.out, output in $work/NAME.log
   run2 run --config "$work/$1.yaml" --out "$work/$1.out" > "$work/$1.log" 2>&1
