@@ -90,9 +90,7 @@ void YearReader::read_into(const std::string& experiment, int year,
   // Only the months asked for (January's windows need 3 of the previous
   // year, not 12) and only the box of rows and columns that holds the points
   // (a regional run leaves the rest of the rank's block unread). All variables
-  // first, then one pass that writes each point's series contiguously: the
-  // transposition streams through the destination once instead of once per
-  // variable.
+  // first, then one pass over the points that orders them by point.
   const std::int64_t row0 = npoints ? lowest / nx : 0, row1 = npoints ? highest / nx + 1 : 0;
   const std::int64_t width = npoints ? x1 - x0 + 1 : nx;
   if (!npoints) x0 = 0;
@@ -116,13 +114,29 @@ void YearReader::read_into(const std::string& experiment, int year,
     constant[role] = static_cast<float>(v.constant);
     if (!v.file_name.empty()) base[role] = fields_.data() + role * per_role;
   }
-  for (std::int64_t k = 0; k < npoints; ++k) {
-    const std::int64_t p = (points[k] / nx - row0) * width + points[k] % nx - x0;
-    float* dest = series + (k * slots + first_slot) * static_cast<std::int64_t>(roles);
-    for (int m = 0; m < months; ++m, dest += roles)
-      for (size_t role = 0; role < roles; ++role)
-        dest[role] = base[role] ? base[role][m * read_plane + p] * scale[role] + offset[role]
-                                : constant[role];
+  // Transposition in blocks of points: for one variable and month the
+  // block's values are read in order, and the block's series (kBlock x
+  // slots x roles floats) stays in cache while every variable and month is
+  // written into it.
+  constexpr std::int64_t kBlock = 64;
+  std::int64_t at[kBlock];
+  const std::int64_t stride = slots * static_cast<std::int64_t>(roles);
+  for (std::int64_t k0 = 0; k0 < npoints; k0 += kBlock) {
+    const std::int64_t n = std::min(kBlock, npoints - k0);
+    for (std::int64_t k = 0; k < n; ++k)
+      at[k] = (points[k0 + k] / nx - row0) * width + points[k0 + k] % nx - x0;
+    float* block = series + k0 * stride + first_slot * static_cast<std::int64_t>(roles);
+    for (size_t role = 0; role < roles; ++role)
+      for (int m = 0; m < months; ++m) {
+        float* dest = block + m * static_cast<std::int64_t>(roles) + role;
+        if (!base[role]) {
+          for (std::int64_t k = 0; k < n; ++k) dest[k * stride] = constant[role];
+          continue;
+        }
+        const float* src = base[role] + m * read_plane;
+        for (std::int64_t k = 0; k < n; ++k)
+          dest[k * stride] = src[at[k]] * scale[role] + offset[role];
+      }
   }
   seconds_ += wall_seconds() - start;
 }
