@@ -1,9 +1,10 @@
 // `fluxrecon analyze`: metrics, figures and the HTML report from caches.
 #include <memory>
-#include <regex>
+#include <tuple>
 
 #include "analysis/analyze.hpp"
 #include "app/commands.hpp"
+#include "app/year_range.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 
@@ -43,12 +44,7 @@ void add_analyze_command(CLI::App& app, std::function<void()>& run) {
     auto& opt = args->opt;
     if (!args->years.empty())
       all_ranks_agree(MPI_COMM_WORLD, [&] {
-        static const std::regex range(R"(^(\d{1,4})(?::(\d{1,4}))?$)");
-        std::smatch m;
-        FR_REQUIRE(std::regex_match(args->years, m, range), "analyze: --years '", args->years,
-                   "': expected A:B (e.g. 2009:2018) or one year");
-        opt.first_year = std::stoi(m[1]);
-        opt.last_year = m[2].matched ? std::stoi(m[2]) : opt.first_year;
+        std::tie(opt.first_year, opt.last_year) = parse_year_range(args->years, "analyze: --years");
       });
     const auto s = analysis::analyze(opt, MPI_COMM_WORLD);
     if (s.reused) {

@@ -1,9 +1,10 @@
 // `fluxrecon reconstruct`: per-year reconstruction caches from model files.
 #include <cstdio>
 #include <memory>
-#include <regex>
+#include <tuple>
 
 #include "app/commands.hpp"
+#include "app/year_range.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -54,12 +55,8 @@ void add_reconstruct_command(CLI::App& app, std::function<void()>& run) {
   run = [args] {
     recon::ReconstructOptions opt;
     all_ranks_agree(MPI_COMM_WORLD, [&] {
-      static const std::regex range(R"(^(\d{1,4})(?::(\d{1,4}))?$)");
-      std::smatch m;
-      FR_REQUIRE(std::regex_match(args->years, m, range), "reconstruct: --years '", args->years,
-                 "': expected A:B (e.g. 2009:2018) or one year");
-      opt.first_year = std::stoi(m[1]);
-      opt.last_year = m[2].matched ? std::stoi(m[2]) : opt.first_year;
+      std::tie(opt.first_year, opt.last_year) =
+          parse_year_range(args->years, "reconstruct: --years");
     });
     config::Config cfg = config::Config::from_text("{}", config::Schema(), "");
     all_ranks_agree(MPI_COMM_WORLD,

@@ -14,6 +14,7 @@
 #include "analysis/metrics.hpp"
 #include "core/error.hpp"
 #include "io/nc_writer.hpp"
+#include "support/error_text.hpp"
 #include "support/mpi_test_util.hpp"
 
 namespace fa = fluxrecon::analysis;
@@ -104,14 +105,7 @@ void write_cache(const std::string& path, const CacheSpec& s) {
   w.close();
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const fluxrecon::Error& e) {
-    return e.what();
-  }
-  return "";
-}
+std::string error_of(const std::function<void()>& f) { return test_util::error_of_call(f); }
 
 }  // namespace
 

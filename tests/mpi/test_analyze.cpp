@@ -18,6 +18,7 @@
 #include "analysis/cache_reader.hpp"
 #include "analysis/png_info.hpp"
 #include "core/error.hpp"
+#include "support/error_text.hpp"
 #include "support/flux_caches.hpp"
 #include "support/headless_chromium.hpp"
 #include "support/mpi_test_util.hpp"
@@ -159,14 +160,7 @@ fa::AnalyzeOptions options_for(const std::string& caches, const std::string& out
   return o;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const fluxrecon::Error& e) {
-    return e.what();
-  }
-  return "";
-}
+std::string error_of(const std::function<void()>& f) { return test_util::error_of_call(f); }
 
 }  // namespace
 
