@@ -20,19 +20,34 @@ void reorder(const dnnl::memory& from, const dnnl::memory& to) {
   stream().wait();
 }
 
-void tanh_in_place(float* values, std::size_t count) {
-  if (count == 0) return;
-  // One primitive per size, built on first use (batch sizes repeat).
-  static std::map<std::size_t, dnnl::eltwise_forward> primitives;
-  const auto d = desc({static_cast<dnnl::memory::dim>(count)}, tag::a);
-  auto& p = primitives[count];
+namespace {
+// One eltwise primitive per (algorithm, size), built on first use (batch
+// and block sizes repeat).
+dnnl::eltwise_forward& eltwise(dnnl::algorithm algorithm, std::size_t count) {
+  static std::map<std::pair<dnnl::algorithm, std::size_t>, dnnl::eltwise_forward> primitives;
+  auto& p = primitives[{algorithm, count}];
   if (!p)
     p = dnnl::eltwise_forward(dnnl::eltwise_forward::primitive_desc(
-        dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference,
-                                    dnnl::algorithm::eltwise_tanh, d),
+        dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference, algorithm,
+                                    desc({static_cast<dnnl::memory::dim>(count)}, tag::a)),
         engine()));
-  auto m = view(d, values);
-  p.execute(stream(), {{DNNL_ARG_SRC, m}, {DNNL_ARG_DST, m}});
+  return p;
+}
+}  // namespace
+
+void tanh_in_place(float* values, std::size_t count) {
+  if (count == 0) return;
+  auto m = view(desc({static_cast<dnnl::memory::dim>(count)}, tag::a), values);
+  eltwise(dnnl::algorithm::eltwise_tanh, count)
+      .execute(stream(), {{DNNL_ARG_SRC, m}, {DNNL_ARG_DST, m}});
+  stream().wait();
+}
+
+void sqrt_into(const float* src, float* dst, std::size_t count) {
+  if (count == 0) return;
+  const auto d = desc({static_cast<dnnl::memory::dim>(count)}, tag::a);
+  eltwise(dnnl::algorithm::eltwise_sqrt, count)
+      .execute(stream(), {{DNNL_ARG_SRC, view(d, src)}, {DNNL_ARG_DST, view(d, dst)}});
   stream().wait();
 }
 

@@ -30,6 +30,9 @@ void reorder(const dnnl::memory& from, const dnnl::memory& to);
 // tanh of `count` values in place through oneDNN's vectorised eltwise
 // primitive (std::tanh is a scalar libm call, slower than the GEMMs here).
 void tanh_in_place(float* values, std::size_t count);
+// dst = sqrt(src), `count` values, through the same eltwise primitive (the
+// compiler cannot vectorise std::sqrt while it may set errno).
+void sqrt_into(const float* src, float* dst, std::size_t count);
 
 // Runs `body` and converts oneDNN's exceptions into fluxrecon::Error naming
 // `what` (oneDNN reports e.g. unsupported shapes this way).

@@ -25,9 +25,12 @@ memory::desc user_weights(int in, int hidden) {
 }  // namespace
 
 // Weights laid out for one primitive, refreshed from the parameters on change.
+// Where the primitive takes PyTorch's layout itself (the backward primitive's
+// ldgoi) it reads the parameters directly: no copy per step.
 struct LaidOutWeights {
   memory layer, iter;
   dnnl::reorder from_user_layer, from_user_iter;
+  bool direct_layer = false, direct_iter = false;
   std::uint64_t version = 0;
 };
 
@@ -56,8 +59,6 @@ LstmLayer::LstmLayer(ParameterSet& params, const std::string& prefix, const std:
   b_ih_ = params.add(prefix + "bias_ih" + suffix, {h4}, bound);
   b_hh_ = params.add(prefix + "bias_hh" + suffix, {h4}, bound);
   bias_.resize(h4);
-  grad_ih_.resize(h4 * in);
-  grad_hh_.resize(h4 * hidden);
 }
 
 LstmLayer::~LstmLayer() = default;
@@ -85,21 +86,40 @@ void LstmLayer::refresh_bias() {
 namespace {
 LaidOutWeights lay_out(const memory::desc& layer, const memory::desc& iter, int in, int hidden) {
   LaidOutWeights w;
-  w.layer = du::owned(layer);
-  w.iter = du::owned(iter);
-  w.from_user_layer = dnnl::reorder(du::view(user_weights(in, hidden), nullptr), w.layer);
-  w.from_user_iter = dnnl::reorder(du::view(user_weights(hidden, hidden), nullptr), w.iter);
+  w.direct_layer = layer == user_weights(in, hidden);
+  w.direct_iter = iter == user_weights(hidden, hidden);
+  w.layer = w.direct_layer ? du::view(layer, nullptr) : du::owned(layer);
+  w.iter = w.direct_iter ? du::view(iter, nullptr) : du::owned(iter);
+  if (!w.direct_layer)
+    w.from_user_layer = dnnl::reorder(du::view(user_weights(in, hidden), nullptr), w.layer);
+  if (!w.direct_iter)
+    w.from_user_iter = dnnl::reorder(du::view(user_weights(hidden, hidden), nullptr), w.iter);
   return w;
 }
 
-void refresh(LaidOutWeights& w, const ParameterSet& params, std::size_t w_ih, std::size_t w_hh,
-             int in, int hidden) {
+void refresh(LaidOutWeights& w, ParameterSet& params, std::size_t w_ih, std::size_t w_hh, int in,
+             int hidden) {
+  if (w.direct_layer) w.layer.set_data_handle(params.value(w_ih));
+  if (w.direct_iter) w.iter.set_data_handle(params.value(w_hh));
   if (w.version == params.version()) return;
-  auto user_layer = du::view(user_weights(in, hidden), params.value(w_ih));
-  auto user_iter = du::view(user_weights(hidden, hidden), params.value(w_hh));
-  w.from_user_layer.execute(du::stream(), user_layer, w.layer);
-  w.from_user_iter.execute(du::stream(), user_iter, w.iter);
+  if (!w.direct_layer) {
+    auto user = du::view(user_weights(in, hidden), params.value(w_ih));
+    w.from_user_layer.execute(du::stream(), user, w.layer);
+  }
+  if (!w.direct_iter) {
+    auto user = du::view(user_weights(hidden, hidden), params.value(w_hh));
+    w.from_user_iter.execute(du::stream(), user, w.iter);
+  }
   w.version = params.version();
+}
+
+// A reorder that adds into its destination (dst += reordered src).
+dnnl::reorder accumulating_reorder(const memory& from, const memory& to) {
+  dnnl::post_ops sum;
+  sum.append_sum(1.0f);
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(sum);
+  return dnnl::reorder(dnnl::reorder::primitive_desc(from, to, attr));
 }
 }  // namespace
 
@@ -143,9 +163,10 @@ LstmLayer::Backward& LstmLayer::backward_primitive(int steps, int n) {
     b->diff_layer = du::owned(b->pd.diff_weights_layer_desc());
     b->diff_iter = du::owned(b->pd.diff_weights_iter_desc());
     b->diff_bias = du::owned(b->pd.diff_bias_desc());
-    b->to_user_layer = dnnl::reorder(b->diff_layer, du::view(user_weights(in_, hidden_), nullptr));
+    b->to_user_layer =
+        accumulating_reorder(b->diff_layer, du::view(user_weights(in_, hidden_), nullptr));
     b->to_user_iter =
-        dnnl::reorder(b->diff_iter, du::view(user_weights(hidden_, hidden_), nullptr));
+        accumulating_reorder(b->diff_iter, du::view(user_weights(hidden_, hidden_), nullptr));
     slot = std::move(b);
   });
   return *slot;
@@ -251,13 +272,12 @@ void LstmLayer::end_backward() {
   float* g_bh = params_->grad(b_hh_);
   for (auto& [key, b] : backwards_) {
     if (!b->used) continue;
-    auto user_layer = du::view(user_weights(in_, hidden_), grad_ih_.data());
-    auto user_iter = du::view(user_weights(hidden_, hidden_), grad_hh_.data());
+    // Straight into the parameters' gradients, added (PyTorch's layout).
+    auto user_layer = du::view(user_weights(in_, hidden_), g_ih);
+    auto user_iter = du::view(user_weights(hidden_, hidden_), g_hh);
     b->to_user_layer.execute(du::stream(), b->diff_layer, user_layer);
     b->to_user_iter.execute(du::stream(), b->diff_iter, user_iter);
     du::stream().wait();
-    for (std::size_t i = 0; i < grad_ih_.size(); ++i) g_ih[i] += grad_ih_[i];
-    for (std::size_t i = 0; i < grad_hh_.size(); ++i) g_hh[i] += grad_hh_[i];
     // One bias in oneDNN, two in PyTorch: each receives the full gradient.
     const auto* db = static_cast<const float*>(b->diff_bias.get_data_handle());
     for (std::size_t i = 0; i < bias_.size(); ++i) {

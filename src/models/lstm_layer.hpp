@@ -1,8 +1,8 @@
 // One LSTM layer (PyTorch's nn.LSTM layer / nn.LSTMCell: gates i, f, g, o,
 // weight_ih (4H, in), weight_hh (4H, H), bias_ih, bias_hh) over `steps` time
 // steps, forward and backward through oneDNN's LSTM primitives. The weights
-// stay in PyTorch's layout in the ParameterSet; each primitive gets its own
-// copy in the layout it prefers, refreshed when the parameters change.
+// stay in PyTorch's layout in the ParameterSet; each primitive that wants another
+// layout gets its own copy, refreshed when the parameters change.
 #pragma once
 
 #include <map>
@@ -72,8 +72,6 @@ class LstmLayer {
   std::map<std::pair<int, int>, std::unique_ptr<Backward>> backwards_;
   std::vector<float> zeros_;
   std::vector<std::vector<float>> scratch_;
-  // Gradients in PyTorch's layout, summed over the backward primitives used.
-  std::vector<float> grad_ih_, grad_hh_;
 };
 
 }  // namespace fluxrecon::models

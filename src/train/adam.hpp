@@ -13,8 +13,9 @@ class Adam {
   Adam(std::size_t size, double learning_rate, double weight_decay, double beta1 = 0.9,
        double beta2 = 0.999, double eps = 1e-8);
 
-  // One step on `values` with gradients `grads` (both `size` long).
-  void step(float* values, const float* grads);
+  // One step on `values` with gradients `grads` * `grad_scale` (both `size`
+  // long; the scale lets the trainer pass summed gradients and 1 / count).
+  void step(float* values, const float* grads, float grad_scale = 1.0f);
 
   long long steps() const { return steps_; }
   std::vector<float>& first_moment() { return m_; }
@@ -25,6 +26,7 @@ class Adam {
   double lr_, weight_decay_, beta1_, beta2_, eps_;
   long long steps_ = 0;
   std::vector<float> m_, v_;
+  std::vector<float> root_;  // sqrt(v) of one block
 };
 
 }  // namespace fluxrecon::train

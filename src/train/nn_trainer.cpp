@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -91,6 +92,41 @@ void validate_stores(const io::SampleShard& train, const io::SampleShard& valid,
   FR_REQUIRE(train.total > 0 && valid.total > 0, dir, ": empty sample store");
 }
 
+// CPU time of this process: against the wall time it tells computing from
+// waiting for a core (a shared machine) or for the other ranks.
+double cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
+// Where a training step's time goes, summed over the epoch's steps.
+struct StepPhases {
+  static constexpr int kCount = 6;
+  double seconds[kCount] = {};
+  double compute_cpu = 0, allreduce_cpu = 0;
+  void add(double gather, double forward, double backward, double pack, double allreduce,
+           double update) {
+    const double s[kCount] = {gather, forward, backward, pack, allreduce, update};
+    for (int i = 0; i < kCount; ++i) seconds[i] += s[i];
+  }
+  // Collective.
+  std::string text(std::int64_t steps, MPI_Comm comm) const {
+    static const char* names[kCount] = {"batch", "forward",   "backward",
+                                        "pack",  "allreduce", "update"};
+    const double per_step = 1e3 / double(std::max<std::int64_t>(steps, 1));
+    std::ostringstream out;
+    out.precision(3);
+    out << std::fixed;
+    for (int i = 0; i < kCount; ++i)
+      out << (i ? ", " : "") << names[i] << " " << per_step * mpi::max(seconds[i], comm);
+    const double wall = seconds[0] + seconds[1] + seconds[2] + seconds[3] + seconds[5];
+    out << "; CPU time: compute " << per_step * mpi::max(compute_cpu, comm) << " of "
+        << per_step * mpi::max(wall, comm) << " wall, allreduce "
+        << per_step * mpi::max(allreduce_cpu, comm);
+    return out.str();
+  }
+};
 }  // namespace
 
 std::vector<float> predict_batched(Network& net, const float* windows, std::int64_t n, int batch) {
@@ -195,13 +231,14 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
     const int epoch = state.epoch + 1;
     const double epoch_start = wall_seconds();
     double compute = 0, communication = 0, loss_sum = 0;
+    StepPhases phases;
     std::iota(order.begin(), order.end(), 0);
     std::mt19937_64 shuffle_rng(mix(settings.seed, mix(epoch, rank)));
     std::shuffle(order.begin(), order.end(), shuffle_rng);
     net->seed_dropout(mix(settings.seed + 1, mix(epoch, rank)));
     Progress progress(concat("train ", name, " epoch ", epoch), steps, "steps", 10.0);
     for (std::int64_t step = 0; step < steps; ++step) {
-      const double t0 = wall_seconds();
+      const double t0 = wall_seconds(), c0 = cpu_seconds();
       const std::int64_t first = std::min(step * batch, local_n);
       const int nb = static_cast<int>(std::min<std::int64_t>(batch, local_n - first));
       for (int i = 0; i < nb; ++i) {
@@ -211,8 +248,11 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
       }
       weights.zero_grads();
       double batch_loss = 0;
+      const double t_gathered = wall_seconds();
+      double t_forward = t_gathered, t_backward = t_gathered;
       if (nb > 0) {
         net->forward(xb.data(), nb, true, yb.data());
+        t_forward = wall_seconds();
         // Gradient of the summed squared error; divided by the global count below.
         for (int i = 0; i < nb; ++i) {
           const float e = yb[i] - tb[i];
@@ -220,14 +260,15 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
           dy[i] = 2.0f * e;
         }
         net->backward(dy.data());
+        t_backward = wall_seconds();
       }
       std::copy(grads.begin(), grads.end(), fused.begin());
       fused[grads.size()] = static_cast<float>(nb);
       fused[grads.size() + 1] = static_cast<float>(batch_loss);
-      const double t1 = wall_seconds();
+      const double t1 = wall_seconds(), c1 = cpu_seconds();
       MPI_Allreduce(MPI_IN_PLACE, fused.data(), static_cast<int>(fused.size()), MPI_FLOAT, MPI_SUM,
                     comm);
-      const double t2 = wall_seconds();
+      const double t2 = wall_seconds(), c2 = cpu_seconds();
       const double count = fused[grads.size()], global_loss = fused[grads.size() + 1];
       if (!std::isfinite(global_loss)) {
         // Every rank holds the same reduced value, so all fail here together.
@@ -238,13 +279,17 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
                   "file written");
         });
       }
-      const float inv = static_cast<float>(1.0 / count);
-      for (std::size_t i = 0; i < grads.size(); ++i) grads[i] = fused[i] * inv;
-      adam.step(weights.values().data(), grads.data());
+      // The average gradient is fused * (1 / count), formed inside the step.
+      adam.step(weights.values().data(), fused.data(), static_cast<float>(1.0 / count));
       weights.touch();
       loss_sum += global_loss;
-      compute += (t1 - t0) + (wall_seconds() - t2);
+      const double t3 = wall_seconds(), c3 = cpu_seconds();
+      phases.compute_cpu += (c1 - c0) + (c3 - c2);
+      phases.allreduce_cpu += c2 - c1;
+      compute += (t1 - t0) + (t3 - t2);
       communication += t2 - t1;
+      phases.add(t_gathered - t0, t_forward - t_gathered, t_backward - t_forward, t1 - t_backward,
+                 t2 - t1, t3 - t2);
       if (opt.after_step) opt.after_step(epoch, static_cast<int>(step), *net);
       if (rank == 0) progress.advance();
     }
@@ -278,6 +323,8 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
               static_cast<long long>(rec.samples_per_second), " samples/s, compute ",
               log::seconds(rec.compute_seconds), " / communication ",
               log::seconds(rec.communication_seconds), state.bad_epochs == 0 ? " (best)" : "");
+    log::info("train ", name, ": epoch ", epoch,
+              " per step (ms, max over ranks): ", phases.text(steps, comm));
     stopped_early = state.bad_epochs >= settings.patience;
     // Checkpoint: every rank holds the same state; rank 0 writes it.
     all_ranks_agree(comm, [&] {
