@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <exception>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "analysis/analyze.hpp"
 #include "core/atomic_file.hpp"
@@ -85,11 +87,41 @@ void prepare_stage(Context& ctx, StageRecord& record) {
             static_cast<long long>(s.seconds > 0 ? s.samples / s.seconds : 0), " samples/s)");
 }
 
+// The resolved parameters without the header comment naming their origin.
+std::string parameters_text(const std::string& yaml) {
+  std::istringstream in(yaml);
+  std::string out;
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("#", 0) != 0) out += line + "\n";
+  return out;
+}
+
+// True when a complete model file was trained with other parameters than
+// the pipeline's (as its <model>_config.yaml says): the model is stale.
+bool parameters_changed(const Context& ctx, const ModelRun& m) {
+  const auto dir = fs::path(ctx.rc.layout.models());
+  const auto model = (dir / recon::model_file_name(m.name)).string();
+  const auto config = (dir / (m.name + "_config.yaml")).string();
+  int changed = 0;
+  if (mpi::rank(ctx.comm) == 0 && output_complete(model) && output_complete(config)) {
+    std::ifstream in(config);
+    std::stringstream text;
+    text << in.rdbuf();
+    changed = parameters_text(text.str()) != parameters_text(m.params.to_yaml());
+  }
+  MPI_Bcast(&changed, 1, MPI_INT, 0, ctx.comm);
+  if (changed)
+    log::info("run: train ", m.name, ": ", model, " was trained with other parameters (", config,
+              "): training it again");
+  return changed != 0;
+}
+
 void train_stage(Context& ctx, const ModelRun& m, StageRecord& record) {
   const auto samples = ctx.rc.layout.samples(), out = ctx.rc.layout.models();
+  const bool force = ctx.opt.force || parameters_changed(ctx, m);
   if (m.name == "xgboost") {
-    const auto r = models::train_xgboost(
-        m.params, models::XgboostTrainOptions{samples, out, ctx.opt.force}, ctx.comm);
+    const auto r =
+        models::train_xgboost(m.params, models::XgboostTrainOptions{samples, out, force}, ctx.comm);
     record.reused = r.reused;
     record.written = r.model_path;
     if (r.reused) return;
@@ -102,8 +134,8 @@ void train_stage(Context& ctx, const ModelRun& m, StageRecord& record) {
   train::NeuralTrainOptions o;
   o.samples_dir = samples;
   o.out_dir = out;
-  o.force = ctx.opt.force;
-  o.resume = !ctx.opt.force;  // a resubmitted job continues from the last epoch's checkpoint
+  o.force = force;
+  o.resume = !force;  // a resubmitted job continues from the last epoch's checkpoint
   const auto r = train::train_network(models::parse_kind(m.name), m.params, o, ctx.comm);
   record.reused = r.reused;
   record.written = r.model_path;
@@ -158,30 +190,37 @@ void reconstruct_stage(Context& ctx, StageRecord& record) {
   record.reused = written == 0;
 }
 
+std::string absolute(const std::string& path) {
+  return fs::absolute(path).lexically_normal().string();
+}
+
+// Absolute paths: analyze fingerprints its inputs by path, so the same
+// pipeline finds its analysis complete however the paths were spelt.
 void analyze_stage(Context& ctx, StageRecord& record) {
   const auto& rc = ctx.rc;
   analysis::AnalyzeOptions o;
-  o.caches_dir = rc.layout.caches();
-  o.out_dir = rc.layout.analysis();
-  o.models_dir = rc.layout.models();
+  o.caches_dir = absolute(rc.layout.caches());
+  o.out_dir = absolute(rc.layout.analysis());
+  o.models_dir = absolute(rc.layout.models());
   o.models = model_names(rc);
   o.regions = rc.regions;
   o.experiments = rc.experiments;
   o.first_year = rc.first_year;
   o.last_year = rc.last_year;
   o.map_months = rc.map_months;
-  o.provenance = {"pipeline=" + rc.path, "dataset=" + rc.dataset_path,
-                  "resolved pipeline=" + rc.layout.resolved_config(),
-                  "samples=" + rc.layout.samples()};
-  if (!rc.data_dir.empty()) o.provenance.push_back("input files=" + rc.data_dir);
+  o.provenance = {"pipeline=" + absolute(rc.path), "dataset=" + absolute(rc.dataset_path),
+                  "resolved pipeline=" + absolute(rc.layout.resolved_config()),
+                  "samples=" + absolute(rc.layout.samples())};
+  if (!rc.data_dir.empty()) o.provenance.push_back("input files=" + absolute(rc.data_dir));
   for (const auto& m : rc.models)  // overrides: in the pipeline file
-    if (!m.params_path.empty()) o.provenance.push_back(m.name + " parameters=" + m.params_path);
+    if (!m.params_path.empty())
+      o.provenance.push_back(m.name + " parameters=" + absolute(m.params_path));
   o.command = ctx.opt.command;
   o.force = ctx.opt.force;
   const auto s = analysis::analyze(o, ctx.comm);
   record.written = concat(s.figures, " figure(s), ", s.metric_rows, " metric row(s), the report");
   record.reused = s.reused;
-  ctx.summary.report_path = fs::absolute(s.report_path).lexically_normal().string();
+  ctx.summary.report_path = absolute(s.report_path);
   if (s.reused) return;
   log::info("analyze: read ", s.caches, " cache(s) of ", s.sets,
             " model/region/experiment set(s), wrote ", s.figures, " figure(s) and ", s.metric_rows,

@@ -75,6 +75,15 @@ check "its caches are redone, the others kept" sh -c "grep -q '^reconstruct: wro
   grep -q '^reconstruct: wrote 0 cache(s) (12 already complete) for lstm,attention_lstm,xgboost ' '$work/retrain.log'"
 check "the analysis is redone" grep -q "^analyze: read 16 cache" "$work/retrain.log"
 
+# Changed parameters of one model: that model is trained again.
+sed 's/num_boost_round: 8,/num_boost_round: 6,/' "$work/pipeline.yaml" > "$work/changed.yaml"
+run2 run --config "$work/changed.yaml" --out "$out" > "$work/changed.log" 2>&1
+rc=$?
+check "run with changed parameters exits 0" test $rc -eq 0
+check "the changed model is named" grep -q "^run: train xgboost: .*xgboost.json was trained with other parameters" "$work/changed.log"
+check "it is trained again with them" test "$(wc -l < "$out/models/xgboost_eval.csv")" -eq 7
+check "its caches are redone" grep -q "^reconstruct: wrote 4 cache(s) (0 already complete) for xgboost " "$work/changed.log"
+
 # Bad pipelines: nothing written, the file and key named.
 bad() {  # bad NAME: runs $work/NAME.yaml into $work/NAME.out, output in $work/NAME.log
   run2 run --config "$work/$1.yaml" --out "$work/$1.out" > "$work/$1.log" 2>&1
