@@ -233,9 +233,9 @@ void write_summary(const Context& ctx) {
   for (const auto& s : ctx.summary.stages)
     stages.push_back(
         {{"stage", s.name}, {"written", s.written}, {"reused", s.reused}, {"seconds", s.seconds}});
-  const json doc = {{"config", ctx.rc.path},
-                    {"dataset", ctx.rc.dataset_path},
-                    {"output", ctx.rc.layout.root},
+  const json doc = {{"config", absolute(ctx.rc.path)},
+                    {"dataset", absolute(ctx.rc.dataset_path)},
+                    {"output", absolute(ctx.rc.layout.root)},
                     {"ranks", mpi::size(ctx.comm)},
                     {"force", ctx.opt.force},
                     {"stages", stages},
