@@ -6,13 +6,15 @@
 #include <set>
 
 #include "core/error.hpp"
+#include "core/mpi_util.hpp"
 #include "core/timer.hpp"
 #include "io/time_axis.hpp"
 
 namespace fluxrecon::data {
 
-YearReader::YearReader(const DatasetDescription& dataset, const Grid& grid, MPI_Comm comm)
-    : dataset_(dataset), grid_(grid), comm_(comm) {}
+YearReader::YearReader(const DatasetDescription& dataset, const Grid& grid, MPI_Comm comm,
+                       std::int64_t chunk_bytes)
+    : dataset_(dataset), grid_(grid), comm_(comm), chunk_bytes_(chunk_bytes) {}
 
 io::GridFile& YearReader::open(const std::string& path) {
   if (!file_ || file_->path() != path) {
@@ -89,54 +91,83 @@ void YearReader::read_into(const std::string& experiment, int year,
 
   // Only the months asked for (January's windows need 3 of the previous
   // year, not 12) and only the box of rows and columns that holds the points
-  // (a regional run leaves the rest of the rank's block unread). All variables
-  // first, then one pass over the points that orders them by point.
+  // (a regional run leaves the rest of the rank's block unread). The box is
+  // read in chunks of rows (every variable of a chunk, then its points put
+  // in order), so that the buffer stays small and is reused: at ORCA025
+  // size, first-touching a whole year's buffer cost seconds.
   const std::int64_t row0 = npoints ? lowest / nx : 0, row1 = npoints ? highest / nx + 1 : 0;
   const std::int64_t width = npoints ? x1 - x0 + 1 : nx;
   if (!npoints) x0 = 0;
-  const std::int64_t read_plane = (row1 - row0) * width;
   const size_t roles = dataset_.variables.size();
-  const size_t per_role = static_cast<size_t>(read_plane) * static_cast<size_t>(months);
-  fields_.resize(per_role * roles);
-  for (size_t role = 0; role < roles; ++role) {
-    const auto& v = dataset_.variables[role];
-    if (v.file_name.empty()) continue;
-    file.read(v.file_name, {first_index + m0, grid_.row_begin + row0, x0},
-              {months, row1 - row0, width}, fields_.data() + role * per_role);
+  const std::int64_t row_values = static_cast<std::int64_t>(roles) * months * width;
+  const std::int64_t chunk_rows = std::max<std::int64_t>(
+      1, chunk_bytes_ / (row_values * static_cast<std::int64_t>(sizeof(float))));
+  const std::int64_t chunks = (row1 - row0 + chunk_rows - 1) / chunk_rows;
+  // Collective reads: every rank makes as many calls as the rank with the
+  // most chunks (the others read nothing in the extra ones).
+  const std::int64_t calls = mpi::max(chunks, comm_);
+
+  // The points grouped by chunk, in their order within each chunk.
+  std::vector<std::int64_t> chunk_start(static_cast<size_t>(chunks) + 1, 0), order(points.size());
+  for (const std::int64_t p : points) ++chunk_start[(p / nx - row0) / chunk_rows + 1];
+  for (std::int64_t c = 0; c < chunks; ++c) chunk_start[c + 1] += chunk_start[c];
+  {
+    std::vector<std::int64_t> next(chunk_start.begin(), chunk_start.end() - (chunks ? 1 : 0));
+    for (std::int64_t k = 0; k < npoints; ++k)
+      order[next[(points[k] / nx - row0) / chunk_rows]++] = k;
   }
-  io_seconds_ += wall_seconds() - start;
   std::vector<float> scale(roles), offset(roles), constant(roles);
-  std::vector<const float*> base(roles, nullptr);
   for (size_t role = 0; role < roles; ++role) {
     const auto& v = dataset_.variables[role];
     scale[role] = static_cast<float>(v.scale);
     offset[role] = static_cast<float>(v.offset);
     constant[role] = static_cast<float>(v.constant);
-    if (!v.file_name.empty()) base[role] = fields_.data() + role * per_role;
   }
-  // Transposition in blocks of points: for one variable and month the
-  // block's values are read in order, and the block's series (kBlock x
-  // slots x roles floats) stays in cache while every variable and month is
-  // written into it.
-  constexpr std::int64_t kBlock = 64;
-  std::int64_t at[kBlock];
   const std::int64_t stride = slots * static_cast<std::int64_t>(roles);
-  for (std::int64_t k0 = 0; k0 < npoints; k0 += kBlock) {
-    const std::int64_t n = std::min(kBlock, npoints - k0);
-    for (std::int64_t k = 0; k < n; ++k)
-      at[k] = (points[k0 + k] / nx - row0) * width + points[k0 + k] % nx - x0;
-    float* block = series + k0 * stride + first_slot * static_cast<std::int64_t>(roles);
-    for (size_t role = 0; role < roles; ++role)
-      for (int m = 0; m < months; ++m) {
-        float* dest = block + m * static_cast<std::int64_t>(roles) + role;
-        if (!base[role]) {
-          for (std::int64_t k = 0; k < n; ++k) dest[k * stride] = constant[role];
-          continue;
-        }
-        const float* src = base[role] + m * read_plane;
-        for (std::int64_t k = 0; k < n; ++k)
-          dest[k * stride] = src[at[k]] * scale[role] + offset[role];
+  io_seconds_ += wall_seconds() - start;
+  for (std::int64_t c = 0; c < calls; ++c) {
+    const std::int64_t r0 = std::min(row1, row0 + c * chunk_rows);
+    const std::int64_t r1 = std::min(row1, r0 + chunk_rows);
+    const std::int64_t plane_read = (r1 - r0) * width;
+    const size_t per_role = static_cast<size_t>(plane_read) * static_cast<size_t>(months);
+    if (fields_.capacity() < per_role * roles) UninitializedVector<float>().swap(fields_);
+    fields_.resize(per_role * roles);  // no copy: the old values are not needed
+    const double read_start = wall_seconds();
+    std::vector<const float*> base(roles, nullptr);
+    for (size_t role = 0; role < roles; ++role) {
+      const auto& v = dataset_.variables[role];
+      if (v.file_name.empty()) continue;
+      base[role] = fields_.data() + role * per_role;
+      file.read(v.file_name, {first_index + m0, grid_.row_begin + r0, x0}, {months, r1 - r0, width},
+                fields_.data() + role * per_role);
+    }
+    io_seconds_ += wall_seconds() - read_start;
+    if (c >= chunks) continue;
+    // Blocks of points: for one variable and month the block's values are
+    // read in order, and the block's series stays in cache while every
+    // variable and month is written into it.
+    constexpr std::int64_t kBlock = 64;
+    std::int64_t at[kBlock];
+    float* dest[kBlock];
+    for (std::int64_t b0 = chunk_start[c]; b0 < chunk_start[c + 1]; b0 += kBlock) {
+      const std::int64_t n = std::min(kBlock, chunk_start[c + 1] - b0);
+      for (std::int64_t j = 0; j < n; ++j) {
+        const std::int64_t k = order[b0 + j], p = points[k];
+        at[j] = (p / nx - r0) * width + p % nx - x0;
+        dest[j] = series + k * stride + first_slot * static_cast<std::int64_t>(roles);
       }
+      for (size_t role = 0; role < roles; ++role)
+        for (int m = 0; m < months; ++m) {
+          const std::int64_t slot = m * static_cast<std::int64_t>(roles) + role;
+          if (!base[role]) {
+            for (std::int64_t j = 0; j < n; ++j) dest[j][slot] = constant[role];
+            continue;
+          }
+          const float* src = base[role] + m * plane_read;
+          for (std::int64_t j = 0; j < n; ++j)
+            dest[j][slot] = src[at[j]] * scale[role] + offset[role];
+        }
+    }
   }
   seconds_ += wall_seconds() - start;
 }

@@ -19,7 +19,11 @@ namespace fluxrecon::data {
 
 class YearReader {
  public:
-  YearReader(const DatasetDescription& dataset, const Grid& grid, MPI_Comm comm);
+  // `chunk_bytes`: the size of the buffer the rows are read through (tests
+  // make it small to read in many chunks).
+  static constexpr std::int64_t kDefaultChunkBytes = std::int64_t(32) << 20;
+  YearReader(const DatasetDescription& dataset, const Grid& grid, MPI_Comm comm,
+             std::int64_t chunk_bytes = kDefaultChunkBytes);
 
   // Collective. Writes months [first_month, last_month] (1..12) of `year`
   // for `points` (local indices) into a series laid out
@@ -47,7 +51,8 @@ class YearReader {
   std::uint64_t bytes_read_ = 0;
   double seconds_ = 0, io_seconds_ = 0;
   std::vector<std::string> files_;
-  UninitializedVector<float> fields_;  // every variable: the months and rows read
+  std::int64_t chunk_bytes_;
+  UninitializedVector<float> fields_;  // every variable: the months of one chunk of rows
 };
 
 // Collective: checks that every file the given (experiment, year) pairs need

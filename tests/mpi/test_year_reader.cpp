@@ -161,6 +161,28 @@ TEST(YearReader, RegionalPointsReadOnlyTheirBox) {
   EXPECT_LT(sum, 12u * kRoles * kNx * kNy * sizeof(float) / 8);
 }
 
+// Read in chunks of one row (the ranks with fewer rows make empty calls in
+// the collective reads), with the points in descending order: the same values.
+TEST(YearReader, ChunksOfRowsAndAnyPointOrderGiveTheSameValues) {
+  const auto& t = testbed();
+  auto file = io::GridFile::open(t.d.file_for("experiment_1", 1959), MPI_COMM_WORLD);
+  // Rows balanced by the Southern Ocean: the ranks hold very different numbers of rows.
+  data::Region south;
+  ASSERT_TRUE(data::builtin_region("Southern_Ocean", south));
+  const data::Grid g = data::load_grid(*file, t.d, MPI_COMM_WORLD, {south});
+  std::vector<std::int64_t> points;
+  for (std::int64_t i = g.local_points() - 1; i >= 0; --i)
+    if (g.ocean[i]) points.push_back(i);
+  const std::int64_t plane = static_cast<std::int64_t>(g.row_end - g.row_begin) * g.nx;
+  const int slots = 5;
+  std::vector<float> series(points.size() * slots * kRoles, -7.0f);
+  data::YearReader reader(t.d, g, MPI_COMM_WORLD, 1);
+  reader.read_into("experiment_1", 1958, points, 8, 12, series.data(), slots, 0);
+  EXPECT_EQ(mismatches(series, points, slots, 0, 7, 5, whole_year(t.d, g, 1958), plane), 0);
+  EXPECT_EQ(reader.bytes_read(),
+            12 * sizeof(double) + 5 * kRoles * box_cells(points) * sizeof(float));
+}
+
 TEST(YearReader, MonthsOutsideTheYearAreAnError) {
   const auto& t = testbed();
   auto file = io::GridFile::open(t.d.file_for("experiment_1", 1959), MPI_COMM_WORLD);
