@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "analysis/analyze.hpp"
+#include "app/synth_options.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -19,11 +20,6 @@
 #include "models/xgboost_model.hpp"
 #include "recon/reconstruct.hpp"
 #include "train/nn_trainer.hpp"
-
-namespace fluxrecon::app {
-// Defined in src/app/cmd_synth.cpp (see run_config.cpp).
-data::SynthOptions synth_options(const config::Config& cfg, const std::string& out, bool force);
-}  // namespace fluxrecon::app
 
 namespace fluxrecon::pipeline {
 namespace fs = std::filesystem;

@@ -5,6 +5,7 @@
 #include <set>
 #include <utility>
 
+#include "app/synth_options.hpp"
 #include "core/error.hpp"
 #include "data/dataset.hpp"
 #include "data/synth.hpp"
@@ -12,12 +13,6 @@
 #include "models/nn_config.hpp"
 #include "models/xgboost_config.hpp"
 #include "recon/reconstruct.hpp"
-
-namespace fluxrecon::app {
-// Defined in src/app/cmd_synth.cpp: the checked SynthOptions of a dataset's
-// synth block (the one translation shared by `synth` and `run`).
-data::SynthOptions synth_options(const config::Config& cfg, const std::string& out, bool force);
-}  // namespace fluxrecon::app
 
 namespace fluxrecon::pipeline {
 namespace fs = std::filesystem;

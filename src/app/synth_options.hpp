@@ -1,0 +1,16 @@
+// The checked SynthOptions of a dataset's synth block: the one translation
+// shared by `fluxrecon synth` and the synth stage of `fluxrecon run`.
+#pragma once
+
+#include <string>
+
+#include "core/config.hpp"
+#include "data/synth.hpp"
+
+namespace fluxrecon::app {
+
+// Throws a fluxrecon::Error naming the dataset file and key when the dataset
+// is not synthetic or its synth block is unusable.
+data::SynthOptions synth_options(const config::Config& cfg, const std::string& out, bool force);
+
+}  // namespace fluxrecon::app
