@@ -24,7 +24,7 @@ std::size_t ParameterSet::add(const std::string& name, std::vector<std::size_t> 
   e.offset = values_.size();
   e.bound = init_bound;
   values_.resize(values_.size() + e.count, 0.0f);
-  grads_.resize(values_.size(), 0.0f);
+  grads_.resize(values_.size() + kGradTail, 0.0f);
   entries_.push_back(std::move(e));
   return entries_.size() - 1;
 }

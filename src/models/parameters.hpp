@@ -28,6 +28,10 @@ class ParameterSet {
 
   std::vector<float>& values() { return values_; }
   const std::vector<float>& values() const { return values_; }
+  // The gradients, then kGradTail spare values (zeroed with them) where the
+  // trainer puts its batch statistics, so that one MPI_Allreduce of this
+  // buffer needs no copy.
+  static constexpr std::size_t kGradTail = 2;
   std::vector<float>& grads() { return grads_; }
   void zero_grads();
 

@@ -102,25 +102,23 @@ double cpu_seconds() {
 
 // Where a training step's time goes, summed over the epoch's steps.
 struct StepPhases {
-  static constexpr int kCount = 6;
+  static constexpr int kCount = 5;
   double seconds[kCount] = {};
   double compute_cpu = 0, allreduce_cpu = 0;
-  void add(double gather, double forward, double backward, double pack, double allreduce,
-           double update) {
-    const double s[kCount] = {gather, forward, backward, pack, allreduce, update};
+  void add(double gather, double forward, double backward, double allreduce, double update) {
+    const double s[kCount] = {gather, forward, backward, allreduce, update};
     for (int i = 0; i < kCount; ++i) seconds[i] += s[i];
   }
   // Collective.
   std::string text(std::int64_t steps, MPI_Comm comm) const {
-    static const char* names[kCount] = {"batch", "forward",   "backward",
-                                        "pack",  "allreduce", "update"};
+    static const char* names[kCount] = {"batch", "forward", "backward", "allreduce", "update"};
     const double per_step = 1e3 / double(std::max<std::int64_t>(steps, 1));
     std::ostringstream out;
     out.precision(3);
     out << std::fixed;
     for (int i = 0; i < kCount; ++i)
       out << (i ? ", " : "") << names[i] << " " << per_step * mpi::max(seconds[i], comm);
-    const double wall = seconds[0] + seconds[1] + seconds[2] + seconds[3] + seconds[5];
+    const double wall = seconds[0] + seconds[1] + seconds[2] + seconds[4];
     out << "; CPU time: compute " << per_step * mpi::max(compute_cpu, comm) << " of "
         << per_step * mpi::max(wall, comm) << " wall, allreduce "
         << per_step * mpi::max(allreduce_cpu, comm);
@@ -218,10 +216,12 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
             " parameters, batch ", batch, " per rank, ", steps, " steps per epoch, up to ",
             settings.epochs, " epochs (patience ", settings.patience, ")");
 
-  // The fused buffer: every gradient, then the batch's sample count and loss
-  // sum; float32 as the gradients themselves (half the bytes of double).
-  std::vector<float>& grads = weights.grads();
-  std::vector<float> fused(grads.size() + 2);
+  // The fused buffer is the gradients' own: every gradient, then the batch's
+  // sample count and loss sum in its spare tail; float32 as the gradients
+  // themselves (half the bytes of double).
+  std::vector<float>& fused = weights.grads();
+  const std::size_t n_grads = weights.values().size();
+  static_assert(models::ParameterSet::kGradTail >= 2, "count and loss ride with the gradients");
   std::vector<float> xb(std::size_t(batch) * width), tb(batch), yb(batch), dy(batch);
   std::vector<std::int64_t> order(static_cast<std::size_t>(local_n));
   const int rank = mpi::rank(comm);
@@ -249,7 +249,7 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
       weights.zero_grads();
       double batch_loss = 0;
       const double t_gathered = wall_seconds();
-      double t_forward = t_gathered, t_backward = t_gathered;
+      double t_forward = t_gathered;
       if (nb > 0) {
         net->forward(xb.data(), nb, true, yb.data());
         t_forward = wall_seconds();
@@ -260,16 +260,14 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
           dy[i] = 2.0f * e;
         }
         net->backward(dy.data());
-        t_backward = wall_seconds();
       }
-      std::copy(grads.begin(), grads.end(), fused.begin());
-      fused[grads.size()] = static_cast<float>(nb);
-      fused[grads.size() + 1] = static_cast<float>(batch_loss);
+      fused[n_grads] = static_cast<float>(nb);
+      fused[n_grads + 1] = static_cast<float>(batch_loss);
       const double t1 = wall_seconds(), c1 = cpu_seconds();
-      MPI_Allreduce(MPI_IN_PLACE, fused.data(), static_cast<int>(fused.size()), MPI_FLOAT, MPI_SUM,
+      MPI_Allreduce(MPI_IN_PLACE, fused.data(), static_cast<int>(n_grads + 2), MPI_FLOAT, MPI_SUM,
                     comm);
       const double t2 = wall_seconds(), c2 = cpu_seconds();
-      const double count = fused[grads.size()], global_loss = fused[grads.size() + 1];
+      const double count = fused[n_grads], global_loss = fused[n_grads + 1];
       if (!std::isfinite(global_loss)) {
         // Every rank holds the same reduced value, so all fail here together.
         all_ranks_agree(comm, [&] {
@@ -288,8 +286,7 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
       phases.allreduce_cpu += c2 - c1;
       compute += (t1 - t0) + (t3 - t2);
       communication += t2 - t1;
-      phases.add(t_gathered - t0, t_forward - t_gathered, t_backward - t_forward, t1 - t_backward,
-                 t2 - t1, t3 - t2);
+      phases.add(t_gathered - t0, t_forward - t_gathered, t1 - t_forward, t2 - t1, t3 - t2);
       if (opt.after_step) opt.after_step(epoch, static_cast<int>(step), *net);
       if (rank == 0) progress.advance();
     }
