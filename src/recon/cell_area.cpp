@@ -68,18 +68,22 @@ CellAreas cell_areas(io::GridFile& file, const data::DatasetDescription& d, cons
     const auto e2 = read_metric_rows(file, d.cell_height, g, comm);
     out.area.resize(e1.size());
     for (size_t i = 0; i < e1.size(); ++i) out.area[i] = e1[i] * e2[i];
-    out.source = concat("grid metrics ", d.cell_width, " * ", d.cell_height, " of ", file.path());
+    // No file name: which year's file the group read the grid from depends on
+    // the grouping, and the caches must not.
+    out.source = concat("grid metrics ", d.cell_width, " * ", d.cell_height, " of the input files");
   } else {
     out.area = areas_from_centres(file, d, g, comm);
     const std::string why =
-        named ? concat("the input file ", file.path(), " has no '",
+        named ? concat("the input files have no '",
                        file.has_variable(d.cell_width) ? d.cell_height : d.cell_width, "'")
               : concat("the dataset ", d.origin,
                        " names no cell sizes (grid.cell_width/cell_height)");
     out.source = concat("computed from the cell centres (", d.latitude, ", ", d.longitude,
                         ": great-circle distances between neighbouring centres) because ", why);
     if (named)
-      log::info("reconstruct: note: ", why, "; cell_area is computed from the cell centres");
+      log::info("reconstruct: note: ", file.path(), " has no '",
+                file.has_variable(d.cell_width) ? d.cell_height : d.cell_width,
+                "'; cell_area is computed from the cell centres");
   }
   // Duplicates (halo columns, north fold) count once: area 0 on the copies.
   // Land keeps its area where the metrics define one (it is a grid property);
