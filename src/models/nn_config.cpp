@@ -36,7 +36,9 @@ void add_training(Schema& s, NetworkKind kind) {
                "kept")
       .integer("seed", 42, 0, Schema::int_max,
                "seed of the initial weights, the shuffling and the dropout masks")
-      .integer("eval_batch", 4096, 1, 1 << 22, "samples per forward pass when evaluating")
+      .integer("eval_batch", 4096, 1, 1 << 22,
+               "validation windows per batch copied to the inference kernels' memory (a GPU's; "
+               "host backends read them in place)")
       .integer("threads", 0, 0, 4096, "oneDNN (OpenMP) threads per rank; 0 = OMP_NUM_THREADS");
 }
 

@@ -15,6 +15,7 @@
 #include "models/model_file.hpp"
 #include "models/network.hpp"
 #include "models/nn_config.hpp"
+#include "recon/nn_inference.hpp"
 #include "support/mpi_test_util.hpp"
 #include "support/testbed_samples.hpp"
 #include "train/nn_trainer.hpp"
@@ -88,18 +89,27 @@ TEST_P(NeuralTraining, WeightsIdenticalOnEveryRankAtEveryStepAndModelLearns) {
   EXPECT_FALSE(fs::exists(out + "/" + models::kind_name(GetParam()) + "_checkpoint.h5"));
 
   // The model file alone rebuilds the network: validation predictions read
-  // back are bit-identical, and its MSE is the reported best.
+  // back are bit-identical, its MSE through the inference kernels (what the
+  // trainer validates with, and reconstruct applies) is the reported best,
+  // and the oneDNN forward agrees within float32 rounding.
   const auto file = models::read_model_file(r.model_path);
   auto net = models::make_network(file.spec);
   net->parameters().load(file.weights, r.model_path, net->ignored_keys());
   const auto valid = io::read_sample_shard(testbed_samples() + "/validation.h5", MPI_COMM_WORLD);
+  const auto mse = [&](const std::vector<float>& p) {
+    double sse = 0;
+    for (std::int64_t i = 0; i < valid.block.size(); ++i)
+      sse += std::pow(double(p[i]) - valid.block.target[i], 2);
+    MPI_Allreduce(MPI_IN_PLACE, &sse, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    return sse / double(valid.total);
+  };
+  std::vector<float> kernel_pred(static_cast<std::size_t>(valid.block.size()));
+  recon::NnInference(file.spec, file.weights)
+      .predict(valid.block.features.data(), kernel_pred.size(), kernel_pred.data());
+  EXPECT_NEAR(mse(kernel_pred), r.best_validation_mse, 1e-6 * r.best_validation_mse);
   const auto pred =
       train::predict_batched(*net, valid.block.features.data(), valid.block.size(), 1000);
-  double sse = 0;
-  for (std::int64_t i = 0; i < valid.block.size(); ++i)
-    sse += std::pow(double(pred[i]) - valid.block.target[i], 2);
-  MPI_Allreduce(MPI_IN_PLACE, &sse, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-  EXPECT_NEAR(sse / double(valid.total), r.best_validation_mse, 1e-6 * r.best_validation_mse);
+  EXPECT_NEAR(mse(pred), r.best_validation_mse, 1e-4 * r.best_validation_mse);
   auto again = models::make_network(file.spec);
   again->parameters().load(models::read_model_file(r.model_path).weights, r.model_path);
   const auto pred2 =
