@@ -7,7 +7,8 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libopenmpi-dev openmpi-bin libpnetcdf-dev pnetcdf-bin libhdf5-openmpi-dev hdf5-tools
-  libdnnl-dev libxgboost-dev xgboost libcli11-dev libgtest-dev libtrilinos-kokkos-dev
+  libdnnl-dev ocl-icd-opencl-dev  # dnnl-config.cmake calls find_package(OpenCL); only a Recommends
+  libxgboost-dev xgboost libcli11-dev libgtest-dev libtrilinos-kokkos-dev
   netcdf-bin libyaml-cpp-dev nlohmann-json3-dev libproj-dev
   libplplot-dev plplot-driver-cairo libopenblas-dev
   chromium  # headless browser test of the analysis report (tests/unit/test_analysis_report.cpp)
