@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # How far 2 ranks can scale neural training on this machine: for each model,
-# one epoch of the seed's configuration
+# EPOCHS epochs (default 1) of the seed's configuration
 #   alone : 1 rank, the machine otherwise idle;
 #   pair  : two independent 1-rank trainings at the same time, one per core
 #           (no MPI between them): what two processes get from the two cores'
@@ -9,13 +9,16 @@
 #   np2   : mpirun -n 2 (bound to cores), the data-parallel run.
 # Prints samples/s and the ratios pair/alone (ceiling) and np2/alone (reached),
 # REPEATS times, interleaved so that the ratios share the machine's state.
+# With EPOCHS > 1 the first epoch (primitive creation, first touch of the
+# buffers) is left out of the rates.
 # Needs the sample stores of tools/bench-train.sh (WORKDIR/samples).
-# Usage: tools/bench-train-scaling.sh [WORKDIR] [REPEATS] [MODELS]
+# Usage: tools/bench-train-scaling.sh [WORKDIR] [REPEATS] [MODELS] [EPOCHS]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="${1:-/tmp/fluxrecon-bench-train}"
 repeats="${2:-2}"
 models="${3:-mlp lstm attention_lstm}"
+epochs="${4:-1}"
 build="${FLUXRECON_BUILD_DIR:-$root/build}"
 [ -f "$work/samples/train.h5" ] || {
   echo "bench-train-scaling: $work/samples/train.h5 is missing; run tools/bench-train.sh $work first" >&2
@@ -27,8 +30,8 @@ run_dir="$work/scaling"
 rm -rf "$run_dir"
 mkdir -p "$run_dir"
 
-rate() {  # losses csv -> samples/s of its one epoch
-  /usr/bin/python3 -c "import csv,sys; print(float(next(csv.DictReader(open(sys.argv[1])))['samples_per_second']))" "$1"
+rate() {  # losses csv -> mean samples/s over its epochs, the first left out when there are more
+  /usr/bin/python3 -c "import csv,sys; r=[float(x['samples_per_second']) for x in csv.DictReader(open(sys.argv[1]))]; r=r[1:] or r; print(sum(r)/len(r))" "$1"
 }
 train() {  # model, params, out dir (1 rank)
   "$build/fluxrecon" --quiet train --model "$1" --samples "$work/samples" --params "$2" --out "$3" --force
@@ -38,7 +41,7 @@ printf "%-15s %3s %6s %10s %10s %10s %10s %8s %8s\n" model rep load alone pair_a
 for rep in $(seq 1 "$repeats"); do
   for m in $models; do
     p="$run_dir/params_$m.yaml"
-    { grep -v -E "^(epochs|patience):" "$root/inputs/models/$m.yaml"; echo "epochs: 1"; echo "patience: 10"; } > "$p"
+    { grep -v -E "^(epochs|patience):" "$root/inputs/models/$m.yaml"; echo "epochs: $epochs"; echo "patience: 100"; } > "$p"
     load=$(cut -d' ' -f1 /proc/loadavg)
     d="$run_dir/$m.$rep"
     taskset -c 0 bash -c "$(declare -f train); build='$build' work='$work'; train $m $p $d/alone"
