@@ -14,10 +14,17 @@ constexpr int kRoles = kernels::kRoles;
 Series read_series(YearReader& reader, const std::string& experiment, const MonthInterval& months,
                    const std::vector<std::int64_t>& points, Progress* progress) {
   Series s;
+  read_series_into(reader, experiment, months, points, progress, s);
+  return s;
+}
+
+void read_series_into(YearReader& reader, const std::string& experiment,
+                      const MonthInterval& months, const std::vector<std::int64_t>& points,
+                      Progress* progress, Series& s) {
   s.months = months;
   s.slots = months.months();
   const std::int64_t n = static_cast<std::int64_t>(points.size());
-  s.values.resize(static_cast<size_t>(n * s.slots * kRoles));
+  s.values.resize(static_cast<size_t>(n * s.slots * kRoles));  // keeps the capacity
   for (int year = months.first_year(); year <= months.last_year(); ++year) {
     const int m0 = std::max(0, months.start - month_index(year, 1));
     const int m1 = std::min(11, months.end - month_index(year, 1));
@@ -25,7 +32,6 @@ Series read_series(YearReader& reader, const std::string& experiment, const Mont
                      month_index(year, m0 + 1) - months.start);
     if (progress) progress->advance();
   }
-  return s;
 }
 
 Series subset_series(const Series& all, const std::vector<std::int64_t>& all_points,
@@ -71,6 +77,15 @@ WindowIndex enumerate(const std::vector<const Series*>& series,
                       const std::vector<std::int64_t>& points, const Grid& grid,
                       const DatasetDescription& d, const std::string& experiment) {
   WindowIndex out;
+  // Every window complete is the common case: one allocation of the final
+  // size instead of the doublings (and their copies into fresh pages).
+  std::size_t most = 0;
+  for (const auto* s : series)
+    most += static_cast<std::size_t>(std::max<std::int64_t>(0, s->slots - (d.window - 1)));
+  most *= points.size();
+  out.point.reserve(most);
+  out.slot.reserve(most);
+  out.series.reserve(most);
   for (size_t k = 0; k < points.size(); ++k) {
     for (size_t si = 0; si < series.size(); ++si) {
       const auto& s = *series[si];

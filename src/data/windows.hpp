@@ -33,6 +33,12 @@ struct Series {
 // read year by year; `progress` (may be null) advances once per year.
 Series read_series(YearReader& reader, const std::string& experiment, const MonthInterval& months,
                    const std::vector<std::int64_t>& points, Progress* progress);
+// The same into `out`, whose storage is reused when it is large enough (a
+// reconstruction reads one such series per year: fresh pages for each would
+// be zeroed by the kernel every year).
+void read_series_into(YearReader& reader, const std::string& experiment,
+                      const MonthInterval& months, const std::vector<std::int64_t>& points,
+                      Progress* progress, Series& out);
 
 // The rows of `points` out of a series read for `all_points` (both ascending,
 // `points` a subset of `all_points`).

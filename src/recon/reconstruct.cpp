@@ -412,6 +412,9 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
     const std::int64_t batch = std::max<std::int64_t>(1, opt.batch);
     std::vector<float> features(static_cast<size_t>(batch) * d.window * data::kFeatures),
         target(static_cast<size_t>(batch)), predicted(static_cast<size_t>(batch)), flat;
+    // Reused year after year (the same sizes every year).
+    data::Series series;
+    CacheFields fields;
     int task_index = 0;
     for (const auto& task : mine) {
       ++task_index;
@@ -442,10 +445,9 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
       const data::MonthInterval months{opt.start_april ? january : january - (d.window - 1),
                                        data::month_index(task.year, 12)};
       const int january_slot = january - months.start;
-      data::Series series;
       {
         auto t = timers.scope("read");
-        series = data::read_series(reader, task.experiment, months, all_points, nullptr);
+        data::read_series_into(reader, task.experiment, months, all_points, nullptr, series);
       }
       for (size_t r = 0; r < regions.size(); ++r) {
         const auto& points = region_points[r];
@@ -455,7 +457,6 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
         const data::Series& sub = points.size() == all_points.size() ? series : subset;
         data::WindowIndex windows;
         std::vector<double> statics;
-        CacheFields fields;
         {
           auto t = timers.scope("windows");
           if (points.size() != all_points.size())

@@ -16,7 +16,6 @@
 #include "core/error.hpp"
 #include "data/dataset.hpp"
 #include "data/prepare.hpp"
-#include "data/synth.hpp"
 #include "io/sample_store.hpp"
 #include "models/model_file.hpp"
 #include "models/network.hpp"
@@ -25,6 +24,7 @@
 #include "recon/nn_inference.hpp"
 #include "recon/reconstruct.hpp"
 #include "support/mpi_test_util.hpp"
+#include "support/testbed_samples.hpp"
 
 namespace fs = std::filesystem;
 using namespace fluxrecon;
@@ -87,14 +87,7 @@ const Testbed& testbed() {
     b.data = b.root + "/data";
     b.samples = b.root + "/samples";
     b.models = b.root + "/models";
-    data::SynthOptions o;
-    o.out_dir = b.data;
-    o.nx = kNx;
-    o.ny = kNy;
-    o.first_year = 1958;
-    o.last_year = 1960;
-    o.experiments = {{"experiment_1", 1.0}};
-    data::generate_testbed(o, MPI_COMM_WORLD);
+    test_util::synth_testbed(b.data, kNx, kNy, 1958, 1960);
     data::PrepareOptions p;
     p.out_dir = b.samples;
     data::prepare(dataset(b.data), p, MPI_COMM_WORLD);
@@ -508,15 +501,7 @@ TEST(Reconstruct, CachesCarryTheInputsCellAreas) {
 TEST(Reconstruct, OrcaHaloAreasCountEveryCellOnce) {
   const int nx = 38, ny = 19;  // 36 x 18 cells + 2 halo columns + the fold row
   const auto dir = shared_temp_dir("recon_orca_area");
-  data::SynthOptions o;
-  o.out_dir = dir + "/data";
-  o.nx = nx;
-  o.ny = ny;
-  o.orca_halo = true;
-  o.first_year = 1958;
-  o.last_year = 1959;
-  o.experiments = {{"experiment_1", 1.0}};
-  data::generate_testbed(o, MPI_COMM_WORLD);
+  test_util::synth_testbed(dir + "/data", nx, ny, 1958, 1959, /*orca_halo=*/true);
   reconstruct_all_and_alone(dataset(dir + "/data"), dir);
   if (world_rank() != 0) return;
   const std::string name = "mlp_global_experiment_1_1959.nc";

@@ -13,11 +13,11 @@
 #include "core/error.hpp"
 #include "data/dataset.hpp"
 #include "data/grid.hpp"
-#include "data/synth.hpp"
 #include "data/year_reader.hpp"
 #include "io/grid_file.hpp"
 #include "kernels/sample_windows.hpp"
 #include "support/mpi_test_util.hpp"
+#include "support/testbed_samples.hpp"
 
 using namespace fluxrecon;
 using test_util::shared_temp_dir;
@@ -35,14 +35,7 @@ const Data& testbed() {
   static const Data t = [] {
     Data b;
     b.dir = shared_temp_dir("year_reader");
-    data::SynthOptions o;
-    o.out_dir = b.dir;
-    o.nx = kNx;
-    o.ny = kNy;
-    o.first_year = 1958;
-    o.last_year = 1959;
-    o.experiments = {{"experiment_1", 1.0}};
-    data::generate_testbed(o, MPI_COMM_WORLD);
+    test_util::synth_testbed(b.dir, kNx, kNy, 1958, 1959);
     const auto cfg = config::Config::from_text(
         "dataset: {name: yr, directory: " + b.dir +
             "}\n"

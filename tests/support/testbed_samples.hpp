@@ -13,20 +13,30 @@
 
 namespace test_util {
 
+// Collective: a synthetic ocean of nx x ny points with one experiment
+// (experiment_1), a file per year in `out_dir`.
+inline fluxrecon::data::SynthOptions synth_testbed(const std::string& out_dir, int nx, int ny,
+                                                   int first_year, int last_year,
+                                                   bool orca_halo = false) {
+  fluxrecon::data::SynthOptions o;
+  o.out_dir = out_dir;
+  o.nx = nx;
+  o.ny = ny;
+  o.orca_halo = orca_halo;
+  o.first_year = first_year;
+  o.last_year = last_year;
+  o.experiments = {{"experiment_1", 1.0}};
+  fluxrecon::data::generate_testbed(o, MPI_COMM_WORLD);
+  return o;
+}
+
 // Folder with train.h5 and validation.h5 (train 1958-1960, validation 1961).
 inline const std::string& testbed_samples(int window = 4) {
   static std::map<int, std::string> dirs;
   auto& dir = dirs[window];
   if (!dir.empty()) return dir;
   const auto d = shared_temp_dir("samples_w" + std::to_string(window));
-  fluxrecon::data::SynthOptions o;
-  o.out_dir = d + "/data";
-  o.nx = 36;
-  o.ny = 18;
-  o.first_year = 1958;
-  o.last_year = 1961;
-  o.experiments = {{"experiment_1", 1.0}};
-  fluxrecon::data::generate_testbed(o, MPI_COMM_WORLD);
+  const auto o = synth_testbed(d + "/data", 36, 18, 1958, 1961);
   const std::string yaml =
       "dataset: {name: tiny, directory: " + o.out_dir +
       "}\nexperiments: {experiment_1: {pattern: 'testbed_experiment_1_{year}.nc'}}\n"
