@@ -385,6 +385,7 @@ class Writer {
     LinePlot annual;
     annual.title = "Annual mean CO#d2#u flux, " + where;
     annual.xlabel = "year";
+    annual.integer_x = true;
     annual.ylabel = std::string("area-weighted mean flux (") + kShownUnits + ")";
     for (const SetResult* r : sets) {
       const auto means = annual_means(r->years);
@@ -444,6 +445,7 @@ class Writer {
     LinePlot plot;
     plot.title = "Training and validation loss of the neural models";
     plot.xlabel = "epoch";
+    plot.integer_x = true;
     plot.ylabel = "MSE (z-scored target)";
     plot.log_y = true;
     for (const auto& model : kNeuralModels) {

@@ -135,6 +135,15 @@ void draw_legend(Canvas& canvas, const LinePlot& plot, PLINT position) {
 
 }  // namespace
 
+double integer_tick_step(double span) {
+  double step = 1;
+  for (double decade = 1;; decade *= 10)
+    for (double m : {1.0, 2.0, 5.0}) {
+      step = m * decade;
+      if (span / step <= 8.0) return step;
+    }
+}
+
 void plot_lines(const std::string& png_path, const LinePlot& plot) {
   check_line_plot(png_path, plot);
   const auto to_axis = [&](double y) { return plot.log_y ? std::log10(y) : y; };
@@ -172,7 +181,9 @@ void plot_lines(const std::string& png_path, const LinePlot& plot) {
   const bool categorical = !plot.x_tick_labels.empty();
   const char* yopt = plot.log_y ? "bclnstv" : "bcnstv";
   pls.col0(kGridLine);
-  pls.box("g", categorical ? 1.0 : 0.0, 0, plot.log_y ? "gl" : "g", 0, 0);
+  const double xtick = categorical ? 1.0 : plot.integer_x ? integer_tick_step(x1 - x0) : 0.0;
+  const PLINT xsub = categorical || (plot.integer_x && xtick == 1.0) ? 1 : 0;
+  pls.box("g", xtick, xsub, plot.log_y ? "gl" : "g", 0, 0);
 
   for (std::size_t k = 0; k < plot.series.size(); ++k) {
     const Series& s = plot.series[k];
@@ -217,7 +228,7 @@ void plot_lines(const std::string& png_path, const LinePlot& plot) {
   }
   pls.lsty(1);
   pls.width(1.0);
-  pls.box(categorical ? "bcst" : "bcnst", categorical ? 1.0 : 0.0, categorical ? 1 : 0, yopt, 0, 0);
+  pls.box(categorical ? "bcst" : "bcnst", xtick, xsub, yopt, 0, 0);
   for (std::size_t i = 0; i < plot.x_tick_labels.size(); ++i) {
     const double pos = (static_cast<double>(i + 1) - x0) / (x1 - x0);
     pls.mtex("b", 1.6, pos, 0.5, plot.x_tick_labels[i].c_str());

@@ -35,6 +35,9 @@ struct LinePlot {
   bool log_y = false;  // every plotted y (and y - std) must then be > 0
   // Optional labels at x = 1, 2, ... (e.g. month names); empty = numeric axis.
   std::vector<std::string> x_tick_labels;
+  // x counts whole units (years, epochs): ticks on integers only, so that a
+  // short range is not labelled at fractions printed as whole numbers.
+  bool integer_x = false;
   // Dashed vertical lines at x with a legend entry each (e.g. the best epoch).
   struct VerticalLine {
     double x = 0;
@@ -46,6 +49,10 @@ struct LinePlot {
 };
 
 void plot_lines(const std::string& png_path, const LinePlot& plot);
+
+// The tick interval of an integer axis spanning `span` units: 1, 2 or 5 x 10^k,
+// the smallest that gives at most about 8 intervals (at least 1).
+double integer_tick_step(double span);
 
 // ---------------------------------------------------------------- maps
 

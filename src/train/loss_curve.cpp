@@ -11,6 +11,7 @@ void write_loss_curve(const std::string& png_path, const std::string& model,
   plot.title = "Training vs validation MSE (" + model + ")";
   plot.xlabel = "Epoch";
   plot.ylabel = "MSE (z-scored target)";
+  plot.integer_x = true;
   analysis::Series train{"Train MSE", {}, {}, {}, history.size() < 30};
   analysis::Series valid{"Validation MSE", {}, {}, {}, history.size() < 30};
   for (const auto& e : history) {

@@ -93,6 +93,29 @@ TEST(AnalysisPlots, LossCurveIsAPngOfTheRequestedSize) {
   EXPECT_EQ(slurp(dir + "/loss_scaled.png"), slurp(dir + "/loss_again.png"));
 }
 
+TEST(AnalysisPlots, IntegerAxisTicksOnWholeUnits) {
+  // Years and epochs: 1, 2 or 5 x 10^k with at most about 8 intervals.
+  EXPECT_EQ(fa::integer_tick_step(0.5), 1.0);
+  EXPECT_EQ(fa::integer_tick_step(2), 1.0);  // 3 years: 1975, 1976, 1977
+  EXPECT_EQ(fa::integer_tick_step(8), 1.0);
+  EXPECT_EQ(fa::integer_tick_step(9), 2.0);
+  EXPECT_EQ(fa::integer_tick_step(30), 5.0);   // 31 epochs
+  EXPECT_EQ(fa::integer_tick_step(60), 10.0);  // 1958-2018
+  EXPECT_EQ(fa::integer_tick_step(99), 20.0);
+
+  const auto dir = test_util::shared_temp_dir("plot_years");
+  fa::LinePlot plot;
+  plot.title = "Annual mean";
+  plot.xlabel = "year";
+  plot.ylabel = "flux";
+  plot.series = {{"simulation", {1975, 1976, 1977}, {0.64, 0.62, 0.60}, {}, true}};
+  fa::plot_lines(dir + "/fractional.png", plot);
+  plot.integer_x = true;
+  fa::plot_lines(dir + "/years.png", plot);
+  expect_png(dir + "/years.png", plot.width, plot.height);
+  EXPECT_NE(slurp(dir + "/fractional.png"), slurp(dir + "/years.png"));
+}
+
 TEST(AnalysisPlots, SeasonalCycleWithBandsGapsAndLogAxis) {
   const auto dir = test_util::shared_temp_dir("plot_bands");
   fa::LinePlot plot;
