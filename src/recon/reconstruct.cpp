@@ -18,6 +18,7 @@
 #include "data/grid.hpp"
 #include "data/windows.hpp"
 #include "data/year_reader.hpp"
+#include "io/grid_file.hpp"
 #include "io/nc_writer.hpp"
 #include "io/time_axis.hpp"
 #include "kernels/flatten.hpp"
@@ -325,6 +326,34 @@ struct Task {
   int year;
 };
 
+// Collective: a complete cache at `path` made from this model file and
+// starting in this month. A cache of another model file (the model was
+// trained again) or of another --start-april choice is stale: it is redone.
+bool cache_current(const std::string& path, const Model& model, int first_month, MPI_Comm comm) {
+  if (!output_complete(path, comm)) return false;
+  int current = 0;
+  std::string why;
+  if (mpi::rank(comm) == 0) {
+    try {
+      auto f = io::GridFile::open(path, MPI_COMM_SELF);
+      const auto sum = f->text_attribute("", "model_file_checksum");
+      const auto first = f->number_attribute("co2flux_reconstructed", "first_month_reconstructed");
+      if (sum != "fnv1a64:" + model.checksum)
+        why = concat("made from another ", model.name, " model file (", sum.value_or("no checksum"),
+                     ")");
+      else if (!first || static_cast<int>(*first) != first_month)
+        why =
+            concat("starts in month ", first ? static_cast<int>(*first) : 0, ", not ", first_month);
+      current = why.empty() ? 1 : 0;
+    } catch (const std::exception& e) {
+      why = e.what();
+    }
+    if (!current) log::info("reconstruct: ", path, " is redone: ", why);
+  }
+  MPI_Bcast(&current, 1, MPI_INT, 0, comm);
+  return current != 0;
+}
+
 }  // namespace
 
 ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptions& opt,
@@ -426,7 +455,8 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
           paths[r].push_back((fs::path(opt.out_dir) /
                               cache_file_name(m.name, regions[r].name, task.experiment, task.year))
                                  .string());
-          const bool done = !opt.force && output_complete(paths[r].back(), group);
+          const bool done = !opt.force && cache_current(paths[r].back(), m,
+                                                        opt.start_april ? d.window : 1, group);
           if (done) {
             paths[r].back().clear();
             ++reused;

@@ -423,6 +423,45 @@ TEST(Reconstruct, RerunSkipsCompleteCachesAndRedoesInterruptedOnes) {
   EXPECT_TRUE(fs::exists(xgb));
 }
 
+// (e) A complete cache made from another model file (the model was trained
+// again) or with another --start-april choice is stale: a rerun redoes it.
+TEST(Reconstruct, RerunRedoesCachesOfAnotherModelFileOrStartMonth) {
+  const auto out = shared_temp_dir("recon_stale");
+  auto o = options(out + "/caches", 1960, 1960);
+  o.models_dir = out + "/models";
+  o.models = {"mlp"};
+  o.regions = {"North_Atlantic"};
+  const std::string model = o.models_dir + "/mlp.h5";
+  if (world_rank() == 0) {
+    fs::create_directories(o.models_dir);
+    fs::copy_file(testbed().models + "/mlp.h5", model, fs::copy_options::overwrite_existing);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  const auto cfg = dataset(testbed().data);
+  EXPECT_EQ(recon::reconstruct(cfg, o, MPI_COMM_WORLD).caches_written, 1);
+  EXPECT_EQ(recon::reconstruct(cfg, o, MPI_COMM_WORLD).caches_reused, 1);
+
+  // The same weights written again with other metadata: another file.
+  if (world_rank() == 0) {
+    auto file = models::read_model_file(model);
+    file.metadata["training"] = {{"note", "trained again"}};
+    models::write_model_file(model, file);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  auto redone = recon::reconstruct(cfg, o, MPI_COMM_WORLD);
+  EXPECT_EQ(redone.caches_written, 1);
+  EXPECT_EQ(redone.caches_reused, 0);
+  EXPECT_EQ(recon::reconstruct(cfg, o, MPI_COMM_WORLD).caches_reused, 1);
+
+  o.start_april = true;
+  EXPECT_EQ(recon::reconstruct(cfg, o, MPI_COMM_WORLD).caches_written, 1);
+  EXPECT_EQ(recon::reconstruct(cfg, o, MPI_COMM_WORLD).caches_reused, 1);
+  if (world_rank() == 0) {
+    const auto c = read_cache(out + "/caches/mlp_North_Atlantic_experiment_1_1960.nc");
+    EXPECT_EQ(c.checksum, "fnv1a64:" + recon::file_checksum(model));
+  }
+}
+
 namespace {
 
 // A (y, x) variable of an input file as double, read on this rank alone.
