@@ -75,7 +75,66 @@ struct SetSpec {
   std::vector<Series> series;
   std::vector<std::int64_t> points;  // local indices into the grid block
   std::vector<int> years;
+  json selection;  // what decides the set's content (see set_selection)
 };
+
+json region_json(const Region& r) {
+  json boxes = json::array();
+  for (const auto& b : r.boxes) boxes.push_back({b.lat_min, b.lat_max, b.lon_min, b.lon_max});
+  return {{"name", r.name}, {"boxes", boxes}};
+}
+
+// Everything of the dataset description that decides which windows a set of
+// `kind` holds and how they are scaled (the files' contents aside), so that a
+// rerun can tell a set prepared with other settings from a complete one. The
+// validation and test sets are z-scored with the training statistics, so
+// they carry the training set's selection too; a test set depends on its
+// own experiment, region and year only, not on the other test settings.
+json set_selection(const DatasetDescription& d, const std::string& kind,
+                   const std::string& experiment, const Region& region, double fraction,
+                   const std::vector<MonthInterval>& periods, const json& training) {
+  json variables = json::array();
+  for (const auto& v : d.variables)
+    variables.push_back({v.role, v.file_name, v.scale, v.offset, v.constant});
+  json months = json::array();
+  for (const auto& iv : periods) months.push_back({iv.start, iv.end});
+  json s = {{"set", kind},
+            {"directory", fs::absolute(d.directory).lexically_normal().string()},
+            {"experiment", experiment},
+            {"pattern", d.experiment(experiment).pattern},
+            {"grid",
+             {d.latitude, d.longitude, d.mask, d.cell_width, d.cell_height, d.time,
+              d.drop_duplicate_points}},
+            {"variables", variables},
+            {"region", region_json(region)},
+            {"fraction", fraction},
+            {"months", months},
+            {"seed", d.seed},
+            {"window", d.window},
+            {"missing_values", d.missing_values}};
+  if (!training.is_null()) s["training"] = training;
+  return s;
+}
+
+// Collective: `path` is complete and was prepared with `selection`; a set
+// prepared with other settings (or without a record of them) is redone.
+bool set_current(const std::string& path, const json& selection, MPI_Comm comm) {
+  if (!output_complete(path, comm)) return false;
+  int current = 0;
+  if (mpi::rank(comm) == 0) {
+    try {
+      current = json::parse(io::read_metadata(path)).value("selection", json()) == selection;
+    } catch (const std::exception&) {
+      current = 0;  // unreadable metadata: prepare it again
+    }
+    if (!current)
+      log::info("prepare: ", path,
+                " was prepared with other settings (dataset description, periods, region, "
+                "sampling) or by an older version: preparing it again");
+  }
+  MPI_Bcast(&current, 1, MPI_INT, 0, comm);
+  return current != 0;
+}
 
 // Writes the windows of `spec` (targets from slot window-1 of each series).
 PreparedSet write_set(const SetSpec& spec, const Grid& grid, const io::Normalisation& norm,
@@ -108,6 +167,7 @@ PreparedSet write_set(const SetSpec& spec, const Grid& grid, const io::Normalisa
   meta["experiment"] = spec.experiment;
   meta["region"] = spec.region;
   meta["years"] = spec.years;
+  meta["selection"] = spec.selection;
   meta["samples"] = total;
   meta["skipped_windows"] = out.skipped_windows;
   std::vector<std::string> names(feature_names().begin(), feature_names().end());
@@ -219,7 +279,9 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
 
   const std::string train_path = set_path(opt, "train.h5");
   io::Normalisation norm;
-  const bool train_done = output_complete(train_path, comm) && !opt.force;
+  const json train_selection = set_selection(d, "train", d.training_experiment, d.train_region,
+                                             d.train_fraction, d.train, json());
+  const bool train_done = !opt.force && set_current(train_path, train_selection, comm);
   std::int64_t year_count = 0;
   for (const auto& iv : d.train) year_count += iv.last_year() - iv.first_year() + 1;
   for (const auto& iv : d.validation) year_count += iv.last_year() - iv.first_year() + 1;
@@ -248,16 +310,16 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
   }
   // Training and validation: the same drawn locations over their periods.
   auto read_period_set = [&](const char* kind, const std::string& path,
-                             const std::vector<MonthInterval>& period) {
+                             const std::vector<MonthInterval>& period, const json& selection) {
     SetSpec spec{kind, path,         d.training_experiment, d.train_region.name,
-                 {},   train_points, periods_years(period)};
+                 {},   train_points, periods_years(period), selection};
     auto t = timers.scope("read");
     for (const auto& iv : period)
       spec.series.push_back(read_series(reader, spec.experiment, iv, spec.points, &progress));
     return spec;
   };
   if (opt.train && !train_done) {
-    const SetSpec spec = read_period_set("train", train_path, d.train);
+    const SetSpec spec = read_period_set("train", train_path, d.train, train_selection);
     {
       auto t = timers.scope("statistics");
       all_ranks_agree(comm,
@@ -273,10 +335,12 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
 
   const std::string validation_path = set_path(opt, "validation.h5");
   if (opt.validation) {
-    if (output_complete(validation_path, comm) && !opt.force) {
+    const json selection = set_selection(d, "validation", d.training_experiment, d.train_region,
+                                         d.train_fraction, d.validation, train_selection);
+    if (!opt.force && set_current(validation_path, selection, comm)) {
       summary.sets.push_back({validation_path, 0, 0, true});
     } else {
-      const SetSpec spec = read_period_set("validation", validation_path, d.validation);
+      const SetSpec spec = read_period_set("validation", validation_path, d.validation, selection);
       auto t = timers.scope("write");
       summary.sets.push_back(write_set(spec, grid, norm, d, opt, base, comm));
     }
@@ -295,20 +359,24 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
       std::sort(all_points.begin(), all_points.end());
       all_points.erase(std::unique(all_points.begin(), all_points.end()), all_points.end());
       for (int year : d.test_years) {
+        // January's window reaches back into the previous year.
+        const MonthInterval months{month_index(year, 1) - (d.window - 1), month_index(year, 12)};
         std::vector<std::string> paths;
-        bool all_done = !opt.force;
+        std::vector<json> selections;
+        std::vector<int> done;
         for (const auto& region : d.test_regions) {
           paths.push_back(
               set_path(opt, concat("test_", experiment, "_", region.name, "_", year, ".h5")));
-          all_done = all_done && output_complete(paths.back(), comm);
+          selections.push_back(set_selection(d, "test", experiment, region, d.test_fraction,
+                                             {months}, train_selection));
+          done.push_back(!opt.force && set_current(paths.back(), selections.back(), comm));
         }
+        const bool all_done = std::all_of(done.begin(), done.end(), [](int x) { return x; });
         if (all_done) {
           for (const auto& p : paths) summary.sets.push_back({p, 0, 0, true});
           progress.advance();
           continue;
         }
-        // January's window reaches back into the previous year.
-        const MonthInterval months{month_index(year, 1) - (d.window - 1), month_index(year, 12)};
         Series series;
         {
           auto t = timers.scope("read");
@@ -316,12 +384,12 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
         }
         progress.advance();
         for (size_t r = 0; r < d.test_regions.size(); ++r) {
-          if (output_complete(paths[r], comm) && !opt.force) {
+          if (done[r]) {
             summary.sets.push_back({paths[r], 0, 0, true});
             continue;
           }
           SetSpec spec{"test", paths[r],         experiment, d.test_regions[r].name,
-                       {},     region_points[r], {year}};
+                       {},     region_points[r], {year},     selections[r]};
           spec.series.push_back(subset_series(series, all_points, spec.points));
           auto t = timers.scope("write");
           summary.sets.push_back(write_set(spec, grid, norm, d, opt, base, comm));

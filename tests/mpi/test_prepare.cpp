@@ -178,6 +178,39 @@ TEST(Prepare, WindowsStatisticsAndOrderAreExact) {
   for (const auto& set : again.sets) EXPECT_TRUE(set.reused) << set.path;
 }
 
+// A rerun redoes exactly the sets whose settings changed: the test sets for
+// another test fraction, everything for another training fraction (the
+// statistics change), nothing when the settings are those of the files.
+TEST(Prepare, RerunRedoesTheSetsPreparedWithOtherSettings) {
+  const auto dir = shared_temp_dir("prepare_stale");
+  write_years(dir + "/data", 2000, 2004);
+  const auto reused = [&](const std::string& sampling) {
+    std::map<std::string, bool> by_name;
+    for (const auto& set : run_prepare(dir + "/data", dir + "/out", sampling).sets)
+      by_name[fs::path(set.path).filename().string()] = set.reused;
+    return by_name;
+  };
+  const std::vector<std::string> tests = {"test_run_global_2003.h5", "test_run_global_2004.h5",
+                                          "test_run_Southern_Ocean_2003.h5",
+                                          "test_run_Southern_Ocean_2004.h5"};
+  auto first = reused("sampling: {fraction: 0.5, test_fraction: 1.0}\n");
+  EXPECT_EQ(first.size(), 6u);
+  for (const auto& [name, was_reused] : first) EXPECT_FALSE(was_reused) << name;
+
+  auto other_test_fraction = reused("sampling: {fraction: 0.5, test_fraction: 0.5}\n");
+  EXPECT_TRUE(other_test_fraction["train.h5"]);
+  EXPECT_TRUE(other_test_fraction["validation.h5"]);
+  for (const auto& name : tests) EXPECT_FALSE(other_test_fraction[name]) << name;
+  const auto global = io::read_samples(dir + "/out/test_run_global_2003.h5");
+  EXPECT_EQ(global.size(), std::llround(0.5 * (tiny::nx * tiny::ny - 4)) * 12);
+
+  auto other_fraction = reused("sampling: {fraction: 0.25, test_fraction: 0.5}\n");
+  for (const auto& [name, was_reused] : other_fraction) EXPECT_FALSE(was_reused) << name;
+
+  auto same = reused("sampling: {fraction: 0.25, test_fraction: 0.5}\n");
+  for (const auto& [name, was_reused] : same) EXPECT_TRUE(was_reused) << name;
+}
+
 TEST(Prepare, SameSamplesOnOneRankAndOnAll) {
   const auto dir = shared_temp_dir("prepare_ranks");
   write_years(dir + "/data", 2000, 2004);
