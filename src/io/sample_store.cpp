@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/mpi_util.hpp"
 #include "io/hdf5_attributes.hpp"
 
 namespace fluxrecon::io {
@@ -276,6 +280,37 @@ SampleShard read_sample_shard(const std::string& path, MPI_Comm comm) {
   H5Pclose(transfer);
   H5Fclose(file);
   return shard;
+}
+
+bool stores_unchanged_since(const std::string& model_metadata, const std::string& samples_dir,
+                            MPI_Comm comm) {
+  using json = nlohmann::json;
+  int unchanged = 1;
+  if (mpi::rank(comm) == 0) {
+    const json model = json::parse(model_metadata, nullptr, false);
+    for (const char* name : {"train", "validation"}) {
+      const std::string path = samples_dir + "/" + name + ".h5";
+      if (!std::filesystem::exists(path)) continue;
+      json now;
+      try {
+        now = json::parse(read_metadata(path)).value("selection", json());
+      } catch (const std::exception&) {
+        continue;  // unreadable: training will say so if it needs the store
+      }
+      const json before = model.is_object() && model.contains(std::string(name) + "_store")
+                              ? model[std::string(name) + "_store"].value("selection", json())
+                              : json();
+      if (before != now) {
+        unchanged = 0;
+        log::info("train: ", path,
+                  " was prepared with other settings than the samples of the existing model: "
+                  "training again");
+        break;
+      }
+    }
+  }
+  MPI_Bcast(&unchanged, 1, MPI_INT, 0, comm);
+  return unchanged != 0;
 }
 
 }  // namespace fluxrecon::io

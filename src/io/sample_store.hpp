@@ -74,4 +74,13 @@ struct SampleShard {
 };
 SampleShard read_sample_shard(const std::string& path, MPI_Comm comm);
 
+// Collective: false when train.h5 or validation.h5 in `samples_dir` was
+// prepared with other settings than the stores a model was trained on
+// (`model_metadata`: the model's JSON metadata with "train_store" and
+// "validation_store", the stores' metadata when it was trained), so that a
+// rerun trains again instead of keeping a model of other samples. True when
+// the settings are the same, or when a store is gone (nothing to compare).
+bool stores_unchanged_since(const std::string& model_metadata, const std::string& samples_dir,
+                            MPI_Comm comm);
+
 }  // namespace fluxrecon::io

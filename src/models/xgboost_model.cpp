@@ -135,10 +135,16 @@ XgboostTrainResult train_xgboost(const config::Config& cfg, const XgboostTrainOp
   r.model_path = (fs::path(opt.out_dir) / "xgboost.json").string();
   r.eval_path = (fs::path(opt.out_dir) / "xgboost_eval.csv").string();
   if (!opt.force && output_complete(r.model_path, comm)) {
-    r.reused = true;
-    log::info("train xgboost: ", r.model_path,
-              " is complete from an earlier run (--force redoes it)");
-    return r;
+    std::string metadata;
+    all_ranks_agree(comm, [&] {
+      if (mpi::rank(comm) == 0) metadata = XgboostModel::load(r.model_path).metadata().dump();
+    });
+    if (io::stores_unchanged_since(metadata, opt.samples_dir, comm)) {
+      r.reused = true;
+      log::info("train xgboost: ", r.model_path,
+                " is complete from an earlier run (--force redoes it)");
+      return r;
+    }
   }
   const auto settings = xgboost_settings(cfg);
   const auto train = io::read_sample_shard(opt.samples_dir + "/train.h5", comm);
@@ -247,6 +253,7 @@ XgboostTrainResult train_xgboost(const config::Config& cfg, const XgboostTrainOp
     meta["samples"] = {
         {"train", train.total}, {"validation", valid.total}, {"dir", opt.samples_dir}};
     meta["train_store"] = json::parse(train.metadata);
+    meta["validation_store"] = json::parse(valid.metadata);
     meta["ranks"] = mpi::size(comm);
     meta["software"] = std::string("fluxrecon ") + FLUXRECON_VERSION;
     const std::string meta_text = meta.dump();

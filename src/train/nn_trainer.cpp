@@ -152,10 +152,16 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
   r.model_path = (fs::path(opt.out_dir) / (name + ".h5")).string();
   const std::string checkpoint_path = (fs::path(opt.out_dir) / (name + "_checkpoint.h5")).string();
   if (!opt.force && output_complete(r.model_path, comm)) {
-    r.reused = true;
-    log::info("train ", name, ": ", r.model_path,
-              " is complete from an earlier run (--force redoes it)");
-    return r;
+    std::string metadata;
+    all_ranks_agree(comm, [&] {
+      if (mpi::rank(comm) == 0) metadata = models::read_model_file(r.model_path).metadata.dump();
+    });
+    if (io::stores_unchanged_since(metadata, opt.samples_dir, comm)) {
+      r.reused = true;
+      log::info("train ", name, ": ", r.model_path,
+                " is complete from an earlier run (--force redoes it)");
+      return r;
+    }
   }
   const auto settings = models::training_settings(params);
   auto train = io::read_sample_shard(opt.samples_dir + "/train.h5", comm);
@@ -396,6 +402,7 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
           {"samples",
            {{"train", train.total}, {"validation", valid.total}, {"dir", opt.samples_dir}}}}},
         {"train_store", json::parse(train.metadata)},
+        {"validation_store", json::parse(valid.metadata)},
         {"software", std::string("fluxrecon ") + FLUXRECON_VERSION}};
     std::ostringstream csv;
     csv << "epoch,train_mse,validation_mse,seconds,samples_per_second,compute_seconds,"

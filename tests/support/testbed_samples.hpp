@@ -30,27 +30,36 @@ inline fluxrecon::data::SynthOptions synth_testbed(const std::string& out_dir, i
   return o;
 }
 
+// Collective: train.h5 and validation.h5 (train 1958-1960, validation 1961)
+// in `out_dir` from a synth_testbed in `data_dir` (1958-1961).
+inline fluxrecon::data::PrepareSummary prepare_testbed_samples(const std::string& data_dir,
+                                                               const std::string& out_dir,
+                                                               int window = 4,
+                                                               double fraction = 0.5) {
+  const std::string yaml =
+      "dataset: {name: tiny, directory: " + data_dir +
+      "}\nexperiments: {experiment_1: {pattern: 'testbed_experiment_1_{year}.nc'}}\n"
+      "training_experiment: experiment_1\n"
+      "time: {train: [1958, 1960], validation: [1961, 1961], test: [1961, 1961]}\n"
+      "sampling: {fraction: " +
+      std::to_string(fraction) + ", window: " + std::to_string(window) + "}\n";
+  fluxrecon::data::PrepareOptions opt;
+  opt.out_dir = out_dir;
+  opt.test = false;
+  return fluxrecon::data::prepare(
+      fluxrecon::config::Config::from_text(yaml, fluxrecon::data::dataset_schema(), "tiny.yaml"),
+      opt, MPI_COMM_WORLD);
+}
+
 // Folder with train.h5 and validation.h5 (train 1958-1960, validation 1961).
 inline const std::string& testbed_samples(int window = 4) {
   static std::map<int, std::string> dirs;
   auto& dir = dirs[window];
   if (!dir.empty()) return dir;
   const auto d = shared_temp_dir("samples_w" + std::to_string(window));
-  const auto o = synth_testbed(d + "/data", 36, 18, 1958, 1961);
-  const std::string yaml =
-      "dataset: {name: tiny, directory: " + o.out_dir +
-      "}\nexperiments: {experiment_1: {pattern: 'testbed_experiment_1_{year}.nc'}}\n"
-      "training_experiment: experiment_1\n"
-      "time: {train: [1958, 1960], validation: [1961, 1961], test: [1961, 1961]}\n"
-      "sampling: {fraction: 0.5, window: " +
-      std::to_string(window) + "}\n";
-  fluxrecon::data::PrepareOptions opt;
-  opt.out_dir = d + "/samples";
-  opt.test = false;
-  fluxrecon::data::prepare(
-      fluxrecon::config::Config::from_text(yaml, fluxrecon::data::dataset_schema(), "tiny.yaml"),
-      opt, MPI_COMM_WORLD);
-  dir = opt.out_dir;
+  synth_testbed(d + "/data", 36, 18, 1958, 1961);
+  prepare_testbed_samples(d + "/data", d + "/samples", window);
+  dir = d + "/samples";
   return dir;
 }
 
