@@ -117,8 +117,9 @@ json set_selection(const DatasetDescription& d, const std::string& kind,
 }
 
 // Collective: `path` is complete and was prepared with `selection`; a set
-// prepared with other settings (or without a record of them) is redone.
-bool set_current(const std::string& path, const json& selection, MPI_Comm comm) {
+// prepared with other settings (or without a record of them) is redone and
+// counted in `stale` (the first one is named in the log).
+bool set_current(const std::string& path, const json& selection, int& stale, MPI_Comm comm) {
   if (!output_complete(path, comm)) return false;
   int current = 0;
   if (mpi::rank(comm) == 0) {
@@ -127,12 +128,13 @@ bool set_current(const std::string& path, const json& selection, MPI_Comm comm) 
     } catch (const std::exception&) {
       current = 0;  // unreadable metadata: prepare it again
     }
-    if (!current)
+    if (!current && stale == 0)
       log::info("prepare: ", path,
                 " was prepared with other settings (dataset description, periods, region, "
                 "sampling) or by an older version: preparing it again");
   }
   MPI_Bcast(&current, 1, MPI_INT, 0, comm);
+  if (!current) ++stale;
   return current != 0;
 }
 
@@ -279,9 +281,10 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
 
   const std::string train_path = set_path(opt, "train.h5");
   io::Normalisation norm;
+  int stale = 0;  // complete sets prepared with other settings, redone
   const json train_selection = set_selection(d, "train", d.training_experiment, d.train_region,
                                              d.train_fraction, d.train, json());
-  const bool train_done = !opt.force && set_current(train_path, train_selection, comm);
+  const bool train_done = !opt.force && set_current(train_path, train_selection, stale, comm);
   std::int64_t year_count = 0;
   for (const auto& iv : d.train) year_count += iv.last_year() - iv.first_year() + 1;
   for (const auto& iv : d.validation) year_count += iv.last_year() - iv.first_year() + 1;
@@ -337,7 +340,7 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
   if (opt.validation) {
     const json selection = set_selection(d, "validation", d.training_experiment, d.train_region,
                                          d.train_fraction, d.validation, train_selection);
-    if (!opt.force && set_current(validation_path, selection, comm)) {
+    if (!opt.force && set_current(validation_path, selection, stale, comm)) {
       summary.sets.push_back({validation_path, 0, 0, true});
     } else {
       const SetSpec spec = read_period_set("validation", validation_path, d.validation, selection);
@@ -369,7 +372,7 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
               set_path(opt, concat("test_", experiment, "_", region.name, "_", year, ".h5")));
           selections.push_back(set_selection(d, "test", experiment, region, d.test_fraction,
                                              {months}, train_selection));
-          done.push_back(!opt.force && set_current(paths.back(), selections.back(), comm));
+          done.push_back(!opt.force && set_current(paths.back(), selections.back(), stale, comm));
         }
         const bool all_done = std::all_of(done.begin(), done.end(), [](int x) { return x; });
         if (all_done) {
@@ -407,6 +410,8 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
   summary.store_seconds = mpi::max(store_seconds, comm);
   for (const auto& s : summary.sets) summary.samples += s.samples;
   summary.seconds = mpi::max(wall_seconds() - t_start, comm);
+  if (stale > 1)
+    log::info("prepare: ", stale, " complete set(s) had other settings and were prepared again");
   timers.report(comm, "prepare");
 
   // The summary and the resolved configuration, written last.
