@@ -132,6 +132,16 @@ struct StepPhases {
     return out.str();
   }
 };
+// What decided the stores' content (recorded by prepare), to tell whether a
+// checkpoint was written for these samples.
+json samples_selection(const io::SampleShard& train, const io::SampleShard& valid) {
+  const auto selection = [](const std::string& metadata) {
+    const json meta = json::parse(metadata, nullptr, false);
+    return meta.is_object() ? meta.value("selection", json()) : json();
+  };
+  return json::array({selection(train.metadata), selection(valid.metadata)});
+}
+
 }  // namespace
 
 std::vector<float> predict_batched(Network& net, const float* windows, std::int64_t n, int batch) {
@@ -182,8 +192,23 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
   Adam adam(weights.values().size(), settings.learning_rate, settings.weight_decay);
   TrainingState state;
 
-  // --resume: the checkpoint must come from the same configuration.
-  const bool have_checkpoint = opt.resume && output_complete(checkpoint_path, comm);
+  // --resume: the checkpoint must come from the same configuration; one of
+  // other samples (the stores were prepared again since) is not resumed.
+  bool have_checkpoint = opt.resume && output_complete(checkpoint_path, comm);
+  if (have_checkpoint) {
+    int same_samples = 0;
+    all_ranks_agree(comm, [&] {
+      if (mpi::rank(comm) != 0) return;
+      const auto cp = models::read_model_file(checkpoint_path);
+      same_samples = cp.checkpoint.is_object() &&
+                     cp.checkpoint.value("samples", json()) == samples_selection(train, valid);
+    });
+    MPI_Bcast(&same_samples, 1, MPI_INT, 0, comm);
+    if (!same_samples)
+      log::info("train ", name, ": ", checkpoint_path,
+                " was written for other samples (the stores were prepared again): starting afresh");
+    have_checkpoint = same_samples != 0;
+  }
   if (have_checkpoint) {
     all_ranks_agree(comm, [&] {
       auto cp = models::read_model_file(checkpoint_path);
@@ -354,6 +379,7 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
                        {"best_validation_mse", state.best_mse},
                        {"history", history_json(state.history)},
                        {"config", params.to_yaml()},
+                       {"samples", samples_selection(train, valid)},
                        {"ranks", mpi::size(comm)}};
       models::write_model_file(checkpoint_path, cp);
     });

@@ -52,3 +52,38 @@ TEST(TrainRerun, ModelsOfStoresPreparedAgainWithOtherSettingsAreTrainedAgain) {
   EXPECT_EQ(train_both(), std::make_pair(false, false));
   EXPECT_EQ(train_both(), std::make_pair(true, true));
 }
+
+// An interrupted run's checkpoint is resumed only for the samples it was
+// written for: after the stores were prepared again the run starts afresh,
+// exactly as a run that never had a checkpoint.
+TEST(TrainRerun, CheckpointOfOtherSamplesIsNotResumed) {
+  const auto dir = shared_temp_dir("train_rerun_checkpoint");
+  test_util::synth_testbed(dir + "/data", 36, 18, 1958, 1961);
+  const std::string samples = dir + "/samples";
+  test_util::prepare_testbed_samples(dir + "/data", samples, 4, 0.5);
+  const auto params =
+      config::Config::from_text("{hidden_dims: [8], batch_size: 64, epochs: 2}",
+                                models::network_schema(models::NetworkKind::mlp), "mlp.yaml");
+  train::NeuralTrainOptions interrupted;
+  interrupted.samples_dir = samples;
+  interrupted.out_dir = dir + "/models";
+  interrupted.stop_after_epochs = 1;
+  EXPECT_FALSE(
+      train::train_network(models::NetworkKind::mlp, params, interrupted, MPI_COMM_WORLD).finished);
+
+  test_util::prepare_testbed_samples(dir + "/data", samples, 4, 0.25);
+  train::NeuralTrainOptions fresh;
+  fresh.samples_dir = samples;
+  fresh.out_dir = dir + "/fresh";
+  const auto expected =
+      train::train_network(models::NetworkKind::mlp, params, fresh, MPI_COMM_WORLD);
+  train::NeuralTrainOptions resumed = fresh;
+  resumed.out_dir = dir + "/models";
+  resumed.resume = true;
+  const auto got = train::train_network(models::NetworkKind::mlp, params, resumed, MPI_COMM_WORLD);
+  ASSERT_EQ(got.history.size(), expected.history.size());
+  for (std::size_t e = 0; e < got.history.size(); ++e) {
+    EXPECT_EQ(got.history[e].train_mse, expected.history[e].train_mse) << "epoch " << e + 1;
+    EXPECT_EQ(got.history[e].validation_mse, expected.history[e].validation_mse) << e + 1;
+  }
+}
