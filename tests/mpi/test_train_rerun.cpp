@@ -17,15 +17,29 @@
 using namespace fluxrecon;
 using test_util::shared_temp_dir;
 
-TEST(TrainRerun, ModelsOfStoresPreparedAgainWithOtherSettingsAreTrainedAgain) {
-  const auto dir = shared_temp_dir("train_rerun");
-  test_util::synth_testbed(dir + "/data", 36, 18, 1958, 1961);
-  const std::string samples = dir + "/samples";
-  test_util::prepare_testbed_samples(dir + "/data", samples, 4, 0.5);
+namespace {
 
-  const auto mlp_params =
-      config::Config::from_text("{hidden_dims: [8], batch_size: 64, epochs: 1}",
-                                models::network_schema(models::NetworkKind::mlp), "mlp.yaml");
+// A fresh folder with a small synthetic ocean in data/ and its stores
+// (sampling fraction 0.5) in samples/; returns the folder.
+std::string data_and_stores(const std::string& name) {
+  const auto dir = shared_temp_dir(name);
+  test_util::synth_testbed(dir + "/data", 36, 18, 1958, 1961);
+  test_util::prepare_testbed_samples(dir + "/data", dir + "/samples", 4, 0.5);
+  return dir;
+}
+
+config::Config small_mlp(int epochs) {
+  return config::Config::from_text(
+      "{hidden_dims: [8], batch_size: 64, epochs: " + std::to_string(epochs) + "}",
+      models::network_schema(models::NetworkKind::mlp), "mlp.yaml");
+}
+
+}  // namespace
+
+TEST(TrainRerun, ModelsOfStoresPreparedAgainWithOtherSettingsAreTrainedAgain) {
+  const auto dir = data_and_stores("train_rerun");
+  const std::string samples = dir + "/samples";
+  const auto mlp_params = small_mlp(1);
   const auto xgb_params = config::Config::from_text(
       "{num_boost_round: 3, booster: gbtree, max_depth: 3}", models::xgboost_schema(), "xgb.yaml");
   train::NeuralTrainOptions nn;
@@ -57,13 +71,9 @@ TEST(TrainRerun, ModelsOfStoresPreparedAgainWithOtherSettingsAreTrainedAgain) {
 // written for: after the stores were prepared again the run starts afresh,
 // exactly as a run that never had a checkpoint.
 TEST(TrainRerun, CheckpointOfOtherSamplesIsNotResumed) {
-  const auto dir = shared_temp_dir("train_rerun_checkpoint");
-  test_util::synth_testbed(dir + "/data", 36, 18, 1958, 1961);
+  const auto dir = data_and_stores("train_rerun_checkpoint");
   const std::string samples = dir + "/samples";
-  test_util::prepare_testbed_samples(dir + "/data", samples, 4, 0.5);
-  const auto params =
-      config::Config::from_text("{hidden_dims: [8], batch_size: 64, epochs: 2}",
-                                models::network_schema(models::NetworkKind::mlp), "mlp.yaml");
+  const auto params = small_mlp(2);
   train::NeuralTrainOptions interrupted;
   interrupted.samples_dir = samples;
   interrupted.out_dir = dir + "/models";
