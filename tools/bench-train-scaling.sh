@@ -34,7 +34,7 @@ rate() {  # losses csv -> mean samples/s over its epochs, the first left out whe
   /usr/bin/python3 -c "import csv,sys; r=[float(x['samples_per_second']) for x in csv.DictReader(open(sys.argv[1]))]; r=r[1:] or r; print(sum(r)/len(r))" "$1"
 }
 train() {  # model, params, out dir (1 rank)
-  "$build/fluxrecon" --quiet train --model "$1" --samples "$work/samples" --params "$2" --out "$3" --force
+  "$build/fluxrecon" --quiet train --model "$1" --samples "$work/samples" --params "$2" --out "$3" --force >/dev/null
 }
 
 printf "%-15s %3s %6s %10s %10s %10s %10s %8s %8s\n" model rep load alone pair_a pair_b np2 ceiling reached
@@ -51,7 +51,7 @@ for rep in $(seq 1 "$repeats"); do
     b=$!
     wait $a $b
     mpirun -n 2 --bind-to core "$build/fluxrecon" --quiet train --model "$m" --samples "$work/samples" \
-      --params "$p" --out "$d/np2" --force
+      --params "$p" --out "$d/np2" --force >/dev/null
     s1=$(rate "$d/alone/${m}_losses.csv")
     sa=$(rate "$d/pair_a/${m}_losses.csv")
     sb=$(rate "$d/pair_b/${m}_losses.csv")

@@ -53,11 +53,11 @@ void add_run_command(CLI::App& app, std::function<void()>& run) {
     const auto s = pipeline::run_pipeline(rc, opt, MPI_COMM_WORLD);
     int done = 0;
     for (const auto& st : s.stages) done += st.reused ? 0 : 1;
-    log::info("run: ", done, " of ", s.stages.size(),
-              " stage(s) ran (the others were complete) in ", log::seconds(s.seconds), " on ",
-              mpi::size(), " rank(s): ", pipeline::stage_times(s), "; outputs under ",
-              rc.layout.root, ", summary ", s.summary_path);
-    if (!s.report_path.empty()) log::info("run: report: ", s.report_path);
+    log::summary("run: ", done, " of ", s.stages.size(),
+                 " stage(s) ran (the others were complete) in ", log::seconds(s.seconds), " on ",
+                 mpi::size(), " rank(s): ", pipeline::stage_times(s), "; outputs under ",
+                 rc.layout.root, ", summary ", s.summary_path);
+    if (!s.report_path.empty()) log::summary("run: report: ", s.report_path);
   };
 }
 

@@ -82,11 +82,11 @@ void add_synth_command(CLI::App& app, std::function<void()>& run) {
     double mean_flux = 0;
     for (const auto& f : s.global_flux)
       mean_flux += f.pgc_per_year / static_cast<double>(s.global_flux.size());
-    log::info("synth: wrote ", s.files_written.size(), " file(s) (", s.files_skipped.size(),
-              " already complete), ", log::bytes(static_cast<double>(s.bytes_written)), " in ",
-              log::seconds(s.seconds), " (",
-              static_cast<long long>(s.seconds > 0 ? s.bytes_written / 1e6 / s.seconds : 0),
-              " MB/s); mean global flux ", mean_flux, " PgC/yr (+ out of the ocean)");
+    log::summary("synth: wrote ", s.files_written.size(), " file(s) (", s.files_skipped.size(),
+                 " already complete), ", log::bytes(static_cast<double>(s.bytes_written)), " in ",
+                 log::seconds(s.seconds), " (",
+                 static_cast<long long>(s.seconds > 0 ? s.bytes_written / 1e6 / s.seconds : 0),
+                 " MB/s); mean global flux ", mean_flux, " PgC/yr (+ out of the ocean)");
   };
 }
 

@@ -65,13 +65,14 @@ void add_tiles_command(CLI::App& app, std::function<void()>& run) {
               " for ", meta.source, " ", meta.product.text, " in ", meta.data_path, " on ",
               mpi::size(), " rank(s)");
     const auto s = tiles::run_task(args->task, meta, args->options, MPI_COMM_WORLD);
-    log::info("tiles: ", s.task, " done: ", s.scenes, " scene(s), ", s.written, " written, ",
-              s.skipped, " already complete, ", s.tiles, " tile(s), ",
-              static_cast<long long>(s.megapixels * 1e3) / 1e3, " Mpixel regridded in ",
-              log::seconds(s.seconds), " (",
-              static_cast<long long>(s.seconds > 0 ? s.tiles / s.seconds : 0), " tiles/s, ",
-              s.seconds > 0 ? static_cast<long long>(s.megapixels / s.seconds * 100) / 100.0 : 0.0,
-              " Mpixel/s)");
+    log::summary(
+        "tiles: ", s.task, " done: ", s.scenes, " scene(s), ", s.written, " written, ", s.skipped,
+        " already complete, ", s.tiles, " tile(s), ",
+        static_cast<long long>(s.megapixels * 1e3) / 1e3, " Mpixel regridded in ",
+        log::seconds(s.seconds), " (",
+        static_cast<long long>(s.seconds > 0 ? s.tiles / s.seconds : 0), " tiles/s, ",
+        s.seconds > 0 ? static_cast<long long>(s.megapixels / s.seconds * 100) / 100.0 : 0.0,
+        " Mpixel/s)");
   };
 }
 

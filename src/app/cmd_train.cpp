@@ -38,11 +38,11 @@ void run_neural(const Args& args) {
   if (r.reused) return;
   double rate = 0;
   for (const auto& e : r.history) rate += e.samples_per_second / double(r.history.size());
-  log::info("train ", args.model, ": wrote ", r.model_path, " (", r.history.size(),
-            " epochs, best ", r.best_epoch, ") in ", log::seconds(r.seconds), " (",
-            static_cast<long long>(rate), " samples/s per epoch) on ", mpi::size(),
-            " rank(s); validation MSE ", r.best_validation_mse, " (z-scored), R^2 ",
-            r.validation_r2);
+  log::summary("train ", args.model, ": wrote ", r.model_path, " (", r.history.size(),
+               " epochs, best ", r.best_epoch, ") in ", log::seconds(r.seconds), " (",
+               static_cast<long long>(rate), " samples/s per epoch) on ", mpi::size(),
+               " rank(s); validation MSE ", r.best_validation_mse, " (z-scored), R^2 ",
+               r.validation_r2);
 }
 
 }  // namespace
@@ -84,11 +84,12 @@ void add_train_command(CLI::App& app, std::function<void()>& run) {
     models::XgboostTrainOptions opt{args->samples, args->out, args->force};
     const auto r = models::train_xgboost(params, opt, MPI_COMM_WORLD);
     if (r.reused) return;
-    log::info("train xgboost: wrote ", r.model_path, " (", r.rounds, " rounds, best ", r.best_round,
-              ") in ", log::seconds(r.seconds), " (",
-              static_cast<long long>(r.train_samples * r.rounds / std::max(r.seconds, 1e-9)),
-              " sample-rounds/s) on ", mpi::size(), " rank(s); validation MSE ", r.validation_mse,
-              " (z-scored), ", r.validation_mse_physical, " (physical units squared)");
+    log::summary("train xgboost: wrote ", r.model_path, " (", r.rounds, " rounds, best ",
+                 r.best_round, ") in ", log::seconds(r.seconds), " (",
+                 static_cast<long long>(r.train_samples * r.rounds / std::max(r.seconds, 1e-9)),
+                 " sample-rounds/s) on ", mpi::size(), " rank(s); validation MSE ",
+                 r.validation_mse, " (z-scored), ", r.validation_mse_physical,
+                 " (physical units squared)");
   };
 }
 

@@ -24,6 +24,11 @@ template <class... Parts>
 void info(Parts&&... parts) {
   write(Level::info, concat(std::forward<Parts>(parts)...));
 }
+// A subcommand's final one-line summary: shown under --quiet too.
+template <class... Parts>
+void summary(Parts&&... parts) {
+  write(Level::quiet, concat(std::forward<Parts>(parts)...));
+}
 template <class... Parts>
 void debug(Parts&&... parts) {
   write(Level::debug, concat(std::forward<Parts>(parts)...));
