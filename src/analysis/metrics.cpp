@@ -54,12 +54,26 @@ void check_block(const FluxBlock& b, const std::string& what) {
 std::vector<double> local_partials(const FluxBlock& b) {
   const std::size_t cells = static_cast<std::size_t>(b.rows) * b.nx;
   const std::int64_t items = static_cast<std::int64_t>(kMonths) * b.rows;
+  std::vector<double> out(static_cast<std::size_t>(items) * kn::kMomFields);
+  if constexpr (Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible) {
+    // The kernel reads the block where it is: no copies of 2 x 12 planes.
+    const kn::RowMonthMoments kernel{
+        b.simulated.data(), b.reconstructed.data(), b.area.data(), b.rows, b.nx, out.data()};
+    Kokkos::parallel_for("analysis::row_month_moments", Kokkos::RangePolicy<ExecSpace>(0, items),
+                         kernel);
+    Kokkos::fence();
+    return out;
+  }
   using HostFloats = Kokkos::View<const float*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>;
   using HostDoubles = Kokkos::View<const double*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>;
-  Kokkos::View<float*, MemorySpace> sim("metrics_sim", kMonths * cells),
-      rec("metrics_rec", kMonths * cells);
-  Kokkos::View<double*, MemorySpace> area("metrics_area", cells),
-      partials("metrics_partials", static_cast<std::size_t>(items) * kn::kMomFields);
+  // Device memory: the copies overwrite every value, the kernel every partial.
+  const auto uninitialised = [](const char* label) {
+    return Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(label));
+  };
+  Kokkos::View<float*, MemorySpace> sim(uninitialised("metrics_sim"), kMonths * cells),
+      rec(uninitialised("metrics_rec"), kMonths * cells);
+  Kokkos::View<double*, MemorySpace> area(uninitialised("metrics_area"), cells),
+      partials(uninitialised("metrics_partials"), out.size());
   Kokkos::deep_copy(sim, HostFloats(b.simulated.data(), b.simulated.size()));
   Kokkos::deep_copy(rec, HostFloats(b.reconstructed.data(), b.reconstructed.size()));
   Kokkos::deep_copy(area, HostDoubles(b.area.data(), b.area.size()));
@@ -68,7 +82,6 @@ std::vector<double> local_partials(const FluxBlock& b) {
   Kokkos::parallel_for("analysis::row_month_moments", Kokkos::RangePolicy<ExecSpace>(0, items),
                        kernel);
   Kokkos::fence();
-  std::vector<double> out(partials.size());
   Kokkos::deep_copy(
       Kokkos::View<double*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>(out.data(), out.size()),
       partials);
