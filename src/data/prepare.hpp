@@ -23,7 +23,7 @@ struct PrepareOptions {
 struct PreparedSet {
   std::string path;
   std::int64_t samples = 0, skipped_windows = 0;
-  bool reused = false;  // complete from an earlier run
+  bool reused = false;       // complete from an earlier run
   double store_seconds = 0;  // this rank's time in HDF5 writes
 };
 
