@@ -21,6 +21,7 @@ void add_reconstruct_command(CLI::App& app, std::function<void()>& run) {
     bool start_april = false, force = false;
     int year_groups = 0;
     std::int64_t batch = recon::ReconstructOptions{}.batch;
+    std::int64_t chunk_points = recon::ReconstructOptions{}.chunk_points;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand(
@@ -52,6 +53,9 @@ void add_reconstruct_command(CLI::App& app, std::function<void()>& run) {
       ->check(CLI::Range(0, 1 << 20));
   cmd->add_option("--batch", args->batch, "windows per prediction call per rank")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 24));
+  cmd->add_option("--chunk-points", args->chunk_points,
+                  "ocean points read, windowed and predicted at a time per rank (memory)")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 24));
   run = [args] {
     recon::ReconstructOptions opt;
     all_ranks_agree(MPI_COMM_WORLD, [&] {
@@ -71,6 +75,7 @@ void add_reconstruct_command(CLI::App& app, std::function<void()>& run) {
     opt.force = args->force;
     opt.year_groups = args->year_groups;
     opt.batch = args->batch;
+    opt.chunk_points = args->chunk_points;
     const auto s = recon::reconstruct(cfg, opt, MPI_COMM_WORLD);
     std::string names;
     for (const auto& n : s.models) names += (names.empty() ? "" : ",") + n;

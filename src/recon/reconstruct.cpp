@@ -213,8 +213,10 @@ std::vector<double> mid_month_days(int year) {
   return t;
 }
 
+// One cache's fields on this rank's rows: [12][rows][nx].
 struct CacheFields {
-  std::vector<float> simulated, reconstructed;  // [12][rows][nx] of this rank's rows
+  const std::vector<float>& simulated;
+  const std::vector<float>& reconstructed;
 };
 
 struct CacheContext {
@@ -441,9 +443,10 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
     const std::int64_t batch = std::max<std::int64_t>(1, opt.batch);
     std::vector<float> features(static_cast<size_t>(batch) * d.window * data::kFeatures),
         target(static_cast<size_t>(batch)), predicted(static_cast<size_t>(batch)), flat;
-    // Reused year after year (the same sizes every year).
+    // Reused chunk after chunk and year after year.
     data::Series series;
-    CacheFields fields;
+    std::vector<std::vector<float>> simulated(regions.size()),
+        reconstructed(regions.size() * models.size());
     int task_index = 0;
     for (const auto& task : mine) {
       ++task_index;
@@ -475,74 +478,115 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
       const data::MonthInterval months{opt.start_april ? january : january - (d.window - 1),
                                        data::month_index(task.year, 12)};
       const int january_slot = january - months.start;
-      {
-        auto t = timers.scope("read");
-        data::read_series_into(reader, task.experiment, months, all_points, nullptr, series);
-      }
+      const auto needed = [&](size_t r, size_t mi) { return !paths[r][mi].empty(); };
+      const size_t n_models = models.size();
       for (size_t r = 0; r < regions.size(); ++r) {
-        const auto& points = region_points[r];
-        if (std::all_of(paths[r].begin(), paths[r].end(), [](auto& p) { return p.empty(); }))
-          continue;
-        data::Series subset;  // the region's rows, unless it has every point read
-        const data::Series& sub = points.size() == all_points.size() ? series : subset;
-        data::WindowIndex windows;
-        std::vector<double> statics;
+        simulated[r].assign(static_cast<size_t>(12 * plane), kCacheFill);
+        for (size_t mi = 0; mi < n_models; ++mi)
+          if (needed(r, mi))
+            reconstructed[r * n_models + mi].assign(static_cast<size_t>(12 * plane), kCacheFill);
+      }
+      std::vector<std::int64_t> windows_of(regions.size() * n_models, 0),
+          skipped_of(regions.size());
+      // A rank-local failure (e.g. in XGBoost) is agreed on before the
+      // collective writes, so that no rank waits there alone; the failed
+      // rank still takes part in the chunks' collective reads.
+      std::exception_ptr predict_failure;
+
+      // The points in chunks of consecutive (row-ordered) points: each chunk's
+      // series is read, windowed and predicted in a buffer reused from chunk to
+      // chunk, so memory does not grow with the grid and no year takes fresh
+      // pages for a whole series. Every rank of the group takes part in as
+      // many collective reads as the rank with the most chunks.
+      const std::int64_t chunk = std::max<std::int64_t>(1, opt.chunk_points);
+      const std::int64_t n_all = static_cast<std::int64_t>(all_points.size());
+      const std::int64_t chunks = mpi::max((n_all + chunk - 1) / chunk, group);
+      std::vector<std::int64_t> chunk_points;
+      for (std::int64_t c = 0; c < chunks; ++c) {
+        const std::int64_t p0 = std::min(n_all, c * chunk), p1 = std::min(n_all, p0 + chunk);
+        chunk_points.assign(all_points.begin() + p0, all_points.begin() + p1);
         {
-          auto t = timers.scope("windows");
-          if (points.size() != all_points.size())
-            subset = data::subset_series(series, all_points, points);
-          windows = data::enumerate_windows(sub, points, grid, d, task.experiment);
-          statics = data::point_statics(grid, points);
+          auto t = timers.scope("read");
+          data::read_series_into(reader, task.experiment, months, chunk_points, nullptr, series);
         }
-        all_ranks_agree(group, [&] {
-          if (d.missing_values == "error" && !windows.first_problem.empty())
-            FR_FAIL(windows.first_problem);
-        });
-        const std::int64_t skipped = mpi::sum(windows.skipped, group);
-        fields.simulated.assign(static_cast<size_t>(12 * plane), kCacheFill);
-        for (size_t k = 0; k < points.size(); ++k)
-          for (int m = 0; m < 12; ++m) {
-            const float v = sub.values[(k * sub.slots + january_slot + m) * kRoles + kTargetRole];
-            if (std::isfinite(v)) fields.simulated[m * plane + points[k]] = v;
-          }
-        for (size_t mi = 0; mi < models.size(); ++mi) {
-          if (paths[r][mi].empty()) continue;
-          const Model& model = models[mi];
-          const kernels::Normalisation kn = data::kernel_normalisation(model.norm);
-          fields.reconstructed.assign(static_cast<size_t>(12 * plane), kCacheFill);
-          // A rank-local failure (e.g. in XGBoost) is agreed on before the
-          // collective write, so that no rank waits there alone.
-          std::exception_ptr predict_failure;
-          try {
-            for (std::int64_t i = 0; i < windows.size(); i += batch) {
-              const std::int64_t n = std::min(batch, windows.size() - i);
-              {
-                auto t = timers.scope("windows");
-                data::assemble_windows(sub, statics, windows, i, n, d.window, kn, features.data(),
-                                       target.data());
-                Kokkos::fence();
-              }
-              {
-                auto t = timers.scope("predict");
-                model.predict(features.data(), n, predicted.data(), flat);
-              }
-              for (std::int64_t q = 0; q < n; ++q) {
-                const int month = windows.slot[i + q] - january_slot;  // 0..11
-                fields.reconstructed[month * plane + points[windows.point[i + q]]] =
-                    static_cast<float>(predicted[q] * model.norm.target_std +
-                                       model.norm.target_mean);
-              }
-              progress.advance(n);
-            }
-          } catch (...) {
-            predict_failure = std::current_exception();
+        for (size_t r = 0; r < regions.size(); ++r) {
+          bool any_model = false;
+          for (size_t mi = 0; mi < n_models; ++mi) any_model = any_model || needed(r, mi);
+          if (!any_model) continue;
+          // The region's points in this chunk (both lists ascending).
+          const auto& all_of_region = region_points[r];
+          const auto lo = chunk_points.empty()
+                              ? all_of_region.end()
+                              : std::lower_bound(all_of_region.begin(), all_of_region.end(),
+                                                 chunk_points.front());
+          const auto hi = chunk_points.empty()
+                              ? all_of_region.end()
+                              : std::upper_bound(lo, all_of_region.end(), chunk_points.back());
+          const std::vector<std::int64_t> points(lo, hi);
+          data::Series subset;  // the region's rows, unless it has every point of the chunk
+          const data::Series& sub = points.size() == chunk_points.size() ? series : subset;
+          data::WindowIndex windows;
+          std::vector<double> statics;
+          {
+            auto t = timers.scope("windows");
+            if (points.size() != chunk_points.size())
+              subset = data::subset_series(series, chunk_points, points);
+            windows = data::enumerate_windows(sub, points, grid, d, task.experiment);
+            statics = data::point_statics(grid, points);
           }
           all_ranks_agree(group, [&] {
-            if (predict_failure) std::rethrow_exception(predict_failure);
+            if (d.missing_values == "error" && !windows.first_problem.empty())
+              FR_FAIL(windows.first_problem);
           });
+          skipped_of[r] += windows.skipped;
+          for (size_t k = 0; k < points.size(); ++k)
+            for (int m = 0; m < 12; ++m) {
+              const float v = sub.values[(k * sub.slots + january_slot + m) * kRoles + kTargetRole];
+              if (std::isfinite(v)) simulated[r][m * plane + points[k]] = v;
+            }
+          for (size_t mi = 0; mi < n_models; ++mi) {
+            if (!needed(r, mi) || predict_failure) continue;
+            const Model& model = models[mi];
+            const kernels::Normalisation kn = data::kernel_normalisation(model.norm);
+            auto& out = reconstructed[r * n_models + mi];
+            windows_of[r * n_models + mi] += windows.size();
+            try {
+              for (std::int64_t i = 0; i < windows.size(); i += batch) {
+                const std::int64_t n = std::min(batch, windows.size() - i);
+                {
+                  auto t = timers.scope("windows");
+                  data::assemble_windows(sub, statics, windows, i, n, d.window, kn, features.data(),
+                                         target.data());
+                  Kokkos::fence();
+                }
+                {
+                  auto t = timers.scope("predict");
+                  model.predict(features.data(), n, predicted.data(), flat);
+                }
+                for (std::int64_t q = 0; q < n; ++q) {
+                  const int month = windows.slot[i + q] - january_slot;  // 0..11
+                  out[month * plane + points[windows.point[i + q]]] = static_cast<float>(
+                      predicted[q] * model.norm.target_std + model.norm.target_mean);
+                }
+                progress.advance(n);
+              }
+            } catch (...) {
+              predict_failure = std::current_exception();
+            }
+          }
+        }
+      }
+      all_ranks_agree(group, [&] {
+        if (predict_failure) std::rethrow_exception(predict_failure);
+      });
+
+      for (size_t r = 0; r < regions.size(); ++r) {
+        const std::int64_t skipped = mpi::sum(skipped_of[r], group);
+        for (size_t mi = 0; mi < n_models; ++mi) {
+          if (!needed(r, mi)) continue;
           CacheContext context{d,
                                grid,
-                               model,
+                               models[mi],
                                areas,
                                task.experiment,
                                regions[r].name,
@@ -555,15 +599,17 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
                 concat(context.region_boxes.empty() ? "" : "; ", "lat [", b.lat_min, ", ",
                        b.lat_max, "], lon [", b.lon_min, ", ", b.lon_max, "]");
           if (context.region_boxes.empty()) context.region_boxes = "everywhere";
-          context.samples = mpi::sum(windows.size(), group);
+          const std::int64_t mine_windows = windows_of[r * n_models + mi];
+          context.samples = mpi::sum(mine_windows, group);
           context.skipped = skipped;
           {
             auto t = timers.scope("write");
-            write_cache(paths[r][mi], context, fields, group);
+            write_cache(paths[r][mi], context, {simulated[r], reconstructed[r * n_models + mi]},
+                        group);
           }
           ++written;
-          samples += windows.size();
-          points_written += mpi::sum(static_cast<std::int64_t>(points.size()), group);
+          samples += mine_windows;
+          points_written += mpi::sum(static_cast<std::int64_t>(region_points[r].size()), group);
           log::info("reconstruct: ", fs::path(paths[r][mi]).filename().string(), " (",
                     context.samples, " windows", skipped ? concat(", ", skipped, " skipped") : "",
                     "), year ", task_index, "/", mine.size(), " of rank 0's group");

@@ -33,6 +33,9 @@ struct ReconstructOptions {
   bool force = false;        // redo complete caches
   int year_groups = 0;       // rank groups taking different years; 0 = min(tasks, ranks)
   std::int64_t batch = std::int64_t(1) << 16;  // windows per prediction call per rank
+  // Points read, windowed and predicted at a time per rank (their series:
+  // (window + 11) months x 15 values each, 118 MB for 2^17 points).
+  std::int64_t chunk_points = std::int64_t(1) << 17;
 };
 
 struct ReconstructSummary {

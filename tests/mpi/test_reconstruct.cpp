@@ -115,7 +115,8 @@ recon::ReconstructOptions options(const std::string& out, int first = 1959, int 
   o.first_year = first;
   o.last_year = last;
   o.out_dir = out;
-  o.batch = 97;  // several prediction calls per rank, with a ragged end
+  o.batch = 97;         // several prediction calls per rank, with a ragged end
+  o.chunk_points = 37;  // several chunks per rank, ragged, unequal counts per rank
   return o;
 }
 
