@@ -41,8 +41,8 @@ struct CacheBlock {
   int row_begin = 0, rows = 0;
   std::vector<float> lat, lon;                  // [rows][nx]
   std::vector<float> simulated, reconstructed;  // [12][rows][nx], mol m-2 s-1, NaN = fill
-  std::vector<double>
-      area;  // [rows][nx] m^2: the cache's cell_area (e1t*e2t); empty if it has none
+  // [rows][nx] m^2: the cache's cell_area (e1t*e2t); empty if it has none.
+  std::vector<double> area;
 };
 
 // Collective (ranks may pass rows = 0).

@@ -124,7 +124,7 @@ bool set_current(const std::string& path, const json& selection, int& stale, MPI
   int current = 0;
   if (mpi::rank(comm) == 0) {
     try {
-      current = json::parse(io::read_metadata(path)).value("selection", json()) == selection;
+      current = io::store_selection(io::read_metadata(path)) == selection.dump();
     } catch (const std::exception&) {
       current = 0;  // unreadable metadata: prepare it again
     }

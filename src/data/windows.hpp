@@ -34,8 +34,8 @@ struct Series {
 Series read_series(YearReader& reader, const std::string& experiment, const MonthInterval& months,
                    const std::vector<std::int64_t>& points, Progress* progress);
 // The same into `out`, whose storage is reused when it is large enough (a
-// reconstruction reads one such series per year: fresh pages for each would
-// be zeroed by the kernel every year).
+// reconstruction reads one such series per chunk of points and year: fresh
+// pages for each would be zeroed by the kernel every time).
 void read_series_into(YearReader& reader, const std::string& experiment,
                       const MonthInterval& months, const std::vector<std::int64_t>& points,
                       Progress* progress, Series& out);

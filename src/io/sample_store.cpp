@@ -282,6 +282,12 @@ SampleShard read_sample_shard(const std::string& path, MPI_Comm comm) {
   return shard;
 }
 
+std::string store_selection(const std::string& metadata_json) {
+  using json = nlohmann::json;
+  const json meta = json::parse(metadata_json, nullptr, false);
+  return (meta.is_object() ? meta.value("selection", json()) : json()).dump();
+}
+
 bool stores_unchanged_since(const std::string& model_metadata, const std::string& samples_dir,
                             MPI_Comm comm) {
   using json = nlohmann::json;
@@ -291,15 +297,15 @@ bool stores_unchanged_since(const std::string& model_metadata, const std::string
     for (const char* name : {"train", "validation"}) {
       const std::string path = samples_dir + "/" + name + ".h5";
       if (!std::filesystem::exists(path)) continue;
-      json now;
+      std::string now;
       try {
-        now = json::parse(read_metadata(path)).value("selection", json());
+        now = store_selection(read_metadata(path));
       } catch (const std::exception&) {
         continue;  // unreadable: training will say so if it needs the store
       }
-      const json before = model.is_object() && model.contains(std::string(name) + "_store")
-                              ? model[std::string(name) + "_store"].value("selection", json())
-                              : json();
+      const std::string key = std::string(name) + "_store";
+      const std::string before =
+          store_selection(model.is_object() && model.contains(key) ? model[key].dump() : "");
       if (before != now) {
         unchanged = 0;
         log::info("train: ", path,

@@ -74,6 +74,11 @@ struct SampleShard {
 };
 SampleShard read_sample_shard(const std::string& path, MPI_Comm comm);
 
+// The `selection` entry of a store's JSON metadata (what decided its content,
+// recorded by prepare) as canonical JSON text; "null" when the metadata has
+// none or is not JSON (a store of an older version).
+std::string store_selection(const std::string& metadata_json);
+
 // Collective: false when train.h5 or validation.h5 in `samples_dir` was
 // prepared with other settings than the stores a model was trained on
 // (`model_metadata`: the model's JSON metadata with "train_store" and

@@ -480,7 +480,13 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
       const int january_slot = january - months.start;
       const auto needed = [&](size_t r, size_t mi) { return !paths[r][mi].empty(); };
       const size_t n_models = models.size();
+      const auto region_needed = [&](size_t r) {
+        for (size_t mi = 0; mi < n_models; ++mi)
+          if (needed(r, mi)) return true;
+        return false;
+      };
       for (size_t r = 0; r < regions.size(); ++r) {
+        if (!region_needed(r)) continue;
         simulated[r].assign(static_cast<size_t>(12 * plane), kCacheFill);
         for (size_t mi = 0; mi < n_models; ++mi)
           if (needed(r, mi))
@@ -510,9 +516,7 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
           data::read_series_into(reader, task.experiment, months, chunk_points, nullptr, series);
         }
         for (size_t r = 0; r < regions.size(); ++r) {
-          bool any_model = false;
-          for (size_t mi = 0; mi < n_models; ++mi) any_model = any_model || needed(r, mi);
-          if (!any_model) continue;
+          if (!region_needed(r)) continue;
           // The region's points in this chunk (both lists ascending).
           const auto& all_of_region = region_points[r];
           const auto lo = chunk_points.empty()

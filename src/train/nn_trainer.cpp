@@ -135,11 +135,7 @@ struct StepPhases {
 // What decided the stores' content (recorded by prepare), to tell whether a
 // checkpoint was written for these samples.
 json samples_selection(const io::SampleShard& train, const io::SampleShard& valid) {
-  const auto selection = [](const std::string& metadata) {
-    const json meta = json::parse(metadata, nullptr, false);
-    return meta.is_object() ? meta.value("selection", json()) : json();
-  };
-  return json::array({selection(train.metadata), selection(valid.metadata)});
+  return json::array({io::store_selection(train.metadata), io::store_selection(valid.metadata)});
 }
 
 }  // namespace
@@ -194,25 +190,15 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
 
   // --resume: the checkpoint must come from the same configuration; one of
   // other samples (the stores were prepared again since) is not resumed.
-  bool have_checkpoint = opt.resume && output_complete(checkpoint_path, comm);
-  if (have_checkpoint) {
-    int same_samples = 0;
-    all_ranks_agree(comm, [&] {
-      if (mpi::rank(comm) != 0) return;
-      const auto cp = models::read_model_file(checkpoint_path);
-      same_samples = cp.checkpoint.is_object() &&
-                     cp.checkpoint.value("samples", json()) == samples_selection(train, valid);
-    });
-    MPI_Bcast(&same_samples, 1, MPI_INT, 0, comm);
-    if (!same_samples)
-      log::info("train ", name, ": ", checkpoint_path,
-                " was written for other samples (the stores were prepared again): starting afresh");
-    have_checkpoint = same_samples != 0;
-  }
+  // Every rank reads the same stores' metadata, so all decide alike.
+  const bool have_checkpoint = opt.resume && output_complete(checkpoint_path, comm);
+  bool resumed = false;
   if (have_checkpoint) {
     all_ranks_agree(comm, [&] {
       auto cp = models::read_model_file(checkpoint_path);
       FR_REQUIRE(!cp.checkpoint.is_null(), checkpoint_path, " is not a checkpoint");
+      if (cp.checkpoint.value("samples", json()) != samples_selection(train, valid)) return;
+      resumed = true;
       FR_REQUIRE(cp.checkpoint.at("config").get<std::string>() == params.to_yaml(), checkpoint_path,
                  " was written with other model parameters; remove it or train with --force");
       FR_REQUIRE(cp.spec.window == spec.window, checkpoint_path, " has windows of ", cp.spec.window,
@@ -232,7 +218,11 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
                   " (the shards change, so the run differs from an "
                   "uninterrupted one)");
     });
-    log::info("train ", name, ": resuming after epoch ", state.epoch, " from ", checkpoint_path);
+    if (resumed)
+      log::info("train ", name, ": resuming after epoch ", state.epoch, " from ", checkpoint_path);
+    else
+      log::info("train ", name, ": ", checkpoint_path,
+                " was written for other samples (the stores were prepared again): starting afresh");
   }
 
   const int batch = settings.batch_size;
