@@ -157,13 +157,18 @@ bool sampled(int year, int month, std::int64_t cell, long long stride) {
 
 void add_scatter_sample(const CacheBlock& b, SetResult& r, int owner, MPI_Comm comm) {
   const int nx = b.info.nx;
+  // Cells are numbered in the input grid: a regional cache samples the same
+  // cells as a global one.
+  const std::int64_t input_nx = b.info.input_nx;
   for (int m = 0; m < kMonths; ++m) {
     std::vector<float> pairs;
     for (int j = 0; j < b.rows; ++j)
       for (int i = 0; i < nx; ++i) {
         const std::size_t k = (static_cast<std::size_t>(m) * b.rows + j) * nx + i;
         const float s = b.simulated[k], x = b.reconstructed[k];
-        const std::int64_t cell = static_cast<std::int64_t>(b.row_begin + j) * nx + i;
+        const std::int64_t cell =
+            static_cast<std::int64_t>(b.info.y_offset + b.row_begin + j) * input_nx +
+            b.info.x_offset + i;
         if (std::isfinite(s) && std::isfinite(x) &&
             sampled(b.info.year, m, cell, r.scatter_stride)) {
           pairs.push_back(s);
@@ -251,7 +256,7 @@ void draw_owned_set_figures(const AnalyzeOptions& options, AnalysisResults& resu
     for (std::size_t k = 0; k < results.sets.size(); ++k) {
       if (owner_of_set(k, results.ranks) != mpi::rank(comm)) continue;
       json figures = json::array();
-      for (const auto& f : draw_set_figures(options, results.grid, results.sets[k]))
+      for (const auto& f : draw_set_figures(options, results.sets[k].grid, results.sets[k]))
         figures.push_back(json::array({f.png_path, f.caption}));
       mine.push_back({k, figures});
     }
@@ -303,11 +308,7 @@ AnalyzeSummary analyze(const AnalyzeOptions& options, MPI_Comm comm) {
 
   AnalysisResults results;
   results.ranks = mpi::size(comm);
-  const CacheInfo& first = sets.front().years.begin()->second;
-  results.units = first.units;
-  const int ny = first.ny, nx = first.nx;
-  const auto [row_begin, rows] = my_rows(ny, comm);
-  std::vector<double> centre_areas;  // when a cache has no cell_area (the same grid for all)
+  results.units = sets.front().years.begin()->second.units;
 
   int caches = 0;
   for (const auto& s : sets) caches += static_cast<int>(s.years.size());
@@ -318,16 +319,20 @@ AnalyzeSummary analyze(const AnalyzeOptions& options, MPI_Comm comm) {
     SetResult r;
     r.set = set;
     r.map_year = set.years.rbegin()->first;
+    // The set's grid (every cache of a region has the same one).
+    const int ny = set.years.begin()->second.ny, nx = set.years.begin()->second.nx;
+    const auto [row_begin, rows] = my_rows(ny, comm);
+    std::vector<double> centre_areas;  // when a cache has no cell_area
     const long long cells = 12LL * ny * nx * static_cast<long long>(set.years.size());
     r.scatter_stride = std::max(1LL, cells / kScatterPoints);
     Moments set_total;
     for (const auto& [year, info] : set.years) {
       CacheBlock b = read_cache_block(info.path, row_begin, rows, comm);
-      if (results.grid.lat.empty()) {
-        results.grid.ny = ny;
-        results.grid.nx = nx;
-        results.grid.lat.assign(b.lat.begin(), b.lat.end());
-        results.grid.lon.assign(b.lon.begin(), b.lon.end());
+      if (r.grid.lat.empty()) {
+        r.grid.ny = ny;
+        r.grid.nx = nx;
+        r.grid.lat.assign(b.lat.begin(), b.lat.end());
+        r.grid.lon.assign(b.lon.begin(), b.lon.end());
       }
       std::vector<double> area = b.area;
       if (area.empty()) {

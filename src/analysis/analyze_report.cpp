@@ -273,12 +273,20 @@ class Writer {
 
   std::string summary_text() const {
     std::set<std::string> models, regions, experiments;
+    std::map<std::string, std::string> grids;  // per region: its cells in the input grid
     int caches = 0;
     for (const auto& r : results_.sets) {
       models.insert(r.set.model);
       regions.insert(r.set.region);
       experiments.insert(r.set.experiment);
       caches += static_cast<int>(r.set.years.size());
+      const CacheInfo& c = r.set.years.begin()->second;
+      std::ostringstream g;
+      g << r.set.region << " " << c.ny << " x " << c.nx;
+      if (c.ny != c.input_ny || c.nx != c.input_nx)
+        g << " (rows " << c.y_offset << "-" << c.y_offset + c.ny - 1 << ", columns " << c.x_offset
+          << "-" << c.x_offset + c.nx - 1 << " of " << c.input_ny << " x " << c.input_nx << ")";
+      grids[r.set.region] = g.str();
     }
     auto list = [](const std::set<std::string>& s) {
       std::string out;
@@ -286,9 +294,11 @@ class Writer {
       return out;
     };
     std::ostringstream out;
-    out << caches << " caches (" << results_.grid.ny << " x " << results_.grid.nx
-        << " grid): models " << list(models) << "; regions " << list(regions) << "; experiments "
-        << list(experiments) << ". Every metric is weighted by the cell area (e1t*e2t) and "
+    std::string grid_list;
+    for (const auto& [region, g] : grids) grid_list += (grid_list.empty() ? "" : "; ") + g;
+    out << caches << " caches (grids: " << grid_list << "): models " << list(models) << "; regions "
+        << list(regions) << "; experiments " << list(experiments)
+        << ". Every metric is weighted by the cell area (e1t*e2t) and "
         << "computed over every ocean cell and month of the region; error = reconstructed - "
         << "simulated. Fluxes are shown in " << kShownUnitsText << " (the caches store '"
         << results_.units << "'); integrated fluxes in PgC per year. The metric tables are also "

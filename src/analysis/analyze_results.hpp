@@ -22,6 +22,7 @@ constexpr const char* kShownUnitsText = "mol m-2 yr-1";      // CSV, HTML
 // One (model, region, experiment) over its years.
 struct SetResult {
   CacheSet set;
+  GeoGrid grid;  // cell centres of the set's caches (a region's box of the input grid)
   std::vector<YearMoments> years;  // in year order
   // The maps' year (the last one) and, per map month, the whole field in
   // mol m-2 yr-1 (NaN = fill): filled on the set's owner rank only, which
@@ -35,7 +36,6 @@ struct SetResult {
 };
 
 struct AnalysisResults {
-  GeoGrid grid;                 // cell centres of the caches' grid
   std::string units;            // flux units stored in the caches
   std::vector<SetResult> sets;  // sorted by model, region, experiment
   // Per set: its maps, difference maps, seasonal cycle and scatter plot, as

@@ -74,6 +74,20 @@ CacheInfo info_of(io::GridFile& f, MPI_Comm comm) {
     c.model_file_checksum = optional_text(f, "model_file_checksum");
     c.software = optional_text(f, "software");
     c.dataset_config = optional_text(f, "dataset_config");
+    auto whole = [&](const char* name, int absent) {
+      const auto v = f.number_attribute("", name);
+      FR_REQUIRE(!v || (*v == std::floor(*v) && *v >= 0), "cache '", f.path(),
+                 "': global attribute '", name, "' is ", v ? *v : 0,
+                 ", expected a whole number >= 0");
+      return v ? static_cast<int>(*v) : absent;
+    };
+    c.y_offset = whole("y_offset", 0);
+    c.x_offset = whole("x_offset", 0);
+    c.input_ny = whole("input_grid_ny", c.ny);
+    c.input_nx = whole("input_grid_nx", c.nx);
+    FR_REQUIRE(c.y_offset + c.ny <= c.input_ny && c.x_offset + c.nx <= c.input_nx, "cache '",
+               f.path(), "': its ", c.ny, " x ", c.nx, " cells at offset (", c.y_offset, ", ",
+               c.x_offset, ") do not fit in its input grid of ", c.input_ny, " x ", c.input_nx);
   });
   // The time axis: the 12 months of the year, in order (read collectively).
   std::vector<double> t(kMonths);
@@ -207,7 +221,8 @@ std::vector<CacheSet> index_caches(const std::string& dir, MPI_Comm comm) {
   listing = mpi::broadcast(listing, 0, comm);
 
   std::map<std::tuple<std::string, std::string, std::string>, CacheSet> sets;
-  const CacheInfo* first = nullptr;
+  const CacheInfo* first = nullptr;                   // of all caches
+  std::map<std::string, const CacheInfo*> of_region;  // the first of each region
   std::istringstream in(listing);
   for (std::string path; std::getline(in, path);) {
     auto f = io::GridFile::open(path, comm);
@@ -225,15 +240,27 @@ std::vector<CacheSet> index_caches(const std::string& dir, MPI_Comm comm) {
     FR_REQUIRE(same == set.years.end(), "caches '", same->second.path, "' and '", path,
                "' both hold model ", info.model, ", region ", info.region, ", experiment ",
                info.experiment, ", year ", info.year);
-    if (first) {
-      FR_REQUIRE(info.ny == first->ny && info.nx == first->nx, "caches '", first->path, "' and '",
-                 path, "' are on different grids (", first->ny, " x ", first->nx, " and ", info.ny,
-                 " x ", info.nx, " cells)");
-      FR_REQUIRE(info.grid_checksum == first->grid_checksum, "caches '", first->path, "' and '",
-                 path, "' are on different grids (same size, other nav_lat / nav_lon)");
+    if (first)
+      FR_REQUIRE(info.input_ny == first->input_ny && info.input_nx == first->input_nx, "caches '",
+                 first->path, "' and '", path, "' are on different grids (cut from inputs of ",
+                 first->input_ny, " x ", first->input_nx, " and ", info.input_ny, " x ",
+                 info.input_nx, " cells)");
+    // Caches of one region share their cells; other regions hold other boxes.
+    if (const auto it = of_region.find(info.region); it != of_region.end()) {
+      const CacheInfo& a = *it->second;
+      FR_REQUIRE(info.ny == a.ny && info.nx == a.nx && info.y_offset == a.y_offset &&
+                     info.x_offset == a.x_offset,
+                 "caches '", a.path, "' and '", path, "' of region ", info.region,
+                 " are on different grids (", a.ny, " x ", a.nx, " cells at (", a.y_offset, ", ",
+                 a.x_offset, ") and ", info.ny, " x ", info.nx, " at (", info.y_offset, ", ",
+                 info.x_offset, "))");
+      FR_REQUIRE(info.grid_checksum == a.grid_checksum, "caches '", a.path, "' and '", path,
+                 "' of region ", info.region,
+                 " are on different grids (same size, other nav_lat / nav_lon)");
     }
     const CacheInfo& stored = set.years.emplace(info.year, std::move(info)).first->second;
     if (!first) first = &stored;
+    of_region.emplace(stored.region, &stored);
   }
   std::vector<CacheSet> out;
   for (auto& [key, set] : sets) out.push_back(std::move(set));

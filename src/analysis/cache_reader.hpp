@@ -23,6 +23,10 @@ struct CacheInfo {
   std::string model, region, experiment;
   int year = 0;
   int ny = 0, nx = 0;
+  // Where the cache lies in the grid of its inputs: a regional cache holds
+  // the box of its region's points (attributes y_offset, x_offset,
+  // input_grid_ny, input_grid_nx; a cache without them is the whole grid).
+  int y_offset = 0, x_offset = 0, input_ny = 0, input_nx = 0;
   std::string units;         // of the flux variables, as stored
   double to_mol_m2_s = 1.0;  // factor that converts them to mol m-2 s-1
   std::string calendar;      // of time_counter
@@ -57,7 +61,8 @@ struct CacheSet {
 // Collective: every cache (*.nc) in `dir`, grouped and sorted by model,
 // region, experiment and year. Errors name the files: a directory without
 // caches, two caches of the same model, region, experiment and year, caches
-// on different grids (dimensions or coordinates).
+// of one region on different grids (dimensions, offsets or coordinates),
+// caches cut from input grids of different sizes.
 std::vector<CacheSet> index_caches(const std::string& dir, MPI_Comm comm);
 
 // The years of first..last that `set` lacks (empty if complete).

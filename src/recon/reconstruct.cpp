@@ -213,7 +213,59 @@ std::vector<double> mid_month_days(int year) {
   return t;
 }
 
-// One cache's fields on this rank's rows: [12][rows][nx].
+// The rows and columns of the input grid that a region's caches hold: the
+// bounding box of the region's ocean points, so that a regional cache is not
+// a global field of fill (the North Atlantic is a tenth of ORCA025). A region
+// without boxes keeps the whole model grid, halo and fold rows included.
+struct Crop {
+  std::int64_t row0 = 0, rows = 0, col0 = 0, cols = 0;  // in the input grid
+  std::int64_t my_row0 = 0, my_rows = 0;  // this rank's rows of the crop (input grid rows)
+
+  std::int64_t plane() const { return my_rows * cols; }
+  // Index in this rank's [my_rows][cols] plane of a rank-local grid index.
+  std::int64_t index(std::int64_t local, const data::Grid& g) const {
+    const std::int64_t row = g.row_begin + local / g.nx, col = local % g.nx;
+    return (row - my_row0) * cols + (col - col0);
+  }
+};
+
+// Collective: the crop of `region` whose ocean points on this rank are `points`.
+Crop crop_of(const data::Region& region, const std::vector<std::int64_t>& points,
+             const data::Grid& g, const std::string& grid_file, MPI_Comm comm) {
+  // Minima of (row, col, -row, -col) give the box in one reduction.
+  std::int64_t box[4] = {g.ny, g.nx, 1, 1};
+  for (const std::int64_t p : points) {
+    const std::int64_t row = g.row_begin + p / g.nx, col = p % g.nx;
+    box[0] = std::min(box[0], row);
+    box[1] = std::min(box[1], col);
+    box[2] = std::min(box[2], -row);
+    box[3] = std::min(box[3], -col);
+  }
+  MPI_Allreduce(MPI_IN_PLACE, box, 4, MPI_INT64_T, MPI_MIN, comm);
+  all_ranks_agree(comm, [&] {
+    FR_REQUIRE(box[0] < g.ny, "region '", region.name, "' holds no ocean point of the grid of '",
+               grid_file, "'; check its lat/lon boxes");
+  });
+  Crop c;
+  if (region.boxes.empty()) {
+    c.rows = g.ny;
+    c.cols = g.nx;
+  } else {
+    c.row0 = box[0];
+    c.col0 = box[1];
+    c.rows = -box[2] - box[0] + 1;
+    c.cols = -box[3] - box[1] + 1;
+  }
+  c.my_row0 = std::max<std::int64_t>(g.row_begin, c.row0);
+  c.my_rows = std::min<std::int64_t>(g.row_end, c.row0 + c.rows) - c.my_row0;
+  if (c.my_rows <= 0) {  // no row of the crop: an empty write at its start
+    c.my_row0 = c.row0;
+    c.my_rows = 0;
+  }
+  return c;
+}
+
+// One cache's fields on this rank's rows of the crop: [12][my_rows][cols].
 struct CacheFields {
   const std::vector<float>& simulated;
   const std::vector<float>& reconstructed;
@@ -222,6 +274,7 @@ struct CacheFields {
 struct CacheContext {
   const data::DatasetDescription& d;
   const data::Grid& grid;
+  const Crop& crop;
   const Model& model;
   const CellAreas& areas;
   std::string experiment, region, region_boxes, units;
@@ -232,13 +285,13 @@ struct CacheContext {
 void write_cache(const std::string& path, const CacheContext& c, const CacheFields& f,
                  MPI_Comm comm) {
   const auto& g = c.grid;
-  const std::int64_t rows = g.row_end - g.row_begin;
+  const Crop& crop = c.crop;
   AtomicOutput output(path, comm);
   io::NcWriter w(output.temp_path(), comm, io::WriteFormat::cdf5);
   using io::NcType;
   w.define_dimension("time", 12);
-  w.define_dimension("y", g.ny);
-  w.define_dimension("x", g.nx);
+  w.define_dimension("y", crop.rows);
+  w.define_dimension("x", crop.cols);
   w.define_variable("time_counter", NcType::float64, {"time"});
   w.put_attribute("time_counter", "standard_name", "time");
   w.put_attribute("time_counter", "long_name", "middle of the month");
@@ -289,6 +342,11 @@ void write_cache(const std::string& path, const CacheContext& c, const CacheFiel
   w.put_attribute("", "experiment", c.experiment);
   w.put_attribute("", "region", c.region);
   w.put_attribute("", "region_boxes", c.region_boxes);
+  // Where the cache lies in the input grid (0-based first row and column).
+  w.put_attribute("", "input_grid_ny", NcType::int32, {static_cast<double>(g.ny)});
+  w.put_attribute("", "input_grid_nx", NcType::int32, {static_cast<double>(g.nx)});
+  w.put_attribute("", "y_offset", NcType::int32, {static_cast<double>(crop.row0)});
+  w.put_attribute("", "x_offset", NcType::int32, {static_cast<double>(crop.col0)});
   w.put_attribute("", "year", NcType::int32, {static_cast<double>(c.year)});
   w.put_attribute("", "model_file", c.model.path);
   w.put_attribute("", "model_file_checksum", "fnv1a64:" + c.model.checksum);
@@ -309,16 +367,31 @@ void write_cache(const std::string& path, const CacheContext& c, const CacheFiel
   const auto t = mid_month_days(c.year);
   const bool root = mpi::rank(comm) == 0;
   w.write("time_counter", {0}, {root ? 12 : 0}, t.data());
-  std::vector<float> lat(g.lat.begin(), g.lat.end()), lon(g.lon.begin(), g.lon.end());
-  w.write("nav_lat", {g.row_begin, 0}, {rows, g.nx}, lat.data());
-  w.write("nav_lon", {g.row_begin, 0}, {rows, g.nx}, lon.data());
-  static const double no_area = 0;  // a rank without rows passes a valid pointer
-  w.write("cell_area", {g.row_begin, 0}, {rows, g.nx},
-          c.areas.area.empty() ? &no_area : c.areas.area.data());
+  // The rank's rows of the crop, its columns only (one element more than
+  // needed so that a rank without rows still passes valid pointers).
+  const size_t cells = static_cast<size_t>(crop.plane());
+  std::vector<float> lat(cells + 1), lon(cells + 1);
+  std::vector<double> area(cells + 1, 0.0);
+  for (std::int64_t j = 0; j < crop.my_rows; ++j)
+    for (std::int64_t i = 0; i < crop.cols; ++i) {
+      const size_t from =
+          static_cast<size_t>((crop.my_row0 + j - g.row_begin) * g.nx + crop.col0 + i);
+      const size_t to = static_cast<size_t>(j * crop.cols + i);
+      lat[to] = static_cast<float>(g.lat[from]);
+      lon[to] = static_cast<float>(g.lon[from]);
+      if (!c.areas.area.empty()) area[to] = c.areas.area[from];
+    }
+  const std::int64_t y0 = crop.my_row0 - crop.row0;
+  w.write("nav_lat", {y0, 0}, {crop.my_rows, crop.cols}, lat.data());
+  w.write("nav_lon", {y0, 0}, {crop.my_rows, crop.cols}, lon.data());
+  w.write("cell_area", {y0, 0}, {crop.my_rows, crop.cols}, area.data());
   // The rank's rows of each month are one contiguous block in its buffer but
-  // not in the file: one put per variable with the (12, rows, nx) block.
-  w.write("co2flux_simulated", {0, g.row_begin, 0}, {12, rows, g.nx}, f.simulated.data());
-  w.write("co2flux_reconstructed", {0, g.row_begin, 0}, {12, rows, g.nx}, f.reconstructed.data());
+  // not in the file: one put per variable with the (12, rows, cols) block.
+  static const float none = 0;
+  const float* simulated = f.simulated.empty() ? &none : f.simulated.data();
+  const float* reconstructed = f.reconstructed.empty() ? &none : f.reconstructed.data();
+  w.write("co2flux_simulated", {0, y0, 0}, {12, crop.my_rows, crop.cols}, simulated);
+  w.write("co2flux_reconstructed", {0, y0, 0}, {12, crop.my_rows, crop.cols}, reconstructed);
   w.close();
   output.commit();
 }
@@ -429,6 +502,10 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
       region_points.push_back(data::select_locations(grid, region, 1.0, d.seed, group));
       all_points.insert(all_points.end(), region_points.back().begin(), region_points.back().end());
     }
+    std::vector<Crop> crops;
+    for (size_t r = 0; r < regions.size(); ++r)
+      crops.push_back(crop_of(regions[r], region_points[r], grid,
+                              d.file_for(mine.front().experiment, mine.front().year), group));
     std::sort(all_points.begin(), all_points.end());
     all_points.erase(std::unique(all_points.begin(), all_points.end()), all_points.end());
     std::int64_t expected = 0;  // this rank's windows, for the progress line
@@ -438,8 +515,6 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
     Progress progress("reconstruct: windows predicted (rank 0)", expected, "samples", 10.0);
 
     data::YearReader reader(d, grid, group);
-    const std::int64_t rows = grid.row_end - grid.row_begin;
-    const std::int64_t plane = rows * grid.nx;
     const std::int64_t batch = std::max<std::int64_t>(1, opt.batch);
     std::vector<float> features(static_cast<size_t>(batch) * d.window * data::kFeatures),
         target(static_cast<size_t>(batch)), predicted(static_cast<size_t>(batch)), flat;
@@ -487,10 +562,10 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
       };
       for (size_t r = 0; r < regions.size(); ++r) {
         if (!region_needed(r)) continue;
-        simulated[r].assign(static_cast<size_t>(12 * plane), kCacheFill);
+        const auto cells = static_cast<size_t>(12 * crops[r].plane());
+        simulated[r].assign(cells, kCacheFill);
         for (size_t mi = 0; mi < n_models; ++mi)
-          if (needed(r, mi))
-            reconstructed[r * n_models + mi].assign(static_cast<size_t>(12 * plane), kCacheFill);
+          if (needed(r, mi)) reconstructed[r * n_models + mi].assign(cells, kCacheFill);
       }
       std::vector<std::int64_t> windows_of(regions.size() * n_models, 0),
           skipped_of(regions.size());
@@ -543,10 +618,14 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
               FR_FAIL(windows.first_problem);
           });
           skipped_of[r] += windows.skipped;
+          const Crop& crop = crops[r];
+          const std::int64_t plane = crop.plane();
+          std::vector<std::int64_t> at(points.size());  // the points' indices in the crop plane
+          for (size_t k = 0; k < points.size(); ++k) at[k] = crop.index(points[k], grid);
           for (size_t k = 0; k < points.size(); ++k)
             for (int m = 0; m < 12; ++m) {
               const float v = sub.values[(k * sub.slots + january_slot + m) * kRoles + kTargetRole];
-              if (std::isfinite(v)) simulated[r][m * plane + points[k]] = v;
+              if (std::isfinite(v)) simulated[r][m * plane + at[k]] = v;
             }
           for (size_t mi = 0; mi < n_models; ++mi) {
             if (!needed(r, mi) || predict_failure) continue;
@@ -569,7 +648,7 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
                 }
                 for (std::int64_t q = 0; q < n; ++q) {
                   const int month = windows.slot[i + q] - january_slot;  // 0..11
-                  out[month * plane + points[windows.point[i + q]]] = static_cast<float>(
+                  out[month * plane + at[windows.point[i + q]]] = static_cast<float>(
                       predicted[q] * model.norm.target_std + model.norm.target_mean);
                 }
                 progress.advance(n);
@@ -590,6 +669,7 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
           if (!needed(r, mi)) continue;
           CacheContext context{d,
                                grid,
+                               crops[r],
                                models[mi],
                                areas,
                                task.experiment,

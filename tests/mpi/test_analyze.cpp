@@ -275,6 +275,49 @@ TEST(Analyze, RerunSkipsUntilTheCachesChange) {
   EXPECT_FALSE(fa::analyze(forced, MPI_COMM_WORLD).reused);
 }
 
+// A regional cache holds only its region's box of the grid (as reconstruct
+// writes it): the analysis is the same as of the whole-grid cache.
+TEST(Analyze, CroppedRegionalCachesGiveTheResultsOfWholeGridOnes) {
+  const auto dir = test_util::shared_temp_dir("analyze_cropped");
+  std::vector<FluxCacheSpec> whole, cropped;
+  for (const char* region : {"global", "Tropical_Atlantic"})
+    for (int year = 2001; year <= 2002; ++year) {
+      FluxCacheSpec s;
+      s.region = region;
+      s.year = year;
+      s.with_cell_area = true;
+      if (s.region != "global") {
+        // Rows 3-6 (lat -28.3 to 18.3), columns 6-7 (lon -33.75, -11.25); row 3 of
+        // them is land.
+        s.region_lat_min = -30, s.region_lat_max = 20, s.region_lon_min = -50,
+        s.region_lon_max = -10;
+      }
+      whole.push_back(s);
+      if (s.region != "global") s.crop_y0 = 3, s.crop_x0 = 6, s.crop_ny = 4, s.crop_nx = 2;
+      cropped.push_back(s);
+    }
+  fa::analyze(options_for(write_caches(dir + "/whole", whole), dir + "/whole_out"), MPI_COMM_WORLD);
+  const auto s = fa::analyze(
+      options_for(write_caches(dir + "/cropped", cropped), dir + "/cropped_out"), MPI_COMM_WORLD);
+  EXPECT_EQ(s.sets, 2);
+  if (test_util::world_rank() != 0) return;
+  for (const char* f : {"metrics.csv", "annual_means.csv", "seasonal_cycle.csv"})
+    EXPECT_EQ(read_file(dir + "/whole_out/" + f), read_file(dir + "/cropped_out/" + f)) << f;
+  std::vector<double> area;
+  for (int j = 0; j < whole[2].ny; ++j)
+    for (int i = 0; i < whole[2].nx; ++i) area.push_back(test_util::cache_area(j, i));
+  const auto rows = read_metrics(dir + "/cropped_out/metrics.csv");
+  expect_metrics(rows.at("mlp,Tropical_Atlantic,experiment_1,all"),
+                 reference(whole[2], {2001, 2002}, area), "cropped");
+  EXPECT_EQ(rows.at("mlp,Tropical_Atlantic,experiment_1,all").at("cell_months"), 2 * 12 * 6);
+  // The report says which cells the regional caches hold.
+  EXPECT_NE(read_file(dir + "/cropped_out/index.html")
+                .find("Tropical_Atlantic 4 x 2 (rows 3-6, columns 6-7 of 10 x 16)"),
+            std::string::npos);
+  EXPECT_TRUE(fs::exists(dir + "/cropped_out/figures/maps_mlp_Tropical_Atlantic_experiment_1.png"))
+      << "the figures of the cropped set";
+}
+
 TEST(Analyze, BadInputIsNamedAndNothingIsWritten) {
   const auto dir = test_util::shared_temp_dir("analyze_errors");
   auto check = [&](const std::string& name, std::vector<FluxCacheSpec> specs,
@@ -316,6 +359,18 @@ TEST(Analyze, BadInputIsNamedAndNothingIsWritten) {
   shifted.lat_shift = 0.5;
   grids.push_back(shifted);
   check("mixed_grids", grids, none, {"different grids"});
+  auto inputs = years({2001});
+  FluxCacheSpec cut_from_other = inputs[0];
+  cut_from_other.region = "North";
+  cut_from_other.crop_ny = 2, cut_from_other.crop_nx = 3;
+  cut_from_other.ny = 12;  // its input grid has 12 rows, the global cache's 10
+  inputs.push_back(cut_from_other);
+  check("caches_of_other_input_grids", inputs, none, {"different grids", "10 x 16", "12 x 16"});
+  auto offsets = years({2001, 2002});
+  offsets[0].crop_ny = offsets[1].crop_ny = 3;
+  offsets[0].crop_nx = offsets[1].crop_nx = 4;
+  offsets[1].crop_x0 = 1;
+  check("one_region_other_cells", offsets, none, {"different grids", "at (0, 0)", "at (0, 1)"});
   FluxCacheSpec empty;
   empty.region = "Arctic";
   empty.empty = true;

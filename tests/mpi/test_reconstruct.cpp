@@ -131,15 +131,46 @@ struct Cache {
   std::string model, experiment, region, checksum, area_source, area_units, area_detail;
   int year = 0, format = 0;
   float fill = 0;
+  // The cache's cells and where they lie in the input grid.
+  int ny = 0, nx = 0, y_offset = -1, x_offset = -1, input_ny = 0, input_nx = 0;
+
+  // Index in the cache of the input grid's cell `location`; -1 outside.
+  std::int64_t at(std::int64_t location) const {
+    const std::int64_t y = location / input_nx - y_offset, x = location % input_nx - x_offset;
+    return y >= 0 && y < ny && x >= 0 && x < nx ? y * nx + x : -1;
+  }
+  // The cache's cells of a field of the whole input grid.
+  template <class T>
+  std::vector<T> cut(const std::vector<T>& input) const {
+    std::vector<T> out;
+    for (int y = 0; y < ny; ++y)
+      for (int x = 0; x < nx; ++x)
+        out.push_back(input[static_cast<size_t>(y + y_offset) * input_nx + x + x_offset]);
+    return out;
+  }
 };
 
-Cache read_cache(const std::string& path, int nx = kNx, int ny = kNy) {
+Cache read_cache(const std::string& path) {
   Cache c;
   int nc = -1;
   EXPECT_EQ(ncmpi_open(MPI_COMM_SELF, path.c_str(), NC_NOWRITE, MPI_INFO_NULL, &nc), NC_NOERR)
       << path;
   if (nc < 0) return c;
   ncmpi_inq_format(nc, &c.format);
+  auto dimension = [&](const char* name) {
+    int id = -1;
+    MPI_Offset len = 0;
+    check_nc(ncmpi_inq_dimid(nc, name, &id), name);
+    check_nc(ncmpi_inq_dimlen(nc, id, &len), name);
+    return static_cast<int>(len);
+  };
+  c.ny = dimension("y");
+  c.nx = dimension("x");
+  const int ny = c.ny, nx = c.nx;
+  ncmpi_get_att_int(nc, NC_GLOBAL, "y_offset", &c.y_offset);
+  ncmpi_get_att_int(nc, NC_GLOBAL, "x_offset", &c.x_offset);
+  ncmpi_get_att_int(nc, NC_GLOBAL, "input_grid_ny", &c.input_ny);
+  ncmpi_get_att_int(nc, NC_GLOBAL, "input_grid_nx", &c.input_nx);
   auto text = [&](int var, const char* name) {
     MPI_Offset len = 0;
     if (ncmpi_inq_attlen(nc, var, name, &len) != NC_NOERR) return std::string("<missing>");
@@ -308,15 +339,39 @@ TEST(Reconstruct, CachesEqualPredictionsOnPreparedTestSets) {
         double worst = 0;
         for (std::int64_t i = 0; i < set.size(); ++i) {
           ASSERT_EQ(set.year[i], year);
-          const std::int64_t at = (set.month[i] - 1) * kNx * kNy + set.location[i];
+          const std::int64_t cell = c.at(set.location[i]);
+          ASSERT_GE(cell, 0) << what << ": point " << set.location[i] << " is outside the cache";
+          const std::int64_t at = (set.month[i] - 1) * c.nx * c.ny + cell;
           covered[at] = 1;
           const double expected = z[i] * norm.target_std + norm.target_mean;
           const double simulated = set.target[i] * norm.target_std + norm.target_mean;
           ASSERT_NEAR(c.reconstructed[at], expected, 2e-6 * (1 + std::abs(expected))) << what;
           ASSERT_NEAR(c.simulated[at], simulated, 2e-6 * (1 + std::abs(simulated))) << what;
-          ASSERT_NEAR(c.lat[set.location[i]], set.lat[i], 1e-6);
+          ASSERT_NEAR(c.lat[cell], set.lat[i], 1e-6);
           worst = std::max(worst, std::abs(c.reconstructed[at] - expected));
         }
+        // A global cache is the input grid; a regional one the box of the
+        // region's points (every ocean point of the region is in the test set).
+        int y0 = kNy, y1 = -1, x0 = kNx, x1 = -1;
+        for (std::int64_t i = 0; i < set.size(); ++i) {
+          const int y = static_cast<int>(set.location[i] / kNx),
+                    x = static_cast<int>(set.location[i] % kNx);
+          y0 = std::min(y0, y), y1 = std::max(y1, y), x0 = std::min(x0, x), x1 = std::max(x1, x);
+        }
+        EXPECT_EQ(c.input_ny, kNy);
+        EXPECT_EQ(c.input_nx, kNx);
+        if (std::string(region) == "global") {
+          EXPECT_EQ(std::vector<int>({c.y_offset, c.x_offset, c.ny, c.nx}),
+                    std::vector<int>({0, 0, kNy, kNx}));
+        } else {
+          EXPECT_EQ(std::vector<int>({c.y_offset, c.x_offset, c.ny, c.nx}),
+                    std::vector<int>({y0, x0, y1 - y0 + 1, x1 - x0 + 1}))
+              << what;
+          EXPECT_LT(c.ny * c.nx, kNy * kNx / 2) << what;
+        }
+        EXPECT_EQ(info.y_offset, c.y_offset);
+        EXPECT_EQ(info.x_offset, c.x_offset);
+        EXPECT_EQ(info.input_nx, kNx);
         // Everything outside the test set's points (land, outside the region) is fill.
         std::int64_t stray = 0;
         for (size_t i = 0; i < covered.size(); ++i)
@@ -363,6 +418,20 @@ TEST(Reconstruct, BadInputFailsOnEveryRankNamingTheProblem) {
   o = options(out + "/caches", 1959, 1959);
   o.regions = {"Atlantis"};
   expect_error(run(o), "unknown region 'Atlantis'");
+  {
+    // A region between cell centres: no ocean point, so no cache to write.
+    std::string yaml = dataset_yaml(testbed().data);
+    const std::string domain = "domain: {test_regions: [global, North_Atlantic]}";
+    yaml.replace(yaml.find(domain), domain.size(),
+                 "domain: {test_regions: [global], boxes: {Nowhere: {boxes: [{lat_min: 0.1, "
+                 "lat_max: 0.2, lon_min: 0.1, lon_max: 0.2}]}}}");
+    const auto with_nowhere =
+        config::Config::from_text(yaml, data::dataset_schema(), "nowhere.yaml");
+    o = options(out + "/caches", 1959, 1959);
+    o.regions = {"Nowhere"};
+    expect_error([&] { recon::reconstruct(with_nowhere, o, MPI_COMM_WORLD); },
+                 "region 'Nowhere' holds no ocean point");
+  }
   o = options(out + "/caches", 1960, 1961);
   expect_error(run(o), "year 1961 of experiment experiment_1 is outside the data");
   o = options(out + "/caches", 1958, 1958);
@@ -518,19 +587,24 @@ TEST(Reconstruct, CachesCarryTheInputsCellAreas) {
     const auto e2t = read_input_field(input, "e2t", kNx * kNy);
     std::vector<double> product(e1t.size());
     for (size_t i = 0; i < e1t.size(); ++i) product[i] = e1t[i] * e2t[i];
-    EXPECT_EQ(all.area, product);
+    // The regional cache holds its box of the input's areas (and coordinates).
+    EXPECT_LT(all.ny * all.nx, kNy * kNx);
+    EXPECT_EQ(all.area, all.cut(product));
+    const auto lat = read_input_field(input, "nav_lat", kNx * kNy);
+    std::vector<float> lat_float(lat.begin(), lat.end());
+    EXPECT_EQ(all.lat, all.cut(lat_float));
     EXPECT_EQ(all.area, one.area);
     EXPECT_EQ(all.area_units, "m2");
     EXPECT_EQ(all.area_source, "grid metrics (e1t*e2t)");
-    EXPECT_NEAR(sum(all.area) / kSphere, 1.0, 1e-12);  // no duplicated points here
   }
   // Rows split like a 2-rank analysis: each rank gets exactly its rows.
+  const Cache whole = read_cache(out + "/all/" + name);
   const int n = test_util::world_size(), me = world_rank();
-  const int begin = kNy * me / n, end = kNy * (me + 1) / n;
+  const int begin = whole.ny * me / n, end = whole.ny * (me + 1) / n;
   const auto block =
       analysis::read_cache_block(out + "/all/" + name, begin, end - begin, MPI_COMM_WORLD);
-  const Cache whole = read_cache(out + "/all/" + name);
-  const std::vector<double> mine(whole.area.begin() + begin * kNx, whole.area.begin() + end * kNx);
+  const std::vector<double> mine(whole.area.begin() + begin * whole.nx,
+                                 whole.area.begin() + end * whole.nx);
   EXPECT_EQ(block.area, mine);
 }
 
@@ -545,8 +619,8 @@ TEST(Reconstruct, OrcaHaloAreasCountEveryCellOnce) {
   reconstruct_all_and_alone(dataset(dir + "/data"), dir);
   if (world_rank() != 0) return;
   const std::string name = "mlp_global_experiment_1_1959.nc";
-  const Cache all = read_cache(dir + "/all/" + name, nx, ny);
-  const Cache one = read_cache(dir + "/one/" + name, nx, ny);
+  const Cache all = read_cache(dir + "/all/" + name);
+  const Cache one = read_cache(dir + "/one/" + name);
   EXPECT_EQ(all.area, one.area);
   EXPECT_TRUE(same_bits(all.reconstructed, one.reconstructed));
   const std::string input = dir + "/data/testbed_experiment_1_1959.nc";

@@ -26,6 +26,11 @@ struct FluxCacheSpec {
   bool with_cell_area = false;  // write cell_area = area_of(j, i)
   // Cells outside the region (fill): south of this latitude only, if set.
   double region_lat_max = 90.0;
+  double region_lat_min = -90.0, region_lon_min = -180.0, region_lon_max = 180.0;
+  // A regional cache as reconstruct writes it: only rows crop_y0 ..
+  // crop_y0 + crop_ny - 1 and columns crop_x0 .. of the ny x nx grid, with
+  // the offset attributes (crop_ny = 0: the whole grid, no attributes).
+  int crop_y0 = 0, crop_x0 = 0, crop_ny = 0, crop_nx = 0;
 };
 
 constexpr float kFluxCacheFill = 1.0e20f;
@@ -36,7 +41,9 @@ inline double cache_lat(const FluxCacheSpec& s, int j) {
 inline double cache_lon(const FluxCacheSpec& s, int i) { return -180.0 + 360.0 * (i + 0.5) / s.nx; }
 inline bool cache_land(int j, int i) { return (j == 3 && i >= 4 && i <= 7) || (j == 6 && i == 2); }
 inline bool cache_cell(const FluxCacheSpec& s, int j, int i) {
-  return !s.empty && !cache_land(j, i) && cache_lat(s, j) <= s.region_lat_max;
+  return !s.empty && !cache_land(j, i) && cache_lat(s, j) <= s.region_lat_max &&
+         cache_lat(s, j) >= s.region_lat_min && cache_lon(s, i) >= s.region_lon_min &&
+         cache_lon(s, i) <= s.region_lon_max;
 }
 // Physical values, mol m-2 s-1: a seasonal cycle, a pattern, a trend.
 inline double cache_simulated(int year, int m, int j, int i) {
@@ -61,11 +68,15 @@ inline void write_flux_cache(const std::string& path, const FluxCacheSpec& s) {
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
-  const int begin = s.ny * rank / size, rows = s.ny * (rank + 1) / size - begin;
+  const bool cropped = s.crop_ny > 0;
+  const int ny = cropped ? s.crop_ny : s.ny, nx = cropped ? s.crop_nx : s.nx;
+  const int y0 = cropped ? s.crop_y0 : 0, x0 = cropped ? s.crop_x0 : 0;
+  // Rows of the cache (0-based in the cache); grid rows are y0 + those.
+  const int begin = ny * rank / size, rows = ny * (rank + 1) / size - begin;
   io::NcWriter w(path, MPI_COMM_WORLD, io::WriteFormat::cdf5);
   w.define_dimension("time", 12);
-  w.define_dimension("y", s.ny);
-  w.define_dimension("x", s.nx);
+  w.define_dimension("y", ny);
+  w.define_dimension("x", nx);
   w.define_variable("time_counter", io::NcType::float64, {"time"});
   w.put_attribute("time_counter", "units", "days since " + std::to_string(s.year) + "-01-01");
   w.put_attribute("time_counter", "calendar", "noleap");
@@ -87,6 +98,12 @@ inline void write_flux_cache(const std::string& path, const FluxCacheSpec& s) {
   w.put_attribute("", "model_file", "/models/" + s.model + ".h5");
   w.put_attribute("", "model_file_checksum", "fnv1a64:0123456789abcdef");
   w.put_attribute("", "software", "fluxrecon test");
+  if (cropped) {
+    w.put_attribute("", "input_grid_ny", io::NcType::int32, {static_cast<double>(s.ny)});
+    w.put_attribute("", "input_grid_nx", io::NcType::int32, {static_cast<double>(s.nx)});
+    w.put_attribute("", "y_offset", io::NcType::int32, {static_cast<double>(y0)});
+    w.put_attribute("", "x_offset", io::NcType::int32, {static_cast<double>(x0)});
+  }
   w.end_definitions();
 
   const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -99,15 +116,15 @@ inline void write_flux_cache(const std::string& path, const FluxCacheSpec& s) {
   w.write("time_counter", {0}, {rank == 0 ? 12 : 0}, t.data());
   std::vector<float> lat, lon, sim, rec;
   std::vector<double> area;
-  for (int j = begin; j < begin + rows; ++j)
-    for (int i = 0; i < s.nx; ++i) {
+  for (int j = y0 + begin; j < y0 + begin + rows; ++j)
+    for (int i = x0; i < x0 + nx; ++i) {
       lat.push_back(static_cast<float>(cache_lat(s, j)));
       lon.push_back(static_cast<float>(cache_lon(s, i)));
       area.push_back(cache_area(j, i));
     }
   for (int m = 0; m < 12; ++m)
-    for (int j = begin; j < begin + rows; ++j)
-      for (int i = 0; i < s.nx; ++i) {
+    for (int j = y0 + begin; j < y0 + begin + rows; ++j)
+      for (int i = x0; i < x0 + nx; ++i) {
         const bool cell = cache_cell(s, j, i);
         sim.push_back(cell ? static_cast<float>(cache_simulated(s.year, m, j, i) * s.to_units)
                            : kFluxCacheFill);
@@ -115,11 +132,14 @@ inline void write_flux_cache(const std::string& path, const FluxCacheSpec& s) {
             cell ? static_cast<float>(cache_reconstructed(s.model, s.year, m, j, i) * s.to_units)
                  : kFluxCacheFill);
       }
-  w.write("nav_lat", {begin, 0}, {rows, s.nx}, lat.data());
-  w.write("nav_lon", {begin, 0}, {rows, s.nx}, lon.data());
-  w.write("co2flux_simulated", {0, begin, 0}, {12, rows, s.nx}, sim.data());
-  w.write("co2flux_reconstructed", {0, begin, 0}, {12, rows, s.nx}, rec.data());
-  if (s.with_cell_area) w.write("cell_area", {begin, 0}, {rows, s.nx}, area.data());
+  // A rank without rows still passes valid pointers.
+  for (auto* v : {&lat, &lon, &sim, &rec}) v->reserve(1);
+  area.reserve(1);
+  w.write("nav_lat", {begin, 0}, {rows, nx}, lat.data());
+  w.write("nav_lon", {begin, 0}, {rows, nx}, lon.data());
+  w.write("co2flux_simulated", {0, begin, 0}, {12, rows, nx}, sim.data());
+  w.write("co2flux_reconstructed", {0, begin, 0}, {12, rows, nx}, rec.data());
+  if (s.with_cell_area) w.write("cell_area", {begin, 0}, {rows, nx}, area.data());
   w.close();
 }
 
