@@ -174,10 +174,19 @@ Grid load_grid(io::GridFile& file, const DatasetDescription& d, MPI_Comm comm,
   g.row_begin = g.row_starts[me];
   g.row_end = g.row_starts[me + 1];
 
-  // 2. This rank's coordinates and mask.
+  // 2. This rank's coordinates and mask (those of step 1 when every rank's
+  // rows are the same, as on one rank: the grid is not read twice; the reads
+  // are collective, so all ranks decide together).
+  const bool same_rows =
+      mpi::min(static_cast<int>(g.row_begin == even0 && g.row_end == even1), comm) == 1;
   all_ranks_agree(comm, [&] {
-    mask_rows = read_rows(file, d.mask, g.row_begin, g.row_end, g.nx, g.ny);
-    read_coordinates(file, d, shape, g.row_begin, g.row_end, g.nx, g.ny, g.lat, g.lon);
+    if (!same_rows) mask_rows = read_rows(file, d.mask, g.row_begin, g.row_end, g.nx, g.ny);
+    if (same_rows && !weight_regions.empty()) {
+      g.lat = std::move(even_lat);
+      g.lon = std::move(even_lon);
+    } else {
+      read_coordinates(file, d, shape, g.row_begin, g.row_end, g.nx, g.ny, g.lat, g.lon);
+    }
     for (size_t i = 0; i < g.lat.size(); ++i)
       FR_REQUIRE(!is_ocean(mask_rows[i]) || (std::isfinite(g.lat[i]) && std::isfinite(g.lon[i])),
                  file.path(), ": ocean point (y=", g.row_begin + static_cast<int>(i / g.nx),
