@@ -59,7 +59,7 @@ for model in $models; do
 done
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $cores cores," \
-  "load $(cut -d' ' -f1-3 /proc/loadavg); commit $(git -C "$root" rev-parse --short HEAD); region $region"
+  "load $(cut -d' ' -f1-3 /proc/loadavg); binary $build/fluxrecon; checkout $(git -C "$root" rev-parse --short HEAD); region $region"
 : >"$work/runs.txt"
 for model in $models; do
   for np in 1 2; do
