@@ -157,8 +157,8 @@ bool sampled(int year, int month, std::int64_t cell, long long stride) {
 
 void add_scatter_sample(const CacheBlock& b, SetResult& r, int owner, MPI_Comm comm) {
   const int nx = b.info.nx;
-  // Cells are numbered in the input grid: a regional cache samples the same
-  // cells as a global one.
+  // Cells are numbered in the input grid, so that a cell's hash does not
+  // depend on the rank's rows nor on where a regional cache's box starts.
   const std::int64_t input_nx = b.info.input_nx;
   for (int m = 0; m < kMonths; ++m) {
     std::vector<float> pairs;
@@ -328,7 +328,7 @@ AnalyzeSummary analyze(const AnalyzeOptions& options, MPI_Comm comm) {
     Moments set_total;
     for (const auto& [year, info] : set.years) {
       CacheBlock b = read_cache_block(info.path, row_begin, rows, comm);
-      if (r.grid.lat.empty()) {
+      if (r.grid.lat.empty() && mpi::rank(comm) == owner) {  // only the owner draws maps
         r.grid.ny = ny;
         r.grid.nx = nx;
         r.grid.lat.assign(b.lat.begin(), b.lat.end());

@@ -85,6 +85,7 @@ CacheInfo info_of(io::GridFile& f, MPI_Comm comm) {
     c.x_offset = whole("x_offset", 0);
     c.input_ny = whole("input_grid_ny", c.ny);
     c.input_nx = whole("input_grid_nx", c.nx);
+    c.input_grid_checksum = optional_text(f, "input_grid_checksum");
     FR_REQUIRE(c.y_offset + c.ny <= c.input_ny && c.x_offset + c.nx <= c.input_nx, "cache '",
                f.path(), "': its ", c.ny, " x ", c.nx, " cells at offset (", c.y_offset, ", ",
                c.x_offset, ") do not fit in its input grid of ", c.input_ny, " x ", c.input_nx);
@@ -223,6 +224,7 @@ std::vector<CacheSet> index_caches(const std::string& dir, MPI_Comm comm) {
   std::map<std::tuple<std::string, std::string, std::string>, CacheSet> sets;
   const CacheInfo* first = nullptr;                   // of all caches
   std::map<std::string, const CacheInfo*> of_region;  // the first of each region
+  const CacheInfo* with_checksum = nullptr;           // the first with input_grid_checksum
   std::istringstream in(listing);
   for (std::string path; std::getline(in, path);) {
     auto f = io::GridFile::open(path, comm);
@@ -240,11 +242,18 @@ std::vector<CacheSet> index_caches(const std::string& dir, MPI_Comm comm) {
     FR_REQUIRE(same == set.years.end(), "caches '", same->second.path, "' and '", path,
                "' both hold model ", info.model, ", region ", info.region, ", experiment ",
                info.experiment, ", year ", info.year);
-    if (first)
+    if (first) {
       FR_REQUIRE(info.input_ny == first->input_ny && info.input_nx == first->input_nx, "caches '",
                  first->path, "' and '", path, "' are on different grids (cut from inputs of ",
                  first->input_ny, " x ", first->input_nx, " and ", info.input_ny, " x ",
                  info.input_nx, " cells)");
+      if (!info.input_grid_checksum.empty())
+        FR_REQUIRE(with_checksum == nullptr ||
+                       info.input_grid_checksum == with_checksum->input_grid_checksum,
+                   "caches '", with_checksum ? with_checksum->path : "", "' and '", path,
+                   "' are on different grids (cut from inputs of the same size with other "
+                   "nav_lat / nav_lon)");
+    }
     // Caches of one region share their cells; other regions hold other boxes.
     if (const auto it = of_region.find(info.region); it != of_region.end()) {
       const CacheInfo& a = *it->second;
@@ -260,6 +269,7 @@ std::vector<CacheSet> index_caches(const std::string& dir, MPI_Comm comm) {
     }
     const CacheInfo& stored = set.years.emplace(info.year, std::move(info)).first->second;
     if (!first) first = &stored;
+    if (!with_checksum && !stored.input_grid_checksum.empty()) with_checksum = &stored;
     of_region.emplace(stored.region, &stored);
   }
   std::vector<CacheSet> out;

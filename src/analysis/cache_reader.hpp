@@ -27,9 +27,10 @@ struct CacheInfo {
   // the box of its region's points (attributes y_offset, x_offset,
   // input_grid_ny, input_grid_nx; a cache without them is the whole grid).
   int y_offset = 0, x_offset = 0, input_ny = 0, input_nx = 0;
-  std::string units;         // of the flux variables, as stored
-  double to_mol_m2_s = 1.0;  // factor that converts them to mol m-2 s-1
-  std::string calendar;      // of time_counter
+  std::string input_grid_checksum;  // of the whole input grid's coordinates, if recorded
+  std::string units;                // of the flux variables, as stored
+  double to_mol_m2_s = 1.0;         // factor that converts them to mol m-2 s-1
+  std::string calendar;             // of time_counter
   std::array<double, kMonths> month_seconds{};
   std::string model_file, model_file_checksum, software, dataset_config;
   std::string grid_checksum;  // of nav_lat and nav_lon (filled by index_caches)

@@ -3,6 +3,7 @@
 #include <Kokkos_Core.hpp>
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -265,6 +266,33 @@ Crop crop_of(const data::Region& region, const std::vector<std::int64_t>& points
   return c;
 }
 
+// Collective: a checksum of the whole input grid's coordinates that does not
+// depend on how the rows are split (a sum of per-cell hashes), so that the
+// analysis can tell caches cut from different grids of the same size apart.
+std::string input_grid_checksum(const data::Grid& g, MPI_Comm comm) {
+  auto mix = [](std::uint64_t h) {
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 33);
+  };
+  std::uint64_t sum = 0;
+  for (std::int64_t i = 0; i < g.local_points(); ++i) {
+    // As stored in the caches (float), so that the sum matches their nav_lat/nav_lon.
+    const float lat = static_cast<float>(g.lat[i]), lon = static_cast<float>(g.lon[i]);
+    std::uint32_t lat_bits = 0, lon_bits = 0;
+    std::memcpy(&lat_bits, &lat, 4);
+    std::memcpy(&lon_bits, &lon, 4);
+    sum += mix(static_cast<std::uint64_t>(g.global_index(i)) * 0x9E3779B97F4A7C15ull ^
+               (static_cast<std::uint64_t>(lat_bits) << 32 | lon_bits));
+  }
+  MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_UINT64_T, MPI_SUM, comm);
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(sum));
+  return concat(g.ny, "x", g.nx, ":", hex);
+}
+
 // One cache's fields on this rank's rows of the crop: [12][my_rows][cols].
 struct CacheFields {
   const std::vector<float>& simulated;
@@ -274,6 +302,7 @@ struct CacheFields {
 struct CacheContext {
   const data::DatasetDescription& d;
   const data::Grid& grid;
+  const std::string& grid_checksum;
   const Crop& crop;
   const Model& model;
   const CellAreas& areas;
@@ -347,6 +376,7 @@ void write_cache(const std::string& path, const CacheContext& c, const CacheFiel
   w.put_attribute("", "input_grid_nx", NcType::int32, {static_cast<double>(g.nx)});
   w.put_attribute("", "y_offset", NcType::int32, {static_cast<double>(crop.row0)});
   w.put_attribute("", "x_offset", NcType::int32, {static_cast<double>(crop.col0)});
+  w.put_attribute("", "input_grid_checksum", c.grid_checksum);
   w.put_attribute("", "year", NcType::int32, {static_cast<double>(c.year)});
   w.put_attribute("", "model_file", c.model.path);
   w.put_attribute("", "model_file_checksum", "fnv1a64:" + c.model.checksum);
@@ -404,7 +434,8 @@ struct Task {
 // Collective: a complete cache at `path` made from this model file and
 // starting in this month. A cache of another model file (the model was
 // trained again) or of another --start-april choice is stale: it is redone.
-bool cache_current(const std::string& path, const Model& model, int first_month, MPI_Comm comm) {
+bool cache_current(const std::string& path, const Model& model, int first_month, const Crop& crop,
+                   const std::string& grid_checksum, MPI_Comm comm) {
   if (!output_complete(path, comm)) return false;
   int current = 0;
   std::string why;
@@ -413,12 +444,23 @@ bool cache_current(const std::string& path, const Model& model, int first_month,
       auto f = io::GridFile::open(path, MPI_COMM_SELF);
       const auto sum = f->text_attribute("", "model_file_checksum");
       const auto first = f->number_attribute("co2flux_reconstructed", "first_month_reconstructed");
+      // The cells it holds: caches written before regional caches were cut
+      // to their region's box hold the whole grid.
+      const auto y0 = f->number_attribute("", "y_offset").value_or(0);
+      const auto x0 = f->number_attribute("", "x_offset").value_or(0);
+      const std::int64_t ny = f->has_dimension("y") ? f->dimension_length("y") : 0;
+      const std::int64_t nx = f->has_dimension("x") ? f->dimension_length("x") : 0;
       if (sum != "fnv1a64:" + model.checksum)
         why = concat("made from another ", model.name, " model file (", sum.value_or("no checksum"),
                      ")");
       else if (!first || static_cast<int>(*first) != first_month)
         why =
             concat("starts in month ", first ? static_cast<int>(*first) : 0, ", not ", first_month);
+      else if (ny != crop.rows || nx != crop.cols || y0 != crop.row0 || x0 != crop.col0)
+        why = concat("holds ", ny, " x ", nx, " cells at (", y0, ", ", x0, "), not the region's ",
+                     crop.rows, " x ", crop.cols, " at (", crop.row0, ", ", crop.col0, ")");
+      else if (f->text_attribute("", "input_grid_checksum") != grid_checksum)
+        why = "was cut from another input grid";
       current = why.empty() ? 1 : 0;
     } catch (const std::exception& e) {
       why = e.what();
@@ -502,6 +544,7 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
       region_points.push_back(data::select_locations(grid, region, 1.0, d.seed, group));
       all_points.insert(all_points.end(), region_points.back().begin(), region_points.back().end());
     }
+    const std::string grid_checksum = input_grid_checksum(grid, group);
     std::vector<Crop> crops;
     for (size_t r = 0; r < regions.size(); ++r)
       crops.push_back(crop_of(regions[r], region_points[r], grid,
@@ -533,8 +576,9 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
           paths[r].push_back((fs::path(opt.out_dir) /
                               cache_file_name(m.name, regions[r].name, task.experiment, task.year))
                                  .string());
-          const bool done = !opt.force && cache_current(paths[r].back(), m,
-                                                        opt.start_april ? d.window : 1, group);
+          const bool done =
+              !opt.force && cache_current(paths[r].back(), m, opt.start_april ? d.window : 1,
+                                          crops[r], grid_checksum, group);
           if (done) {
             paths[r].back().clear();
             ++reused;
@@ -667,17 +711,9 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
         const std::int64_t skipped = mpi::sum(skipped_of[r], group);
         for (size_t mi = 0; mi < n_models; ++mi) {
           if (!needed(r, mi)) continue;
-          CacheContext context{d,
-                               grid,
-                               crops[r],
-                               models[mi],
-                               areas,
-                               task.experiment,
-                               regions[r].name,
-                               "",
-                               units,
-                               task.year,
-                               opt.start_april ? d.window : 1};
+          CacheContext context{d,          grid,  grid_checksum,   crops[r],
+                               models[mi], areas, task.experiment, regions[r].name,
+                               "",         units, task.year,       opt.start_april ? d.window : 1};
           for (const auto& b : regions[r].boxes)
             context.region_boxes +=
                 concat(context.region_boxes.empty() ? "" : "; ", "lat [", b.lat_min, ", ",

@@ -366,6 +366,12 @@ TEST(Analyze, BadInputIsNamedAndNothingIsWritten) {
   cut_from_other.ny = 12;  // its input grid has 12 rows, the global cache's 10
   inputs.push_back(cut_from_other);
   check("caches_of_other_input_grids", inputs, none, {"different grids", "10 x 16", "12 x 16"});
+  auto other_inputs = inputs;
+  other_inputs[1].ny = 10;  // cut from an input of the same size, other coordinates
+  other_inputs[0].input_grid_checksum = "10x16:00000000000000aa";
+  other_inputs[1].input_grid_checksum = "10x16:00000000000000bb";
+  check("caches_of_other_input_grids_of_one_size", other_inputs, none,
+        {"different grids", "other nav_lat / nav_lon"});
   auto offsets = years({2001, 2002});
   offsets[0].crop_ny = offsets[1].crop_ny = 3;
   offsets[0].crop_nx = offsets[1].crop_nx = 4;

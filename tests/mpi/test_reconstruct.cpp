@@ -133,6 +133,7 @@ struct Cache {
   float fill = 0;
   // The cache's cells and where they lie in the input grid.
   int ny = 0, nx = 0, y_offset = -1, x_offset = -1, input_ny = 0, input_nx = 0;
+  std::string input_grid_checksum;
 
   // Index in the cache of the input grid's cell `location`; -1 outside.
   std::int64_t at(std::int64_t location) const {
@@ -207,6 +208,7 @@ Cache read_cache(const std::string& path) {
   c.experiment = text(NC_GLOBAL, "experiment");
   c.region = text(NC_GLOBAL, "region");
   c.checksum = text(NC_GLOBAL, "model_file_checksum");
+  c.input_grid_checksum = text(NC_GLOBAL, "input_grid_checksum");
   c.area_source = text(NC_GLOBAL, "cell_area_source");
   ncmpi_get_att_int(nc, NC_GLOBAL, "year", &c.year);
   ncmpi_close(nc);
@@ -283,7 +285,13 @@ TEST(Reconstruct, CachesIdenticalForAnyRanksAndGroups) {
       EXPECT_EQ(a.area_detail, b.area_detail) << dir << name;
       EXPECT_EQ(a.time, b.time) << dir << name;
       EXPECT_EQ(a.checksum, b.checksum) << dir << name;
+      EXPECT_EQ(a.input_grid_checksum, b.input_grid_checksum) << dir << name;
     }
+    // Every cache of the run names the same input grid (a sum of per-cell
+    // hashes: the same whatever the split of the rows).
+    EXPECT_EQ(a.input_grid_checksum.rfind("18x36:", 0), 0u) << a.input_grid_checksum;
+    EXPECT_EQ(a.input_grid_checksum,
+              read_cache(out + "/one/" + cache_names(1959, 1960).front()).input_grid_checksum);
   }
 }
 
@@ -526,6 +534,21 @@ TEST(Reconstruct, RerunRedoesCachesOfAnotherModelFileOrStartMonth) {
   o.start_april = true;
   EXPECT_EQ(recon::reconstruct(cfg, o, MPI_COMM_WORLD).caches_written, 1);
   EXPECT_EQ(recon::reconstruct(cfg, o, MPI_COMM_WORLD).caches_reused, 1);
+
+  // A cache of the same model and month holding other cells (e.g. a
+  // whole-grid regional cache of an earlier version): redone.
+  auto global = o;
+  global.regions = {"global"};
+  global.out_dir = out + "/global";
+  EXPECT_EQ(recon::reconstruct(cfg, global, MPI_COMM_WORLD).caches_written, 1);
+  if (world_rank() == 0)
+    fs::copy_file(global.out_dir + "/mlp_global_experiment_1_1960.nc",
+                  out + "/caches/mlp_North_Atlantic_experiment_1_1960.nc",
+                  fs::copy_options::overwrite_existing);
+  MPI_Barrier(MPI_COMM_WORLD);
+  redone = recon::reconstruct(cfg, o, MPI_COMM_WORLD);
+  EXPECT_EQ(redone.caches_written, 1);
+  EXPECT_EQ(redone.caches_reused, 0);
   if (world_rank() == 0) {
     const auto c = read_cache(out + "/caches/mlp_North_Atlantic_experiment_1_1960.nc");
     EXPECT_EQ(c.checksum, "fnv1a64:" + recon::file_checksum(model));

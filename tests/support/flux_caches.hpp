@@ -31,6 +31,7 @@ struct FluxCacheSpec {
   // crop_y0 + crop_ny - 1 and columns crop_x0 .. of the ny x nx grid, with
   // the offset attributes (crop_ny = 0: the whole grid, no attributes).
   int crop_y0 = 0, crop_x0 = 0, crop_ny = 0, crop_nx = 0;
+  std::string input_grid_checksum;  // written when not empty
 };
 
 constexpr float kFluxCacheFill = 1.0e20f;
@@ -98,6 +99,8 @@ inline void write_flux_cache(const std::string& path, const FluxCacheSpec& s) {
   w.put_attribute("", "model_file", "/models/" + s.model + ".h5");
   w.put_attribute("", "model_file_checksum", "fnv1a64:0123456789abcdef");
   w.put_attribute("", "software", "fluxrecon test");
+  if (!s.input_grid_checksum.empty())
+    w.put_attribute("", "input_grid_checksum", s.input_grid_checksum);
   if (cropped) {
     w.put_attribute("", "input_grid_ny", io::NcType::int32, {static_cast<double>(s.ny)});
     w.put_attribute("", "input_grid_nx", io::NcType::int32, {static_cast<double>(s.nx)});
