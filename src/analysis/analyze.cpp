@@ -11,10 +11,12 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <sstream>
 
 #include "analysis/analyze_results.hpp"
+#include "analysis/climatology.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -51,6 +53,15 @@ void check_options(const AnalyzeOptions& o) {
   if (!o.models_dir.empty())
     FR_REQUIRE(fs::is_directory(o.models_dir), "analyze: --models '", o.models_dir,
                "' is not a directory");
+  if (!o.samples_dir.empty()) {
+    FR_REQUIRE(fs::is_directory(o.samples_dir), "analyze: --samples '", o.samples_dir,
+               "' is not a directory (expected the output folder of fluxrecon prepare)");
+    const std::string train = training_store_path(o.samples_dir);
+    FR_REQUIRE(fs::is_regular_file(train), "analyze: --samples '", o.samples_dir,
+               "' holds no training samples '", train,
+               "' (expected the output folder of fluxrecon prepare): the climatology baseline "
+               "needs them");
+  }
 }
 
 // Keeps the sets the options ask for; a requested name without caches is an
@@ -74,6 +85,11 @@ std::vector<CacheSet> select_sets(std::vector<CacheSet> sets, const AnalyzeOptio
   pick(o.models, "model", &CacheSet::model);
   pick(o.regions, "region", &CacheSet::region);
   pick(o.experiments, "experiment", &CacheSet::experiment);
+  if (!o.samples_dir.empty())
+    for (const auto& s : sets)
+      FR_REQUIRE(s.model != kBaselineName, "analyze: '", o.caches_dir, "' holds caches of a model ",
+                 "named '", kBaselineName, "' (e.g. '", s.years.begin()->second.path,
+                 "'), the name of the baseline of --samples");
   for (auto& s : sets) {
     if (o.first_year != 0) {
       require_years(s, o.first_year, o.last_year, o.caches_dir);
@@ -114,6 +130,12 @@ std::string fingerprint(const std::vector<CacheSet>& sets, const AnalyzeOptions&
   j["years"] = {o.first_year, o.last_year};
   j["models_dir"] = o.models_dir;
   j["provenance"] = o.provenance;
+  if (!o.samples_dir.empty()) {
+    const std::string train = training_store_path(o.samples_dir);
+    struct stat st {};
+    ::stat(train.c_str(), &st);
+    j["samples"] = {train, static_cast<long long>(st.st_size), static_cast<long long>(st.st_mtime)};
+  }
   return j.dump();
 }
 
@@ -203,7 +225,8 @@ void add_maps(const CacheBlock& b, const std::vector<int>& months, SetResult& r,
 std::vector<ProvenanceEntry> describe_caches(const std::vector<SetResult>& sets, MPI_Comm comm) {
   std::vector<const CacheInfo*> caches;
   for (const auto& s : sets)
-    for (const auto& [year, info] : s.set.years) caches.push_back(&info);
+    if (!s.baseline)
+      for (const auto& [year, info] : s.set.years) caches.push_back(&info);
   json mine = json::array();
   const int rank = mpi::rank(comm), size = mpi::size(comm);
   for (std::size_t c = static_cast<std::size_t>(rank); c < caches.size(); c += size) {
@@ -245,6 +268,9 @@ std::vector<ProvenanceEntry> describe_other_inputs(const std::vector<SetResult>&
     const auto eq = p.find('=');
     out.push_back(describe_input(p.substr(0, eq), p.substr(eq + 1)));
   }
+  if (!o.samples_dir.empty())
+    out.push_back(describe_input("training samples", training_store_path(o.samples_dir),
+                                 "the climatology baseline (--samples)"));
   return out;
 }
 
@@ -254,7 +280,7 @@ void draw_owned_set_figures(const AnalyzeOptions& options, AnalysisResults& resu
   json mine = json::array();
   all_ranks_agree(comm, [&] {
     for (std::size_t k = 0; k < results.sets.size(); ++k) {
-      if (owner_of_set(k, results.ranks) != mpi::rank(comm)) continue;
+      if (results.sets[k].baseline || owner_of_set(k, results.ranks) != mpi::rank(comm)) continue;
       json figures = json::array();
       for (const auto& f : draw_set_figures(options, results.sets[k].grid, results.sets[k]))
         figures.push_back(json::array({f.png_path, f.caption}));
@@ -269,6 +295,28 @@ void draw_owned_set_figures(const AnalyzeOptions& options, AnalysisResults& resu
     for (const auto& set : json::parse(line))
       for (const auto& f : set[1])
         results.set_figures[set[0].get<std::size_t>()].push_back({f[0], f[1]});
+}
+
+// The climatology as a pseudo-model per (region, experiment): the moments of
+// the region's first model set (its cells), after every model.
+void add_baseline_sets(AnalysisResults& results) {
+  std::vector<SetResult> added;
+  for (const auto& r : results.sets) {
+    const bool seen = std::any_of(added.begin(), added.end(), [&](const SetResult& b) {
+      return b.set.region == r.set.region && b.set.experiment == r.set.experiment;
+    });
+    if (seen) continue;
+    SetResult b;
+    b.set = r.set;
+    b.set.model = kBaselineName;
+    b.baseline = true;
+    b.never_sampled = r.never_sampled;
+    b.masked_cell_months = r.masked_cell_months;
+    b.years = r.baseline_years;
+    b.map_year = r.map_year;
+    added.push_back(std::move(b));
+  }
+  for (auto& b : added) results.sets.push_back(std::move(b));
 }
 
 }  // namespace
@@ -309,6 +357,29 @@ AnalyzeSummary analyze(const AnalyzeOptions& options, MPI_Comm comm) {
   AnalysisResults results;
   results.ranks = mpi::size(comm);
   results.units = sets.front().years.begin()->second.units;
+  std::optional<ClimatologyBaseline> baseline;
+  if (!options.samples_dir.empty()) {
+    baseline.emplace(read_climatology(training_store_path(options.samples_dir), comm));
+    const Climatology& c = baseline->climatology();
+    results.baseline = true;
+    results.baseline_store = c.path;
+    results.baseline_samples = c.samples;
+    results.baseline_locations = static_cast<std::int64_t>(c.location.size());
+    results.baseline_first_year = c.first_year;
+    results.baseline_last_year = c.last_year;
+    results.baseline_months_without_data = baseline->months_without_data();
+    log::info("analyze: climatology baseline from ", c.path, ": ", c.samples, " samples at ",
+              c.location.size(), " locations, years ", c.first_year, "-", c.last_year);
+    if (!results.baseline_months_without_data.empty())
+      log::info("analyze: warning: the training samples hold no month ",
+                results.baseline_months_without_data.front(),
+                (results.baseline_months_without_data.size() > 1 ? " (and others)" : ""),
+                ": the climatology has no value for such months");
+  } else {
+    log::info("analyze: no --samples given: no climatology baseline in this analysis");
+  }
+  // Per region: the nearest training location of this rank's cells.
+  std::map<std::string, std::vector<int>> nearest_of_region;
 
   int caches = 0;
   for (const auto& s : sets) caches += static_cast<int>(s.years.size());
@@ -328,6 +399,10 @@ AnalyzeSummary analyze(const AnalyzeOptions& options, MPI_Comm comm) {
     Moments set_total;
     for (const auto& [year, info] : set.years) {
       CacheBlock b = read_cache_block(info.path, row_begin, rows, comm);
+      if (info.has_sampled) {
+        r.never_sampled = true;
+        r.masked_cell_months += mpi::sum(apply_sampling_mask(b), comm);
+      }
       if (r.grid.lat.empty() && mpi::rank(comm) == owner) {  // only the owner draws maps
         r.grid.ny = ny;
         r.grid.nx = nx;
@@ -340,6 +415,19 @@ AnalyzeSummary analyze(const AnalyzeOptions& options, MPI_Comm comm) {
         area.assign(centre_areas.begin() + static_cast<std::ptrdiff_t>(row_begin) * nx,
                     centre_areas.begin() + static_cast<std::ptrdiff_t>(row_begin + rows) * nx);
       }
+      if (baseline) {
+        FluxBlock with_baseline;
+        all_ranks_agree(comm, [&] {
+          auto nearest = nearest_of_region.find(set.region);
+          if (nearest == nearest_of_region.end())
+            nearest = nearest_of_region
+                          .emplace(set.region, baseline->nearest(b.lat, b.lon, row_begin, rows, nx))
+                          .first;
+          with_baseline = flux_block(b, area);
+          with_baseline.reconstructed = baseline->field(b, nearest->second);
+        });
+        r.baseline_years.push_back(reduce_year(with_baseline, comm, info.path));
+      }
       r.years.push_back(reduce_year(flux_block(b, std::move(area)), comm, info.path));
       set_total.merge(total(r.years.back()));
       summary.cell_months += static_cast<std::int64_t>(kMonths) * ny * nx;
@@ -348,18 +436,25 @@ AnalyzeSummary analyze(const AnalyzeOptions& options, MPI_Comm comm) {
       progress.advance();
     }
     all_ranks_agree(comm, [&] {
-      FR_REQUIRE(set_total.count > 0, "analyze: model ", set.model, ", region ", set.region,
-                 ", experiment ", set.experiment,
-                 ": the region has no cell with both a simulated and a reconstructed value in "
-                 "its caches (e.g. '",
-                 set.years.begin()->second.path, "'): an empty region");
+      FR_REQUIRE(
+          set_total.count > 0, "analyze: model ", set.model, ", region ", set.region,
+          ", experiment ", set.experiment,
+          ": the region has no cell with both a simulated and a reconstructed value in "
+          "its caches (e.g. '",
+          set.years.begin()->second.path, "'): an empty region",
+          r.never_sampled ? " (after leaving out the sampled cells of its `sampled` mask)" : "");
       if (set_total.unmatched > 0)
         log::info("analyze: warning: model ", set.model, ", region ", set.region, ": ",
                   set_total.unmatched, " cell-months have only one of the two values (skipped)");
+      if (r.never_sampled)
+        log::info("analyze: model ", set.model, ", region ", set.region, ", experiment ",
+                  set.experiment, ": scored on never-sampled cells (", r.masked_cell_months,
+                  " sampled cell-months left out)");
     });
     results.sets.push_back(std::move(r));
   }
   progress.finish();
+  if (baseline) add_baseline_sets(results);
   summary.read_seconds = mpi::max(wall_seconds() - read_start, comm);
   const double output_start = wall_seconds();
 
@@ -373,7 +468,9 @@ AnalyzeSummary analyze(const AnalyzeOptions& options, MPI_Comm comm) {
     written = write_analysis(options, results, provenance);
     json done = {{"inputs", inputs},
                  {"caches", caches},
-                 {"sets", results.sets.size()},
+                 {"sets", std::count_if(results.sets.begin(), results.sets.end(),
+                                        [](const SetResult& r) { return !r.baseline; })},
+                 {"baseline", results.baseline},
                  {"figures", written.figures},
                  {"metric_rows", written.metric_rows},
                  {"files", written.files},
@@ -383,7 +480,9 @@ AnalyzeSummary analyze(const AnalyzeOptions& options, MPI_Comm comm) {
   });
   summary.output_seconds = wall_seconds() - output_start;
   summary.caches = caches;
-  summary.sets = static_cast<int>(results.sets.size());
+  summary.sets = static_cast<int>(std::count_if(results.sets.begin(), results.sets.end(),
+                                                [](const SetResult& r) { return !r.baseline; }));
+  summary.baseline = results.baseline;
   summary.figures = std::stoi(mpi::broadcast(std::to_string(written.figures), 0, comm));
   summary.metric_rows = std::stoi(mpi::broadcast(std::to_string(written.metric_rows), 0, comm));
   summary.report_path = (fs::path(options.out_dir) / "index.html").string();

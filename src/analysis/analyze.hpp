@@ -6,6 +6,13 @@
 // inter-model comparison and one HTML report with the provenance of every
 // input.
 //
+// With --samples (a prepare output folder), every analysis also scores a
+// baseline: the per-location monthly climatology of the training target
+// (analysis/climatology.hpp), shown as the pseudo-model "climatology" and
+// compared with every model (skill_vs_climatology.csv). Caches with the
+// variable `sampled` (a spatial sampling design) are scored on their
+// never-sampled cells only (sampled == 0).
+//
 // Ranks read row blocks of every cache and reduce exact mergeable moments
 // (analysis/metrics.hpp), so every number is the same for any rank count;
 // rank 0 draws the figures and writes the report.
@@ -25,6 +32,9 @@ struct AnalyzeOptions {
   // Optional: the folder of the model files; adds the loss curves
   // (<model>_losses.csv) and the model files to the provenance.
   std::string models_dir;
+  // Optional: the output folder of fluxrecon prepare; its train.h5 gives the
+  // climatology baseline. Empty = no baseline.
+  std::string samples_dir;
   std::vector<std::string> models;       // empty = every model found
   std::vector<std::string> regions;      // empty = every region found
   std::vector<std::string> experiments;  // empty = every experiment found
@@ -44,7 +54,8 @@ struct AnalyzeSummary {
   int sets = 0;     // (model, region, experiment) combinations
   int figures = 0;  // PNG files written
   int metric_rows = 0;
-  bool reused = false;  // a complete analysis was already there
+  bool baseline = false;  // the climatology baseline was scored (--samples)
+  bool reused = false;    // a complete analysis was already there
   std::string report_path;
   double seconds = 0;
   double read_seconds = 0;       // reading the caches and reducing (max over ranks)
@@ -55,7 +66,8 @@ struct AnalyzeSummary {
 // Collective over `comm`. Throws a collective fluxrecon::Error for bad input:
 // no caches, caches of mixed grids or flux units, a year missing from the
 // range (naming it), a requested model, region or experiment without caches,
-// a region without any valid cell.
+// a region without any valid cell, a --samples folder without train.h5 or
+// with an unreadable one, a model named like the baseline (climatology).
 AnalyzeSummary analyze(const AnalyzeOptions& options, MPI_Comm comm);
 
 }  // namespace fluxrecon::analysis

@@ -26,32 +26,6 @@ const std::vector<std::string> kMonthAbbr = {"Jan", "Feb", "Mar", "Apr", "May", 
                                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 const std::vector<std::string> kNeuralModels = {"mlp", "lstm", "attention_lstm"};
 
-// Full precision for the CSVs.
-std::string csv_number(double v) {
-  if (!std::isfinite(v)) return "nan";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.9g", v);
-  return buf;
-}
-// Four significant digits for the tables.
-std::string table_number(double v) {
-  if (!std::isfinite(v)) return "-";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.4g", v);
-  return buf;
-}
-
-std::string years_text(const SetResult& r) {
-  const int a = r.set.years.begin()->first, b = r.set.years.rbegin()->first;
-  return a == b ? std::to_string(a) : std::to_string(a) + "-" + std::to_string(b);
-}
-
-// Pretty names for titles: "North_Atlantic" -> "North Atlantic".
-std::string pretty(std::string s) {
-  std::replace(s.begin(), s.end(), '_', ' ');
-  return s;
-}
-
 struct MetricsRow {
   Metrics m;
   IntegratedFlux flux;
@@ -71,7 +45,7 @@ std::string metrics_csv_row(const SetResult& r, const std::string& year, const M
   for (double v : {f.simulated_mol, f.reconstructed_mol, f.error_mol, f.simulated_pgc,
                    f.reconstructed_pgc, f.error_pgc, f.relative_error})
     out << ',' << csv_number(v);
-  out << '\n';
+  out << ',' << (r.never_sampled ? "never_sampled" : "all") << '\n';
   return out.str();
 }
 
@@ -79,13 +53,37 @@ const char* kMetricsHeader =
     "model,region,experiment,year,cell_months,rmse_mol_m2_yr,mae_mol_m2_yr,bias_mol_m2_yr,r2,"
     "pearson_r,mean_simulated_mol_m2_yr,mean_reconstructed_mol_m2_yr,std_simulated_mol_m2_yr,"
     "std_reconstructed_mol_m2_yr,simulated_mol_per_yr,reconstructed_mol_per_yr,error_mol_per_yr,"
-    "simulated_pgc_per_yr,reconstructed_pgc_per_yr,error_pgc_per_yr,relative_error\n";
+    "simulated_pgc_per_yr,reconstructed_pgc_per_yr,error_pgc_per_yr,relative_error,scored_cells\n";
 
 MetricsRow overall(const SetResult& r) {
   return {metrics_of(total(r.years)), integrated_flux(r.years)};
 }
 
 }  // namespace
+
+std::string csv_number(double v) {
+  if (!std::isfinite(v)) return "nan";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+std::string table_number(double v) {
+  if (!std::isfinite(v)) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4g", v);
+  return buf;
+}
+
+std::string years_text(const SetResult& r) {
+  const int a = r.set.years.begin()->first, b = r.set.years.rbegin()->first;
+  return a == b ? std::to_string(a) : std::to_string(a) + "-" + std::to_string(b);
+}
+
+std::string pretty(std::string s) {
+  std::replace(s.begin(), s.end(), '_', ' ');
+  return s;
+}
 
 std::string figures_dir(const AnalyzeOptions& options) {
   return (fs::path(options.out_dir) / "figures").string();
@@ -193,6 +191,7 @@ class Writer {
     report.command = o_.command;
     report.summary = summary_text();
     report.sections.push_back(overview_section());
+    if (results_.baseline) report.sections.push_back(baseline_section());
     for (const auto& key : region_experiments()) report.sections.push_back(region_section(key));
     if (auto s = training_section(); !s.figures.empty()) report.sections.push_back(std::move(s));
     report.provenance = provenance;
@@ -264,8 +263,14 @@ class Writer {
     for (const auto& [name, text] :
          {std::pair<std::string, std::string>{"metrics.csv", metrics.str()},
           {"annual_means.csv", annual.str()},
-          {"seasonal_cycle.csv", seasonal.str()}}) {
+          {"seasonal_cycle.csv", seasonal.str()},
+          {"skill_vs_climatology.csv",
+           results_.baseline ? skill_vs_baseline_csv(results_) : std::string()}}) {
       const std::string path = (fs::path(o_.out_dir) / name).string();
+      if (text.empty()) {  // no baseline: no comparison, also not one of an earlier run
+        fs::remove(path);
+        continue;
+      }
       write_text_atomically(path, text);
       written_.files.push_back(path);
     }
@@ -275,7 +280,10 @@ class Writer {
     std::set<std::string> models, regions, experiments;
     std::map<std::string, std::string> grids;  // per region: its cells in the input grid
     int caches = 0;
+    bool never_sampled = false;
     for (const auto& r : results_.sets) {
+      if (r.baseline) continue;
+      never_sampled = never_sampled || r.never_sampled;
       models.insert(r.set.model);
       regions.insert(r.set.region);
       experiments.insert(r.set.experiment);
@@ -303,6 +311,27 @@ class Writer {
         << "simulated. Fluxes are shown in " << kShownUnitsText << " (the caches store '"
         << results_.units << "'); integrated fluxes in PgC per year. The metric tables are also "
         << "in metrics.csv, annual_means.csv and seasonal_cycle.csv next to this page.";
+    if (never_sampled)
+      out << " Caches with a sampling mask (a spatial sampling design) are scored on "
+          << "never-sampled cells only: the cell-months whose target was a training or "
+          << "validation sample are left out of every metric, aggregate and figure.";
+    if (results_.baseline) {
+      out << " Baseline: '" << kBaselineName
+          << "', the per-location monthly climatology of the training target ("
+          << results_.baseline_store << ": " << results_.baseline_samples << " samples at "
+          << results_.baseline_locations << " locations, " << results_.baseline_first_year << "-"
+          << results_.baseline_last_year
+          << "); each cell takes the climatology of the nearest training location "
+          << "(great-circle distance) that has the month, and is scored on the cells and months "
+          << "the models are scored on (skill_vs_climatology.csv).";
+      if (!results_.baseline_months_without_data.empty()) {
+        out << " The training samples hold no month";
+        for (int m : results_.baseline_months_without_data) out << ' ' << m;
+        out << ": the climatology has no value there.";
+      }
+    } else {
+      out << " No climatology baseline (analyze --samples DIR adds one).";
+    }
     return out.str();
   }
 
@@ -327,15 +356,17 @@ class Writer {
                 "r",
                 "simulated PgC/yr",
                 "reconstructed PgC/yr",
-                "error PgC/yr"};
+                "error PgC/yr",
+                "cells scored"};
     for (const auto& r : results_.sets) {
       const MetricsRow row = overall(r);
-      t.rows.push_back(
-          {r.set.model, pretty(r.set.region), r.set.experiment, years_text(r),
-           table_number(row.m.rmse * kSecondsPerYear), table_number(row.m.mae * kSecondsPerYear),
-           table_number(row.m.bias * kSecondsPerYear), table_number(row.m.r2),
-           table_number(row.m.pearson_r), table_number(row.flux.simulated_pgc),
-           table_number(row.flux.reconstructed_pgc), table_number(row.flux.error_pgc)});
+      t.rows.push_back({r.set.model, pretty(r.set.region), r.set.experiment, years_text(r),
+                        table_number(row.m.rmse * kSecondsPerYear),
+                        table_number(row.m.mae * kSecondsPerYear),
+                        table_number(row.m.bias * kSecondsPerYear), table_number(row.m.r2),
+                        table_number(row.m.pearson_r), table_number(row.flux.simulated_pgc),
+                        table_number(row.flux.reconstructed_pgc), table_number(row.flux.error_pgc),
+                        r.never_sampled ? "never-sampled" : "all"});
     }
     s.tables.push_back(std::move(t));
     // Inter-model comparison per experiment: R^2 and RMSE by region.
@@ -379,6 +410,18 @@ class Writer {
     return s;
   }
 
+  ReportSection baseline_section() const {
+    ReportSection s;
+    s.title = "Skill against the climatology";
+    s.text = std::string("The baseline '") + kBaselineName +
+             "' predicts every cell and month by the mean training target of the nearest "
+             "training location (great-circle distance) in that calendar month; a model that "
+             "does not beat it has learnt nothing beyond the training data's mean seasonal "
+             "cycle. Sets marked never-sampled are scored on never-sampled cells only.";
+    s.tables.push_back(skill_vs_baseline_table(results_));
+    return s;
+  }
+
   ReportSection region_section(const RegionExperiment& key) {
     const auto sets = sets_of(key);
     const std::string where = pretty(key.first) + ", " + key.second;
@@ -390,6 +433,14 @@ class Writer {
              years_text(first) +
              ". Seasonal bands: +-1 standard deviation over the cells and "
              "years (area-weighted).";
+    std::string masked;
+    for (const SetResult* r : sets)
+      if (r->never_sampled && !r->baseline) masked += (masked.empty() ? "" : ", ") + r->set.model;
+    if (!masked.empty())
+      s.text += "\n\nScored on never-sampled cells (the caches' sampling mask): " + masked +
+                (results_.baseline ? " and the climatology" : "") +
+                "; every metric, aggregate and figure of these sets leaves out the cell-months "
+                "that were training or validation samples.";
 
     // Annual means: the simulation once, every model's reconstruction.
     LinePlot annual;
@@ -414,6 +465,12 @@ class Writer {
     const std::string annual_png = figure("annual_" + key.first + "_" + key.second + ".png");
     plot_lines(annual_png, annual);
     s.figures.push_back({annual_png, "Annual area-weighted mean flux, simulation and each model"});
+
+    const std::string uptake_png = figure("uptake_" + key.first + "_" + key.second + ".png");
+    plot_yearly_uptake(uptake_png, where, sets);
+    s.figures.push_back({uptake_png, std::string("Yearly area-integrated flux (PgC/yr) of the "
+                                                 "simulation, each model") +
+                                         (results_.baseline ? " and the climatology" : "")});
 
     ReportTable t;
     t.id = "metrics-" + key.first + "-" + key.second;

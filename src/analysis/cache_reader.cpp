@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <tuple>
@@ -19,6 +20,7 @@ namespace {
 
 constexpr const char* kSimulated = "co2flux_simulated";
 constexpr const char* kReconstructed = "co2flux_reconstructed";
+constexpr const char* kSampled = "sampled";
 constexpr double kEarthRadius = 6371229.0;  // m, as NEMO
 constexpr double kDegToRad = M_PI / 180.0;
 
@@ -86,6 +88,9 @@ CacheInfo info_of(io::GridFile& f, MPI_Comm comm) {
     c.input_ny = whole("input_grid_ny", c.ny);
     c.input_nx = whole("input_grid_nx", c.nx);
     c.input_grid_checksum = optional_text(f, "input_grid_checksum");
+    c.sampling_design = optional_text(f, "sampling_design");
+    c.has_sampled = f.has_variable(kSampled);
+    if (c.has_sampled) require_dims(f, kSampled, {"time", "y", "x"});
     FR_REQUIRE(c.y_offset + c.ny <= c.input_ny && c.x_offset + c.nx <= c.input_nx, "cache '",
                f.path(), "': its ", c.ny, " x ", c.nx, " cells at offset (", c.y_offset, ", ",
                c.x_offset, ") do not fit in its input grid of ", c.input_ny, " x ", c.input_nx);
@@ -174,6 +179,10 @@ CacheBlock read_cache_block(const std::string& path, int row_begin, int rows, MP
     all_ranks_agree(comm, [&] { require_dims(*f, "cell_area", {"y", "x"}); });
     b.area.resize(static_cast<std::size_t>(rows) * nx);
     f->read("cell_area", {row_begin, 0}, {rows, nx}, b.area.data());
+  }
+  if (b.info.has_sampled) {
+    b.sampled.resize(block);
+    f->read(kSampled, {0, row_begin, 0}, {kMonths, rows, nx}, b.sampled.data());
   }
   if (b.info.to_mol_m2_s != 1.0)
     for (auto* v : {&b.simulated, &b.reconstructed})
@@ -292,6 +301,23 @@ void require_years(const CacheSet& set, int first, int last, const std::string& 
   FR_FAIL("caches of model ", set.model, ", region ", set.region, ", experiment ", set.experiment,
           " in '", dir, "': ", missing.size(), " of the years ", first, "-", last,
           " are missing: ", list);
+}
+
+std::int64_t apply_sampling_mask(CacheBlock& block) {
+  if (block.sampled.empty()) return 0;
+  FR_REQUIRE(block.sampled.size() == block.simulated.size() &&
+                 block.sampled.size() == block.reconstructed.size(),
+             "cache '", block.info.path, "': ", block.sampled.size(), " values of '", kSampled,
+             "' for ", block.simulated.size(), " flux values");
+  std::int64_t removed = 0;
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (std::size_t k = 0; k < block.sampled.size(); ++k)
+    if (!(block.sampled[k] == 0.0f)) {  // sampled, or fill
+      if (std::isfinite(block.simulated[k])) ++removed;
+      block.simulated[k] = nan;
+      block.reconstructed[k] = nan;
+    }
+  return removed;
 }
 
 FluxBlock flux_block(const CacheBlock& block, std::vector<double> area) {

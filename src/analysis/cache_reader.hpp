@@ -10,6 +10,7 @@
 #include <mpi.h>
 
 #include <array>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -34,6 +35,12 @@ struct CacheInfo {
   std::array<double, kMonths> month_seconds{};
   std::string model_file, model_file_checksum, software, dataset_config;
   std::string grid_checksum;  // of nav_lat and nav_lon (filled by index_caches)
+  // Sampling design of the dataset (global attribute sampling_design:
+  // "spatial", "temporal", or "" when absent) and whether the cache holds the
+  // mask `sampled` (byte, time x y x: 1 where the cell-month's target was a
+  // training or validation sample).
+  std::string sampling_design;
+  bool has_sampled = false;
 };
 
 // Collective: opens the cache and checks its layout, attributes, units and
@@ -48,10 +55,18 @@ struct CacheBlock {
   std::vector<float> simulated, reconstructed;  // [12][rows][nx], mol m-2 s-1, NaN = fill
   // [rows][nx] m^2: the cache's cell_area (e1t*e2t); empty if it has none.
   std::vector<double> area;
+  // [12][rows][nx]: the cache's `sampled` mask (NaN = fill); empty if it has none.
+  std::vector<float> sampled;
 };
 
 // Collective (ranks may pass rows = 0).
 CacheBlock read_cache_block(const std::string& path, int row_begin, int rows, MPI_Comm comm);
+
+// Scores only the never-sampled cells: sets the simulated and reconstructed
+// values to NaN wherever `sampled` is not 0 (a fill value counts as sampled).
+// Returns the number of cell-months with a simulated value that were
+// removed; 0 and nothing changed for a block without the mask.
+std::int64_t apply_sampling_mask(CacheBlock& block);
 
 // The caches of one (model, region, experiment), by year.
 struct CacheSet {

@@ -19,13 +19,20 @@ void add_analyze_command(CLI::App& app, std::function<void()>& run) {
   auto& o = args->opt;
   auto* cmd = app.add_subcommand(
       "analyze",
-      "Area-weighted skill of reconstructions against the simulation: metrics CSVs, maps, "
-      "difference maps, annual means, seasonal cycles, scatter plots and an HTML report");
+      "Area-weighted skill of reconstructions against the simulation (and, with --samples, of "
+      "a climatology baseline): metrics CSVs, maps, difference maps, annual means, yearly "
+      "integrated flux, seasonal cycles, scatter plots and an HTML report; caches with a "
+      "sampling mask are scored on their never-sampled cells");
   cmd->add_option("--caches", o.caches_dir, "folder of the caches of fluxrecon reconstruct")
       ->required();
   cmd->add_option("--out", o.out_dir, "output folder (index.html, *.csv, figures/)")->required();
   cmd->add_option("--models", o.models_dir,
                   "folder of the model files: adds the neural models' loss curves");
+  cmd->add_option("--samples", o.samples_dir,
+                  "output folder of fluxrecon prepare: its train.h5 gives a climatology baseline "
+                  "(per-location monthly mean of the training target, nearest training location) "
+                  "scored as the pseudo-model 'climatology' and compared with every model "
+                  "(skill_vs_climatology.csv)");
   cmd->add_option("--model", o.models, "models to analyse (default: every model found)");
   cmd->add_option("--region", o.regions, "regions to analyse (default: every region found)");
   cmd->add_option("--experiment", o.experiments,
@@ -51,13 +58,14 @@ void add_analyze_command(CLI::App& app, std::function<void()>& run) {
       log::summary("analyze: nothing to do; the report is ", s.report_path);
       return;
     }
-    log::summary("analyze: read ", s.caches, " cache(s) of ", s.sets,
-                 " model/region/experiment set(s), wrote ", s.metric_rows, " metric rows and ",
-                 s.figures, " figures in ", log::seconds(s.seconds), " (reading and reducing ",
-                 log::seconds(s.read_seconds), ", ",
-                 static_cast<long long>(s.read_seconds > 0 ? s.cell_months / s.read_seconds : 0),
-                 " cell-months/s; figures and report ", log::seconds(s.output_seconds),
-                 "); report: ", s.report_path);
+    log::summary(
+        "analyze: read ", s.caches, " cache(s) of ", s.sets, " model/region/experiment set(s)",
+        s.baseline ? " and the climatology baseline" : " (no baseline)", ", wrote ", s.metric_rows,
+        " metric rows and ", s.figures, " figures in ", log::seconds(s.seconds),
+        " (reading and reducing ", log::seconds(s.read_seconds), ", ",
+        static_cast<long long>(s.read_seconds > 0 ? s.cell_months / s.read_seconds : 0),
+        " cell-months/s; figures and report ", log::seconds(s.output_seconds),
+        "); report: ", s.report_path);
   };
 }
 

@@ -1,9 +1,16 @@
 #include "data/dataset.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <regex>
+#include <set>
+#include <sstream>
 
 #include "core/error.hpp"
+#include "core/log.hpp"
 
 namespace fluxrecon::data {
 namespace fs = std::filesystem;
@@ -29,7 +36,92 @@ const std::array<std::string, kFeatures>& feature_names() {
   return names;
 }
 
+const std::array<std::string, kPositionFeatures>& position_feature_names() {
+  static const std::array<std::string, kPositionFeatures> names = {"sin_lat", "cos_lat", "sin_lon",
+                                                                   "cos_lon"};
+  return names;
+}
+
+double GlobalSeries::at(int month) const {
+  const auto it = std::lower_bound(values.begin(), values.end(), std::make_pair(month, -HUGE_VAL));
+  FR_REQUIRE(it != values.end() && it->first == month, file, ": the series '", column,
+             "' (feature ", name, ") has no value for ", month / 12, "-", month % 12 + 1,
+             "; the periods of the dataset need every month from the first training month on");
+  return it->second;
+}
+
 namespace {
+
+// A CSV of monthly values: a header naming the columns, among them `year`
+// and `month` (1-12), or `time` as YYYY-MM; '#' starts a comment line.
+std::vector<std::pair<int, double>> read_series_csv(const std::string& path,
+                                                    const std::string& column) {
+  std::ifstream in(path);
+  FR_REQUIRE(in, path, ": cannot open the series file (features.series)");
+  std::string line;
+  std::vector<std::string> header;
+  auto split = [](const std::string& text) {
+    std::vector<std::string> cells;
+    std::stringstream ss(text);
+    std::string cell;
+    while (std::getline(ss, cell, ',')) {
+      const auto a = cell.find_first_not_of(" \t\r"), b = cell.find_last_not_of(" \t\r");
+      cells.push_back(a == std::string::npos ? "" : cell.substr(a, b - a + 1));
+    }
+    return cells;
+  };
+  int line_no = 0;
+  while (header.empty() && std::getline(in, line)) {
+    ++line_no;
+    if (line.empty() || line[0] == '#') continue;
+    header = split(line);
+  }
+  auto find = [&](const std::string& name) {
+    const auto it = std::find(header.begin(), header.end(), name);
+    return it == header.end() ? -1 : static_cast<int>(it - header.begin());
+  };
+  const int col = find(column), year_col = find("year"), month_col = find("month"),
+            time_col = find("time");
+  FR_REQUIRE(col >= 0, path, ": no column '", column,
+             "' in the header (columns: ", line.empty() ? "none" : line, ")");
+  FR_REQUIRE((year_col >= 0 && month_col >= 0) || time_col >= 0, path,
+             ": the header needs the columns 'year' and 'month' or a column 'time' (YYYY-MM)");
+  std::vector<std::pair<int, double>> values;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.empty() || line[0] == '#' || line.find_first_not_of(" \t\r") == std::string::npos)
+      continue;
+    const auto cells = split(line);
+    auto number = [&](int c, const char* what) {
+      FR_REQUIRE(c < static_cast<int>(cells.size()), path, ":", line_no, ": no ", what, " value");
+      char* end = nullptr;
+      const double v = std::strtod(cells[c].c_str(), &end);
+      FR_REQUIRE(!cells[c].empty() && *end == '\0' && std::isfinite(v), path, ":", line_no, ": ",
+                 what, " '", cells[c], "' is not a finite number");
+      return v;
+    };
+    int year = 0, month = 0;
+    if (year_col >= 0 && month_col >= 0) {
+      year = static_cast<int>(number(year_col, "year"));
+      month = static_cast<int>(number(month_col, "month"));
+    } else {
+      FR_REQUIRE(time_col < static_cast<int>(cells.size()) &&
+                     std::sscanf(cells[time_col].c_str(), "%d-%d", &year, &month) == 2,
+                 path, ":", line_no, ": time '",
+                 time_col < static_cast<int>(cells.size()) ? cells[time_col] : "",
+                 "' is not YYYY-MM");
+    }
+    FR_REQUIRE(month >= 1 && month <= 12, path, ":", line_no, ": month ", month,
+               " is not in 1..12");
+    values.emplace_back(month_index(year, month), number(col, column.c_str()));
+  }
+  FR_REQUIRE(!values.empty(), path, ": no values in column '", column, "'");
+  std::sort(values.begin(), values.end());
+  for (size_t i = 1; i < values.size(); ++i)
+    FR_REQUIRE(values[i].first != values[i - 1].first, path, ": ", values[i].first / 12, "-",
+               values[i].first % 12 + 1, " appears twice");
+  return values;
+}
 
 // "YYYY-MM" or a bare year.
 int parse_month(const YAML::Node& n, const std::string& path, bool is_end) {
@@ -52,7 +144,8 @@ YAML::Node normalise_period(const YAML::Node& value, const std::string& path) {
   std::vector<MonthInterval> intervals;
   auto add_pair = [&](const YAML::Node& a, const YAML::Node& b, const std::string& p) {
     MonthInterval iv{parse_month(a, p, false), parse_month(b, p, true)};
-    FR_REQUIRE(iv.end >= iv.start, p, ": the period ends before it starts");
+    FR_REQUIRE(iv.end >= iv.start, p, ": the period ends before it starts (", iv.start / 12, "-",
+               iv.start % 12 + 1, " to ", iv.end / 12, "-", iv.end % 12 + 1, ")");
     intervals.push_back(iv);
   };
   auto add_item = [&](const YAML::Node& item, const std::string& p) {
@@ -161,6 +254,30 @@ Schema build_schema() {
       "grid variables");
   s.section("variables", variables, "predictor and target variables");
   s.section(
+      "features",
+      Schema()
+          .map_of("variables",
+                  Schema()
+                      .text("name", std::nullopt, {}, "variable name in the file")
+                      .real("scale", 1.0, -Schema::inf, Schema::inf,
+                            "unit conversion: value = file_value * scale + offset")
+                      .real("offset", 0.0, -Schema::inf, Schema::inf, "unit conversion offset"),
+                  "extra predictors read from the files (feature name -> variable), after the "
+                  "seed's 10, in this order, e.g. a carbon-state variable declared observable")
+          .map_of("series",
+                  Schema()
+                      .text("file", std::nullopt, {},
+                            "CSV with a header: columns year and month (or time as YYYY-MM) and "
+                            "the value column; relative = to this YAML's folder")
+                      .text("column", "", {}, "value column ('' = the feature's name)"),
+                  "global monthly series broadcast to every cell (feature name -> CSV), e.g. "
+                  "atmospheric xCO2")
+          .texts("time", std::vector<std::string>{}, {"year", "month"},
+                 "time features: year (fractional year of the month, a trend term) and month "
+                 "(its sin and cos)"),
+      "predictors beyond the seed's 14 (order: the 10, extra variables, series, time features, "
+      "then the 4 position features)");
+  s.section(
       "time",
       Schema()
           .custom("train", YAML::Load("[1958, 1988]"), "period", normalise_period,
@@ -184,8 +301,23 @@ Schema build_schema() {
       "regions");
   s.section("sampling",
             Schema()
+                .text("design", "temporal", {"temporal", "spatial"},
+                      "temporal: training and validation periods at fixed locations, test years "
+                      "at every location (periods must not overlap); spatial: cell-months "
+                      "observed under `mask` in the training period train, those of the "
+                      "validation years validate, test sets hold each year's never-observed "
+                      "locations (periods may overlap)")
+                .text("mask", "random_per_year", {"fixed", "random_per_year", "file"},
+                      "spatial design: which cells are observed: the same drawn fraction of "
+                      "locations every year, a fraction drawn anew every year, or a netCDF mask")
+                .text("mask_file", "", {},
+                      "mask: file: netCDF path with {year} (or one file of all years) on the "
+                      "model grid; relative = to the dataset directory")
+                .text("mask_variable", "mask", {},
+                      "mask: file: variable (time, y, x), 1 where a cell-month is observed")
                 .real("fraction", 0.01, 0.0, 1.0,
-                      "fraction of ocean locations drawn for training/validation")
+                      "fraction of ocean locations drawn for training/validation (per year with "
+                      "mask: random_per_year)")
                 .real("test_fraction", 1.0, 0.0, 1.0, "fraction of locations in the test sets")
                 .integer("seed", 42, 0, Schema::int_max,
                          "seed of the location draw (same locations every year)")
@@ -195,6 +327,88 @@ Schema build_schema() {
                       "windows and count them"),
             "location sampling and windows");
   return s;
+}
+
+// Extra predictors: file variables (before the target), CSV series, time
+// features; every feature name must be unique.
+void load_features(const config::Config& cfg, DatasetDescription& d) {
+  std::set<std::string> names(predictor_names().begin(), predictor_names().end());
+  names.insert(position_feature_names().begin(), position_feature_names().end());
+  auto claim = [&](const std::string& name, const std::string& key) {
+    FR_REQUIRE(names.insert(name).second, cfg.origin(), ": key '", key, "': the feature name '",
+               name, "' is taken (by a seed predictor, a position feature or another feature)");
+  };
+  const VariableSource target = d.variables.back();
+  d.variables.pop_back();
+  for (const auto& name : cfg.keys("features.variables")) {
+    const auto v = cfg.sub("features.variables." + name);
+    claim(name, "features.variables." + name);
+    d.variables.push_back(
+        {name, v.get<std::string>("name"), v.get<double>("scale"), v.get<double>("offset"), 0.0});
+    FR_REQUIRE(!d.variables.back().file_name.empty(), cfg.origin(), ": key 'features.variables.",
+               name, ".name': an extra predictor must be read from the files");
+  }
+  d.variables.push_back(target);
+  const fs::path yaml_dir = fs::path(cfg.origin()).parent_path();
+  for (const auto& name : cfg.keys("features.series")) {
+    const auto v = cfg.sub("features.series." + name);
+    claim(name, "features.series." + name);
+    GlobalSeries g;
+    g.name = name;
+    const fs::path file = v.get<std::string>("file");
+    g.file = file.is_absolute() ? file.string() : (yaml_dir / file).lexically_normal().string();
+    g.column = v.get<std::string>("column").empty() ? name : v.get<std::string>("column");
+    g.values = read_series_csv(g.file, g.column);
+    d.series.push_back(std::move(g));
+  }
+  for (const auto& t : cfg.get<std::vector<std::string>>("features.time")) {
+    FR_REQUIRE(!(t == "year" && d.year_feature) && !(t == "month" && d.month_features),
+               cfg.origin(), ": key 'features.time': '", t, "' is listed twice");
+    (t == "year" ? d.year_feature : d.month_features) = true;
+  }
+}
+
+std::string month_text(int m) {
+  return concat(m / 12, "-", m % 12 + 1 < 10 ? "0" : "", m % 12 + 1);
+}
+
+// Temporal design: the periods must not share a month (a test sample would
+// be a training sample). Spatial design: whole years, any overlap.
+void check_periods(const DatasetDescription& d) {
+  auto describe = [](const MonthInterval& iv) {
+    return concat(month_text(iv.start), " to ", month_text(iv.end));
+  };
+  if (d.design == "spatial") {
+    for (const auto* period : {&d.train, &d.validation})
+      for (const auto& iv : *period)
+        FR_REQUIRE(iv.start % 12 == 0 && iv.end % 12 == 11, d.origin, ": key 'time.",
+                   period == &d.train ? "train" : "validation",
+                   "': the spatial design takes whole "
+                   "years (its masks are drawn per year), got ",
+                   describe(iv));
+    return;
+  }
+  for (const auto& t : d.train)
+    for (const auto& v : d.validation)
+      FR_REQUIRE(t.end < v.start || v.end < t.start, d.origin,
+                 ": keys 'time.train' and 'time.validation' overlap (", describe(t), " and ",
+                 describe(v),
+                 "): in the temporal design a validation sample would also be a "
+                 "training sample; separate the periods or use sampling.design: spatial");
+  for (int y : d.test_years) {
+    for (const auto& iv : d.train)
+      FR_REQUIRE(iv.end < month_index(y, 1) || iv.start > month_index(y, 12), d.origin,
+                 ": key 'time.test': the test year ", y, " overlaps the training period (",
+                 describe(iv),
+                 "): in the temporal design a test sample would also be a "
+                 "training sample; separate the periods or use sampling.design: spatial");
+    // Validation only picks the epoch to keep: scores there are optimistic,
+    // not leaked, and small datasets may have no other year to test on.
+    for (const auto& iv : d.validation)
+      if (!(iv.end < month_index(y, 1) || iv.start > month_index(y, 12)))
+        log::info("warning: ", d.origin, ": the test year ", y, " overlaps the validation period (",
+                  describe(iv), "): its scores are not independent of the choice of epoch");
+  }
 }
 
 }  // namespace
@@ -276,6 +490,7 @@ DatasetDescription load_dataset(const config::Config& cfg, const std::string& da
   }
   FR_REQUIRE(!d.variables.back().file_name.empty(), cfg.origin(),
              ": key 'variables.target.name': the target must be read from the files");
+  load_features(cfg, d);
 
   auto period = [&](const std::string& key) {
     std::vector<MonthInterval> out;
@@ -298,6 +513,16 @@ DatasetDescription load_dataset(const config::Config& cfg, const std::string& da
     for (const auto& e : d.experiments) d.test_experiments.push_back(e.name);
   for (const auto& e : d.test_experiments) d.experiment(e);
 
+  d.design = cfg.get<std::string>("sampling.design");
+  d.sampling_mask = cfg.get<std::string>("sampling.mask");
+  d.mask_variable = cfg.get<std::string>("sampling.mask_variable");
+  const std::string mask_file = cfg.get<std::string>("sampling.mask_file");
+  if (d.design == "spatial" && d.sampling_mask == "file") {
+    FR_REQUIRE(!mask_file.empty(), cfg.origin(),
+               ": key 'sampling.mask_file': sampling.mask is 'file' but no file is named");
+    d.mask_pattern = mask_file;  // resolved like the experiments' patterns
+  }
+  check_periods(d);
   d.train_fraction = cfg.get<double>("sampling.fraction");
   d.test_fraction = cfg.get<double>("sampling.test_fraction");
   d.seed = cfg.get<unsigned long long>("sampling.seed");

@@ -1,6 +1,7 @@
 // A dataset description: one YAML per dataset (inputs/*.yaml) saying where
 // the yearly files are, which file variables play the 10 predictors and the
-// target, which years train/validate/test, the domain and the sampling.
+// target, which extra features the models see, which years train/validate/
+// test, the domain and the sampling design.
 #pragma once
 
 #include <array>
@@ -13,11 +14,15 @@
 namespace fluxrecon::data {
 
 // The seed's 10 dynamic predictors, in feature order; features 10-13 are
-// sin/cos of latitude and longitude.
+// sin/cos of latitude and longitude. A dataset may add predictors (see
+// data/features.hpp); the position features always come last.
 constexpr int kDynamicFeatures = 10;
 constexpr int kFeatures = 14;
+constexpr int kPositionFeatures = 4;
 const std::array<std::string, kDynamicFeatures>& predictor_names();
+// The seed's 14 features (a dataset without extra features has exactly these).
 const std::array<std::string, kFeatures>& feature_names();
+const std::array<std::string, kPositionFeatures>& position_feature_names();
 
 // Where one role (a predictor or the target) comes from.
 struct VariableSource {
@@ -36,6 +41,17 @@ struct MonthInterval {
 };
 inline int month_index(int year, int month) { return year * 12 + (month - 1); }
 
+// A monthly series broadcast to every cell (e.g. atmospheric xCO2), read
+// from a CSV file with columns year, month and the named column.
+struct GlobalSeries {
+  std::string name;                            // feature name
+  std::string file;                            // resolved path
+  std::string column;                          // column in the CSV
+  std::vector<std::pair<int, double>> values;  // (month index, value), ascending
+  // The value of `month` (a month index); an error naming the file if absent.
+  double at(int month) const;
+};
+
 struct Experiment {
   std::string name;
   std::string pattern;  // path with {year}, or one file holding every year
@@ -48,18 +64,31 @@ struct DatasetDescription {
   std::string training_experiment;
   std::string latitude, longitude, mask, cell_width, cell_height, time;
   bool drop_duplicate_points = true;
-  std::vector<VariableSource> variables;  // 10 predictors then the target
+  // The 10 seed predictors, then the extra file predictors, then the target.
+  std::vector<VariableSource> variables;
+  std::vector<GlobalSeries> series;  // global predictors from CSV files
+  bool year_feature = false;         // fractional year as a trend term
+  bool month_features = false;       // sin/cos of the month
   std::string target_units, target_sign;
   std::vector<MonthInterval> train, validation;
   std::vector<int> test_years;
   Region train_region;
   std::vector<Region> test_regions;
   std::vector<std::string> test_experiments;
+  // Sampling design: "temporal" (the seed's: fixed locations in the training
+  // and validation periods, every location of the test years) or "spatial"
+  // (cell-months observed under a mask that may change every year; test
+  // sets hold the locations not observed in their year).
+  std::string design = "temporal";
+  std::string sampling_mask = "fixed";  // fixed | random_per_year | file (spatial design)
+  std::string mask_pattern;             // mask file(s): path with {year} or one file, as a pattern
+  std::string mask_variable;
   double train_fraction = 0.01, test_fraction = 1.0;
   unsigned long long seed = 42;
   int window = 4;
   std::string missing_values = "error";  // error | skip
 
+  int target_role() const { return static_cast<int>(variables.size()) - 1; }
   const Experiment& experiment(const std::string& name) const;
   // The file holding `year` of `experiment` (pattern with {year} filled).
   std::string file_for(const std::string& experiment, int year) const;

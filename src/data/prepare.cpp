@@ -14,7 +14,9 @@
 #include "core/timer.hpp"
 #include "core/uninitialized.hpp"
 #include "data/dataset.hpp"
+#include "data/features.hpp"
 #include "data/grid.hpp"
+#include "data/sampling.hpp"
 #include "data/stats.hpp"
 #include "data/windows.hpp"
 #include "data/year_reader.hpp"
@@ -27,28 +29,49 @@ using json = nlohmann::json;
 
 namespace {
 
-constexpr int kRoles = kernels::kRoles;
+// Per series and point of a set, the observed months of the series' target
+// year (spatial design); empty when every row of the series counts.
+using ObservedMonths = std::vector<std::vector<std::uint16_t>>;
 
-// One-pass statistics of the 14 features and the target over every row
-// (point x month) of the training series, merged across ranks in (year, row)
+// Whether row `slot` of point `k` in series `si` is a training row: with
+// per-year series (spatial design) only the observed months of the target
+// year; otherwise every month of the period.
+bool row_used(const ObservedMonths& observed, const Series& s, size_t si, size_t k,
+              std::int64_t slot, int window) {
+  if (observed.empty()) return true;
+  if (slot < window - 1) return false;  // the previous year's context months
+  const int month = (s.months.start + static_cast<int>(slot)) % 12;
+  return (observed[si][k] >> month) & 1u;
+}
+
+// One-pass statistics of the features and the target over every training
+// row (point x month) of the series, merged across ranks in (year, row)
 // order so that they do not depend on the number of ranks.
 io::Normalisation training_statistics(const std::vector<Series>& series, const Grid& grid,
-                                      const std::vector<std::int64_t>& points, MPI_Comm comm) {
-  constexpr int columns = kFeatures + 1;
+                                      const std::vector<std::int64_t>& points,
+                                      const ObservedMonths& observed, int window, MPI_Comm comm) {
+  const int roles = series.empty() ? 1 : series.front().roles;
+  const int predictors = roles - 1;
+  const int globals = series.empty() ? 0 : series.front().global_count();
+  const int features = predictors + globals + kPositionFeatures;
+  const int columns = features + 1;
   KeyedStats partials;
-  for (const auto& s : series) {
+  for (size_t si = 0; si < series.size(); ++si) {
+    const auto& s = series[si];
     for (size_t k = 0; k < points.size(); ++k) {
       const std::int64_t row = grid.row_begin + points[k] / grid.nx;
       const auto st = position_features(grid.lat[points[k]], grid.lon[points[k]]);
       for (std::int64_t slot = 0; slot < s.slots; ++slot) {
+        if (!row_used(observed, s, si, k, slot, window)) continue;
         const int year = (s.months.start + static_cast<int>(slot)) / 12;
         auto& part = partials[static_cast<std::int64_t>(year) * grid.ny + row];
         if (part.empty()) part.resize(columns);
-        const float* v = &s.values[(k * s.slots + slot) * kRoles];
-        for (int f = 0; f < kDynamicFeatures; ++f)
+        const float* v = &s.values[(k * s.slots + slot) * roles];
+        for (int f = 0; f < predictors; ++f)
           if (std::isfinite(v[f])) part[f].add(v[f]);
-        for (int f = 0; f < 4; ++f) part[kDynamicFeatures + f].add(st[f]);
-        if (std::isfinite(v[10])) part[kFeatures].add(v[10]);
+        for (int g = 0; g < globals; ++g) part[predictors + g].add(s.globals[slot * globals + g]);
+        for (int f = 0; f < kPositionFeatures; ++f) part[predictors + globals + f].add(st[f]);
+        if (std::isfinite(v[predictors])) part[features].add(v[predictors]);
       }
     }
   }
@@ -60,13 +83,13 @@ io::Normalisation training_statistics(const std::vector<Series>& series, const G
     // carries no information, so it is scaled by 1 and becomes 0 after centring.
     return sd > 0 ? sd : 1.0;
   };
-  for (int f = 0; f < kFeatures; ++f) {
-    n.feature_mean[f] = merged[f].mean;
-    n.feature_std[f] = std_of(merged[f]);
+  for (int f = 0; f < features; ++f) {
+    n.feature_mean.push_back(merged[f].mean);
+    n.feature_std.push_back(std_of(merged[f]));
   }
-  n.target_mean = merged[kFeatures].mean;
-  n.target_std = std_of(merged[kFeatures]);
-  FR_REQUIRE(merged[kFeatures].count > 1, "the training selection has fewer than 2 valid rows");
+  n.target_mean = merged[features].mean;
+  n.target_std = std_of(merged[features]);
+  FR_REQUIRE(merged[features].count > 1, "the training selection has fewer than 2 valid rows");
   return n;
 }
 
@@ -75,7 +98,8 @@ struct SetSpec {
   std::vector<Series> series;
   std::vector<std::int64_t> points;  // local indices into the grid block
   std::vector<int> years;
-  json selection;  // what decides the set's content (see set_selection)
+  json selection;           // what decides the set's content (see set_selection)
+  ObservedMonths observed;  // spatial design: the targets kept (see row_used)
 };
 
 json region_json(const Region& r) {
@@ -93,11 +117,13 @@ json region_json(const Region& r) {
 json set_selection(const DatasetDescription& d, const std::string& kind,
                    const std::string& experiment, const Region& region, double fraction,
                    const std::vector<MonthInterval>& periods, const json& training) {
-  json variables = json::array();
-  for (const auto& v : d.variables)
-    variables.push_back({v.role, v.file_name, v.scale, v.offset, v.constant});
+  const json variables = variables_json(d);
   json months = json::array();
   for (const auto& iv : periods) months.push_back({iv.start, iv.end});
+  json features = {{"names", feature_names(d)}, {"time", {d.year_feature, d.month_features}}};
+  for (const auto& g : d.series)
+    features["series"].push_back(
+        {g.name, fs::absolute(g.file).lexically_normal().string(), g.column, g.values});
   json s = {{"set", kind},
             {"directory", fs::absolute(d.directory).lexically_normal().string()},
             {"experiment", experiment},
@@ -106,6 +132,8 @@ json set_selection(const DatasetDescription& d, const std::string& kind,
              {d.latitude, d.longitude, d.mask, d.cell_width, d.cell_height, d.time,
               d.drop_duplicate_points}},
             {"variables", variables},
+            {"features", features},
+            {"design", {d.design, d.sampling_mask, d.mask_pattern, d.mask_variable}},
             {"region", region_json(region)},
             {"fraction", fraction},
             {"months", months},
@@ -146,7 +174,12 @@ PreparedSet write_set(const SetSpec& spec, const Grid& grid, const io::Normalisa
   out.path = spec.path;
   // Windows in (point, time) order; those touching a missing value are
   // dropped, or stop the run, as the dataset says.
-  const WindowIndex windows = enumerate_windows(spec.series, spec.points, grid, d, spec.experiment);
+  WindowIndex windows = enumerate_windows(spec.series, spec.points, grid, d, spec.experiment);
+  if (!spec.observed.empty())
+    filter_windows(windows, [&](std::int64_t i) {
+      return row_used(spec.observed, spec.series[windows.series[i]], windows.series[i],
+                      windows.point[i], windows.slot[i], d.window);
+    });
   const std::string& first_problem = windows.first_problem;
   out.skipped_windows = windows.skipped;
   all_ranks_agree(comm, [&] {
@@ -172,7 +205,8 @@ PreparedSet write_set(const SetSpec& spec, const Grid& grid, const io::Normalisa
   meta["selection"] = spec.selection;
   meta["samples"] = total;
   meta["skipped_windows"] = out.skipped_windows;
-  std::vector<std::string> names(feature_names().begin(), feature_names().end());
+  const std::vector<std::string> names = feature_names(d);
+  const int width = static_cast<int>(names.size());
 
   AtomicOutput output(spec.path, comm);
   io::SampleStoreWriter writer(output.temp_path(), total, d.window, names, norm, meta.dump(), comm);
@@ -184,7 +218,7 @@ PreparedSet write_set(const SetSpec& spec, const Grid& grid, const io::Normalisa
   for (std::int64_t round = 0; round < rounds; ++round) {
     const std::int64_t b0 = std::min(local, round * chunk), b1 = std::min(local, b0 + chunk);
     const std::int64_t n = b1 - b0;
-    block.features.resize(static_cast<size_t>(n) * d.window * kFeatures);
+    block.features.resize(static_cast<size_t>(n) * d.window * width);
     block.target.resize(n);
     block.lat.resize(n);
     block.lon.resize(n);
@@ -198,7 +232,7 @@ PreparedSet write_set(const SetSpec& spec, const Grid& grid, const io::Normalisa
       while (j < b1 && windows.series[j] == windows.series[i]) ++j;
       const auto& s = spec.series[windows.series[i]];
       assemble_windows(s, statics, windows, i, j - i, d.window, kn,
-                       block.features.data() + (i - b0) * d.window * kFeatures,
+                       block.features.data() + (i - b0) * d.window * width,
                        block.target.data() + (i - b0));
       for (std::int64_t q = i; q < j; ++q) {
         const std::int64_t p = spec.points[windows.point[q]];
@@ -239,20 +273,42 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
     ensure_directory(opt.out_dir);
   });
 
+  // Spatial design: the training years are those of the training period that
+  // are not validation years; each year is one series whose targets are the
+  // cell-months observed in that year.
+  const bool spatial = d.design == "spatial";
+  const std::vector<int> validation_years = period_years(d.validation);
+  std::vector<int> train_years;
+  for (int y : period_years(d.train))
+    if (!std::binary_search(validation_years.begin(), validation_years.end(), y))
+      train_years.push_back(y);
+  all_ranks_agree(comm, [&] {
+    FR_REQUIRE(!spatial || !train_years.empty(), d.origin,
+               ": keys 'time.train' and 'time.validation': every training year is a validation "
+               "year, so no year is left to train on");
+  });
+
   // Every input file is checked before any work starts.
   std::vector<std::pair<std::string, int>> needed;
-  for (const auto* period : {&d.train, &d.validation}) {
-    if ((period == &d.train && !opt.train) || (period == &d.validation && !opt.validation))
-      continue;
-    for (const auto& iv : *period)
-      for (int y = iv.first_year(); y <= iv.last_year(); ++y)
-        needed.emplace_back(d.training_experiment, y);
+  auto need_year = [&](const std::string& experiment, int year) {
+    needed.emplace_back(experiment, year);
+    if (d.window > 1) needed.emplace_back(experiment, year - 1);  // January's window
+  };
+  if (spatial) {
+    for (int y : opt.train ? train_years : std::vector<int>{}) need_year(d.training_experiment, y);
+    for (int y : opt.validation ? validation_years : std::vector<int>{})
+      need_year(d.training_experiment, y);
+  } else {
+    for (const auto* period : {&d.train, &d.validation}) {
+      if ((period == &d.train && !opt.train) || (period == &d.validation && !opt.validation))
+        continue;
+      for (const auto& iv : *period)
+        for (int y = iv.first_year(); y <= iv.last_year(); ++y)
+          needed.emplace_back(d.training_experiment, y);
+    }
   }
   for (const auto& e : d.test_experiments)
-    for (int y : opt.test ? d.test_years : std::vector<int>{}) {
-      needed.emplace_back(e, y);
-      if (d.window > 1) needed.emplace_back(e, y - 1);
-    }
+    for (int y : opt.test ? d.test_years : std::vector<int>{}) need_year(e, y);
   require_files(d, needed, comm);
 
   Grid grid;
@@ -264,7 +320,15 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
   }
   log::info("prepare ", d.name, ": grid ", grid.nx, " x ", grid.ny, ", ", grid.ocean_total,
             " ocean points (", grid.duplicates_dropped, " duplicated halo/fold points dropped), ",
-            mpi::size(comm), " rank(s)");
+            mpi::size(comm), " rank(s), ", d.design, " design",
+            spatial ? concat(" (mask: ", d.sampling_mask, ")") : std::string());
+  ObservationMask mask(d, grid, comm);
+  if (spatial && d.sampling_mask == "file") {
+    std::vector<std::pair<std::string, int>> masks;
+    for (int y : period_years(d.train)) masks.emplace_back("mask", y);
+    for (int y : validation_years) masks.emplace_back("mask", y);
+    require_files(mask.mask_files(), masks, comm);
+  }
 
   YearReader reader(d, grid, comm);
   json base;
@@ -273,6 +337,7 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
   base["dataset_config"] = d.origin;
   base["seed"] = d.seed;
   base["window"] = d.window;
+  base["design"] = d.design;
   base["grid"] = {{"nx", grid.nx}, {"ny", grid.ny}};
   base["target"] = {{"variable", d.variables.back().file_name},
                     {"units", d.target_units},
@@ -286,19 +351,19 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
                                              d.train_fraction, d.train, json());
   const bool train_done = !opt.force && set_current(train_path, train_selection, stale, comm);
   std::int64_t year_count = 0;
-  for (const auto& iv : d.train) year_count += iv.last_year() - iv.first_year() + 1;
-  for (const auto& iv : d.validation) year_count += iv.last_year() - iv.first_year() + 1;
+  if (spatial) {
+    year_count = static_cast<std::int64_t>(train_years.size() + validation_years.size());
+  } else {
+    for (const auto& iv : d.train) year_count += iv.last_year() - iv.first_year() + 1;
+    for (const auto& iv : d.validation) year_count += iv.last_year() - iv.first_year() + 1;
+  }
   year_count += static_cast<std::int64_t>(d.test_experiments.size() * d.test_years.size());
   Progress progress("prepare: years read", year_count, "years", 5.0);
 
-  const auto train_points = select_locations(grid, d.train_region, d.train_fraction, d.seed, comm);
-  const auto train_locations = mpi::sum(static_cast<std::int64_t>(train_points.size()), comm);
-  all_ranks_agree(comm, [&] {
-    FR_REQUIRE(train_locations > 0, d.origin,
-               ": the training selection is empty: no ocean point of region '", d.train_region.name,
-               "' is drawn with sampling.fraction ", d.train_fraction,
-               "; raise the fraction or choose another region");
-  });
+  const auto train_points =
+      spatial ? std::vector<std::int64_t>{}
+              : select_locations(grid, d.train_region, d.train_fraction, d.seed, comm);
+  std::int64_t train_locations = mpi::sum(static_cast<std::int64_t>(train_points.size()), comm);
   auto periods_years = [](const std::vector<MonthInterval>& ivs) {
     std::vector<int> years;
     for (const auto& iv : ivs)
@@ -311,22 +376,66 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
     summary.sets.push_back({train_path, 0, 0, true});
     log::info("train set complete from an earlier run, reusing its statistics: ", train_path);
   }
-  // Training and validation: the same drawn locations over their periods.
+  auto require_locations = [&](const char* kind, std::int64_t locations) {
+    all_ranks_agree(comm, [&] {
+      FR_REQUIRE(
+          locations > 0, d.origin, ": the ", kind,
+          " selection is empty: no ocean point of region '", d.train_region.name,
+          "' is observed with sampling.fraction ", d.train_fraction,
+          spatial && d.sampling_mask == "file" ? concat(" and the mask ", d.mask_pattern) : "",
+          "; raise the fraction or choose another region");
+    });
+  };
+  // Temporal design: the same drawn locations over the periods.
   auto read_period_set = [&](const char* kind, const std::string& path,
                              const std::vector<MonthInterval>& period, const json& selection) {
+    require_locations(kind, train_locations);
     SetSpec spec{kind, path,         d.training_experiment, d.train_region.name,
-                 {},   train_points, periods_years(period), selection};
+                 {},   train_points, periods_years(period), selection,
+                 {}};
     auto t = timers.scope("read");
     for (const auto& iv : period)
       spec.series.push_back(read_series(reader, spec.experiment, iv, spec.points, &progress));
     return spec;
   };
+  // Spatial design: one series per year (with January's context months) of
+  // the points observed in any of the years; the targets are the observed
+  // cell-months of each year.
+  auto read_observed_set = [&](const char* kind, const std::string& path,
+                               const std::vector<int>& years, const json& selection) {
+    SetSpec spec{kind,      path, d.training_experiment, d.train_region.name, {}, {}, years,
+                 selection, {}};
+    std::vector<std::vector<std::uint16_t>> bits;
+    std::vector<std::uint8_t> any(static_cast<size_t>(grid.local_points()), 0);
+    for (int y : years) {
+      bits.push_back(mask.months(y));
+      for (std::int64_t i = 0; i < grid.local_points(); ++i) any[i] |= bits.back()[i] != 0;
+    }
+    for (std::int64_t i = 0; i < grid.local_points(); ++i)
+      if (any[i]) spec.points.push_back(i);
+    const auto locations = mpi::sum(static_cast<std::int64_t>(spec.points.size()), comm);
+    require_locations(kind, locations);
+    if (std::string(kind) == "train") train_locations = locations;
+    for (const auto& b : bits) {
+      spec.observed.emplace_back();
+      for (const auto p : spec.points) spec.observed.back().push_back(b[p]);
+    }
+    auto t = timers.scope("read");
+    for (int y : years)
+      spec.series.push_back(read_series(reader, spec.experiment,
+                                        {month_index(y, 1) - (d.window - 1), month_index(y, 12)},
+                                        spec.points, &progress));
+    return spec;
+  };
   if (opt.train && !train_done) {
-    const SetSpec spec = read_period_set("train", train_path, d.train, train_selection);
+    const SetSpec spec = spatial
+                             ? read_observed_set("train", train_path, train_years, train_selection)
+                             : read_period_set("train", train_path, d.train, train_selection);
     {
       auto t = timers.scope("statistics");
-      all_ranks_agree(comm,
-                      [&] { norm = training_statistics(spec.series, grid, spec.points, comm); });
+      all_ranks_agree(comm, [&] {
+        norm = training_statistics(spec.series, grid, spec.points, spec.observed, d.window, comm);
+      });
     }
     auto t = timers.scope("write");
     summary.sets.push_back(write_set(spec, grid, norm, d, opt, base, comm));
@@ -334,6 +443,9 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
   all_ranks_agree(comm, [&] {
     FR_REQUIRE(opt.train || train_done, "no training statistics: prepare the train set first (",
                train_path, ")");
+    FR_REQUIRE(norm.feature_mean.size() == feature_names(d).size(), train_path, " has ",
+               norm.feature_mean.size(), " features but the dataset ", d.origin, " gives ",
+               feature_names(d).size(), "; prepare it again (--force)");
   });
 
   const std::string validation_path = set_path(opt, "validation.h5");
@@ -343,27 +455,38 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
     if (!opt.force && set_current(validation_path, selection, stale, comm)) {
       summary.sets.push_back({validation_path, 0, 0, true});
     } else {
-      const SetSpec spec = read_period_set("validation", validation_path, d.validation, selection);
+      const SetSpec spec =
+          spatial ? read_observed_set("validation", validation_path, validation_years, selection)
+                  : read_period_set("validation", validation_path, d.validation, selection);
       auto t = timers.scope("write");
       summary.sets.push_back(write_set(spec, grid, norm, d, opt, base, comm));
     }
   }
 
   if (opt.test) {
-    for (const auto& experiment : d.test_experiments) {
-      // Points of every test region, drawn once and shared by all years.
-      std::vector<std::vector<std::int64_t>> region_points;
-      std::vector<std::int64_t> all_points;
-      for (const auto& region : d.test_regions) {
-        region_points.push_back(select_locations(grid, region, d.test_fraction, d.seed, comm));
-        all_points.insert(all_points.end(), region_points.back().begin(),
-                          region_points.back().end());
+    // Points of every test region, drawn once and shared by all years.
+    std::vector<std::vector<std::int64_t>> drawn_points;
+    for (const auto& region : d.test_regions)
+      drawn_points.push_back(select_locations(grid, region, d.test_fraction, d.seed, comm));
+    for (int year : d.test_years) {
+      // Spatial design: a test set holds the locations not observed in its
+      // year, so that no test sample is also a training or validation sample.
+      std::vector<std::vector<std::int64_t>> region_points = drawn_points;
+      if (spatial && mask.used_year(year)) {
+        const auto observed = mask.months(year);
+        for (auto& points : region_points)
+          points.erase(std::remove_if(points.begin(), points.end(),
+                                      [&](std::int64_t p) { return observed[p] != 0; }),
+                       points.end());
       }
+      std::vector<std::int64_t> all_points;
+      for (const auto& points : region_points)
+        all_points.insert(all_points.end(), points.begin(), points.end());
       std::sort(all_points.begin(), all_points.end());
       all_points.erase(std::unique(all_points.begin(), all_points.end()), all_points.end());
-      for (int year : d.test_years) {
-        // January's window reaches back into the previous year.
-        const MonthInterval months{month_index(year, 1) - (d.window - 1), month_index(year, 12)};
+      // January's window reaches back into the previous year.
+      const MonthInterval months{month_index(year, 1) - (d.window - 1), month_index(year, 12)};
+      for (const auto& experiment : d.test_experiments) {
         std::vector<std::string> paths;
         std::vector<json> selections;
         std::vector<int> done;
@@ -392,7 +515,8 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
             continue;
           }
           SetSpec spec{"test", paths[r],         experiment, d.test_regions[r].name,
-                       {},     region_points[r], {year},     selections[r]};
+                       {},     region_points[r], {year},     selections[r],
+                       {}};
           spec.series.push_back(subset_series(series, all_points, spec.points));
           auto t = timers.scope("write");
           summary.sets.push_back(write_set(spec, grid, norm, d, opt, base, comm));
@@ -427,13 +551,14 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
                   {"ocean_points", grid.ocean_total},
                   {"duplicates_dropped", grid.duplicates_dropped}};
     js["training_locations"] = train_locations;
-    js["statistics"] = {
-        {"features", std::vector<std::string>(feature_names().begin(), feature_names().end())},
-        {"feature_mean", norm.feature_mean},
-        {"feature_std", norm.feature_std},
-        {"target_mean", norm.target_mean},
-        {"target_std", norm.target_std}};
-    js["sampling"] = {{"fraction", d.train_fraction},
+    js["statistics"] = {{"features", feature_names(d)},
+                        {"feature_mean", norm.feature_mean},
+                        {"feature_std", norm.feature_std},
+                        {"target_mean", norm.target_mean},
+                        {"target_std", norm.target_std}};
+    js["sampling"] = {{"design", d.design},
+                      {"mask", d.design == "spatial" ? d.sampling_mask : "fixed"},
+                      {"fraction", d.train_fraction},
                       {"test_fraction", d.test_fraction},
                       {"seed", d.seed},
                       {"window", d.window},

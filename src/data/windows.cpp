@@ -6,10 +6,9 @@
 
 #include "core/error.hpp"
 #include "core/progress.hpp"
+#include "data/features.hpp"
 
 namespace fluxrecon::data {
-
-constexpr int kRoles = kernels::kRoles;
 
 Series read_series(YearReader& reader, const std::string& experiment, const MonthInterval& months,
                    const std::vector<std::int64_t>& points, Progress* progress) {
@@ -23,8 +22,10 @@ void read_series_into(YearReader& reader, const std::string& experiment,
                       Progress* progress, Series& s) {
   s.months = months;
   s.slots = months.months();
+  s.roles = static_cast<int>(reader.dataset().variables.size());
+  s.globals = global_values(reader.dataset(), months);
   const std::int64_t n = static_cast<std::int64_t>(points.size());
-  s.values.resize(static_cast<size_t>(n * s.slots * kRoles));  // keeps the capacity
+  s.values.resize(static_cast<size_t>(n * s.slots * s.roles));  // keeps the capacity
   for (int year = months.first_year(); year <= months.last_year(); ++year) {
     const int m0 = std::max(0, months.start - month_index(year, 1));
     const int m1 = std::min(11, months.end - month_index(year, 1));
@@ -36,8 +37,8 @@ void read_series_into(YearReader& reader, const std::string& experiment,
 
 Series subset_series(const Series& all, const std::vector<std::int64_t>& all_points,
                      const std::vector<std::int64_t>& points) {
-  Series sub{all.months, all.slots, {}};
-  const std::int64_t width = all.slots * kRoles;
+  Series sub{all.months, all.slots, all.roles, {}, all.globals};
+  const std::int64_t width = all.slots * all.roles;
   sub.values.resize(points.size() * width);
   size_t at = 0;
   for (size_t k = 0; k < points.size(); ++k) {
@@ -63,12 +64,17 @@ std::vector<double> point_statics(const Grid& grid, const std::vector<std::int64
 
 kernels::Normalisation kernel_normalisation(const io::Normalisation& norm) {
   kernels::Normalisation kn{};
-  for (int f = 0; f < kFeatures; ++f) {
+  const int n = static_cast<int>(norm.feature_mean.size());
+  FR_REQUIRE(n <= kernels::kMaxFeatures && norm.feature_std.size() == norm.feature_mean.size(),
+             "normalisation of ", n, " features: at most ", kernels::kMaxFeatures,
+             " are supported");
+  kn.features = n;
+  for (int f = 0; f < n; ++f) {
     kn.mean[f] = norm.feature_mean[f];
     kn.inv_std[f] = 1.0 / norm.feature_std[f];
   }
-  kn.mean[kFeatures] = norm.target_mean;
-  kn.inv_std[kFeatures] = 1.0 / norm.target_std;
+  kn.mean[n] = norm.target_mean;
+  kn.inv_std[n] = 1.0 / norm.target_std;
   return kn;
 }
 
@@ -91,8 +97,8 @@ WindowIndex enumerate(const std::vector<const Series*>& series,
       const auto& s = *series[si];
       std::int64_t bad_until = -1;  // last slot holding a missing value so far
       for (std::int64_t slot = 0; slot < s.slots; ++slot) {
-        const float* v = &s.values[(k * s.slots + slot) * kRoles];
-        for (int r = 0; r < kRoles; ++r) {
+        const float* v = &s.values[(k * s.slots + slot) * s.roles];
+        for (int r = 0; r < s.roles; ++r) {
           if (!std::isfinite(v[r])) {
             bad_until = slot;
             if (out.first_problem.empty()) {
@@ -141,14 +147,21 @@ void assemble_windows(const Series& series, const std::vector<double>& statics,
                       const WindowIndex& index, std::int64_t first, std::int64_t count, int window,
                       const kernels::Normalisation& norm, float* features, float* target) {
   kernels::AssembleWindows assemble{series.values.data(),
+                                    series.globals.data(),
                                     statics.data(),
                                     index.point.data() + first,
                                     index.slot.data() + first,
                                     series.slots,
+                                    series.roles,
+                                    series.global_count(),
                                     window,
                                     norm,
                                     features,
                                     target};
+  FR_REQUIRE(norm.features == series.roles - 1 + series.global_count() + kPositionFeatures,
+             "windows of ", series.roles - 1, " file predictors, ", series.global_count(),
+             " global and ", kPositionFeatures, " position features do not match the ",
+             norm.features, " features of the normalisation");
   Kokkos::parallel_for("assemble_windows",
                        Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace>(0, count), assemble);
 }

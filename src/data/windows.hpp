@@ -22,11 +22,16 @@ class Progress;
 namespace fluxrecon::data {
 
 // Monthly series of a set of points over one contiguous month interval:
-// values[(point * slots + slot) * kernels::kRoles + role].
+// values[(point * slots + slot) * roles + role] (the dataset's file
+// predictors, then the target), and the global features of every month,
+// globals[slot * (globals.size() / slots) + g].
 struct Series {
   MonthInterval months;
   std::int64_t slots = 0;
+  int roles = 0;
   UninitializedVector<float> values;
+  std::vector<double> globals;
+  int global_count() const { return slots > 0 ? static_cast<int>(globals.size() / slots) : 0; }
 };
 
 // Collective: the series of `points` (local grid indices) over `months`,
@@ -72,8 +77,24 @@ WindowIndex enumerate_windows(const Series& series, const std::vector<std::int64
                               const Grid& grid, const DatasetDescription& dataset,
                               const std::string& experiment);
 
+// Drops the windows whose `keep(index)` is false, keeping the order.
+template <class Keep>
+void filter_windows(WindowIndex& w, Keep keep) {
+  std::int64_t kept = 0;
+  for (std::int64_t i = 0; i < w.size(); ++i) {
+    if (!keep(i)) continue;
+    w.point[kept] = w.point[i];
+    w.slot[kept] = w.slot[i];
+    w.series[kept] = w.series[i];
+    ++kept;
+  }
+  w.point.resize(kept);
+  w.slot.resize(kept);
+  w.series.resize(kept);
+}
+
 // Assembles windows [first, first + count) of `index` (all of one series)
-// into features [count][window][14] and target [count], z-scored.
+// into features [count][window][norm.features] and target [count], z-scored.
 void assemble_windows(const Series& series, const std::vector<double>& statics,
                       const WindowIndex& index, std::int64_t first, std::int64_t count, int window,
                       const kernels::Normalisation& norm, float* features, float* target);

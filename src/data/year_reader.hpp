@@ -36,6 +36,7 @@ class YearReader {
                  int first_month, int last_month, float* series, std::int64_t slots,
                  std::int64_t first_slot);
 
+  const DatasetDescription& dataset() const { return dataset_; }
   std::uint64_t bytes_read() const { return bytes_read_ + (file_ ? file_->bytes_read() : 0); }
   double seconds() const { return seconds_; }
   // Of which: time in the file reads (the rest is checks and transposition).

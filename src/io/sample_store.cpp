@@ -50,7 +50,11 @@ SampleStoreWriter::SampleStoreWriter(const std::string& path, std::int64_t total
                                      const std::vector<std::string>& feature_names,
                                      const Normalisation& norm, const std::string& metadata_json,
                                      MPI_Comm comm)
-    : path_(path), comm_(comm), window_(window) {
+    : path_(path), comm_(comm), window_(window), features_(static_cast<int>(feature_names.size())) {
+  FR_REQUIRE(norm.feature_mean.size() == feature_names.size() &&
+                 norm.feature_std.size() == feature_names.size(),
+             "sample store '", path, "': ", feature_names.size(),
+             " feature names but statistics of ", norm.feature_mean.size(), " features");
   all_ranks_agree(comm_, [&] {
     hid_t access = H5Pcreate(H5P_FILE_ACCESS);
     H5Pset_fapl_mpio(access, comm_, MPI_INFO_NULL);
@@ -80,8 +84,8 @@ SampleStoreWriter::SampleStoreWriter(const std::string& path, std::int64_t total
   std::string names;
   for (const auto& n : feature_names) names += (names.empty() ? "" : ",") + n;
   write_string_attribute(file_, "feature_names", names, path_);
-  write_double_attribute(file_, "feature_mean", norm.feature_mean.data(), 14, path_);
-  write_double_attribute(file_, "feature_std", norm.feature_std.data(), 14, path_);
+  write_double_attribute(file_, "feature_mean", norm.feature_mean.data(), features_, path_);
+  write_double_attribute(file_, "feature_std", norm.feature_std.data(), features_, path_);
   write_double_attribute(file_, "target_mean", &norm.target_mean, 1, path_);
   write_double_attribute(file_, "target_std", &norm.target_std, 1, path_);
   write_string_attribute(file_, "metadata", metadata_json, path_);
@@ -98,8 +102,8 @@ void SampleStoreWriter::write_dataset(const char* name, hid_t type, std::int64_t
                                       std::int64_t count, int inner, const void* data) {
   hid_t set = H5Dopen2(file_, name, H5P_DEFAULT);
   hid_t file_space = H5Dget_space(set);
-  hid_t memory_space =
-      select_rows(file_space, inner > 1 ? 3 : 1, offset, count, static_cast<hsize_t>(window_), 14);
+  hid_t memory_space = select_rows(file_space, inner > 1 ? 3 : 1, offset, count,
+                                   static_cast<hsize_t>(window_), static_cast<hsize_t>(features_));
   const herr_t status = H5Dwrite(set, type, memory_space, file_space, transfer_, data);
   H5Sclose(memory_space);
   H5Sclose(file_space);
@@ -109,7 +113,7 @@ void SampleStoreWriter::write_dataset(const char* name, hid_t type, std::int64_t
 
 void SampleStoreWriter::write(std::int64_t offset, const SampleBlock& b) {
   const std::int64_t n = b.size();
-  write_dataset("features", H5T_NATIVE_FLOAT, offset, n, window_ * 14, b.features.data());
+  write_dataset("features", H5T_NATIVE_FLOAT, offset, n, window_ * features_, b.features.data());
   write_dataset("target", H5T_NATIVE_FLOAT, offset, n, 1, b.target.data());
   write_dataset("lat", H5T_NATIVE_FLOAT, offset, n, 1, b.lat.data());
   write_dataset("lon", H5T_NATIVE_FLOAT, offset, n, 1, b.lon.data());
@@ -137,13 +141,30 @@ struct SerialFile {
   ~SerialFile() { H5Fclose(id); }
 };
 
-void read_double_attribute(hid_t file, const char* name, double* out, const std::string& path) {
+// Reads a double attribute of `count` values (0: any number, resizing `out`).
+void read_double_attribute(hid_t file, const char* name, std::vector<double>& out,
+                           const std::string& path, hssize_t count = 0) {
   hid_t attr = -1;
   H5E_BEGIN_TRY { attr = H5Aopen(file, name, H5P_DEFAULT); }
   H5E_END_TRY;
   FR_REQUIRE(attr >= 0, "sample store '", path, "' has no attribute '", name, "'");
-  check(H5Aread(attr, H5T_NATIVE_DOUBLE, out), path, name);
+  hid_t space = H5Aget_space(attr);
+  const hssize_t n = H5Sget_simple_extent_npoints(space);
+  H5Sclose(space);
+  if (n < 0 || (count > 0 && n != count)) {
+    H5Aclose(attr);
+    FR_FAIL("sample store '", path, "': attribute '", name, "' has ", n, " values, expected ",
+            count);
+  }
+  out.resize(static_cast<size_t>(n));
+  check(H5Aread(attr, H5T_NATIVE_DOUBLE, out.data()), path, name);
   H5Aclose(attr);
+}
+
+void read_double_attribute(hid_t file, const char* name, double* out, const std::string& path) {
+  std::vector<double> v;
+  read_double_attribute(file, name, v, path, 1);
+  *out = v[0];
 }
 
 template <class T>
@@ -169,8 +190,9 @@ std::vector<T> read_all(hid_t file, const char* name, hid_t type, const std::str
 Normalisation read_normalisation(const std::string& path) {
   SerialFile f(path);
   Normalisation n;
-  read_double_attribute(f.id, "feature_mean", n.feature_mean.data(), path);
-  read_double_attribute(f.id, "feature_std", n.feature_std.data(), path);
+  read_double_attribute(f.id, "feature_mean", n.feature_mean, path);
+  read_double_attribute(f.id, "feature_std", n.feature_std, path,
+                        static_cast<hssize_t>(n.feature_mean.size()));
   read_double_attribute(f.id, "target_mean", &n.target_mean, path);
   read_double_attribute(f.id, "target_std", &n.target_std, path);
   return n;
@@ -244,12 +266,14 @@ SampleShard read_sample_shard(const std::string& path, MPI_Comm comm) {
     H5Sget_simple_extent_dims(space, dims, nullptr);
     H5Sclose(space);
     H5Dclose(set);
-    FR_REQUIRE(nd == 3 && dims[2] == 14, "sample store '", path,
-               "': features must be (N, window, 14), found ", nd, "-D");
+    FR_REQUIRE(nd == 3 && dims[2] >= 1, "sample store '", path,
+               "': features must be (N, window, features), found ", nd, "-D");
     shard.total = static_cast<std::int64_t>(dims[0]);
     shard.window = static_cast<int>(dims[1]);
-    read_double_attribute(file, "feature_mean", shard.norm.feature_mean.data(), path);
-    read_double_attribute(file, "feature_std", shard.norm.feature_std.data(), path);
+    read_double_attribute(file, "feature_mean", shard.norm.feature_mean, path,
+                          static_cast<hssize_t>(dims[2]));
+    read_double_attribute(file, "feature_std", shard.norm.feature_std, path,
+                          static_cast<hssize_t>(dims[2]));
     read_double_attribute(file, "target_mean", &shard.norm.target_mean, path);
     read_double_attribute(file, "target_std", &shard.norm.target_std, path);
   });
@@ -265,7 +289,10 @@ SampleShard read_sample_shard(const std::string& path, MPI_Comm comm) {
   hid_t transfer = H5Pcreate(H5P_DATASET_XFER);
   H5Pset_dxpl_mpio(transfer, H5FD_MPIO_COLLECTIVE);
   auto& b = shard.block;
-  const hsize_t inner = static_cast<hsize_t>(shard.window) * 14;
+  FR_REQUIRE(shard.feature_names.size() == shard.norm.feature_mean.size(), "sample store '", path,
+             "': ", shard.feature_names.size(), " feature names for ",
+             shard.norm.feature_mean.size(), " features");
+  const hsize_t inner = static_cast<hsize_t>(shard.window) * shard.norm.feature_mean.size();
   all_ranks_agree(comm, [&] {
     read_rows(file, "features", H5T_NATIVE_FLOAT, shard.offset, count, inner, transfer, b.features,
               path);

@@ -1,9 +1,10 @@
 // The sample store: one HDF5 file per set (train, validation, one test set
 // per year/region/experiment), written collectively with parallel HDF5.
-//   features (N, window, 14) float32   z-scored, feature order in `feature_names`
+//   features (N, window, F) float32    z-scored, feature order in `feature_names`
+//                                      (F = 14 for the seed's features)
 //   target   (N) float32               z-scored with the training statistics
 //   lat, lon (N) float32, year, month (N) int32, location (N) int64 = y*nx + x
-// Root attributes: feature_names, feature_mean/std (14), target_mean/std,
+// Root attributes: feature_names, feature_mean/std (F), target_mean/std,
 // and a JSON `metadata` string (set, region, experiment, years, seed, inputs).
 #pragma once
 
@@ -18,7 +19,7 @@
 namespace fluxrecon::io {
 
 struct Normalisation {
-  std::array<double, 14> feature_mean{}, feature_std{};
+  std::vector<double> feature_mean, feature_std;  // one per feature
   double target_mean = 0, target_std = 1;
 };
 
@@ -51,7 +52,7 @@ class SampleStoreWriter {
                      int inner, const void* data);
   std::string path_;
   MPI_Comm comm_;
-  int window_;
+  int window_, features_;
   hid_t file_ = -1, transfer_ = -1;
 };
 

@@ -7,6 +7,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "data/features.hpp"
 #include "io/hdf5_attributes.hpp"
 #include "models/network.hpp"
 
@@ -97,8 +98,11 @@ json normalisation_json(const io::Normalisation& norm) {
 io::Normalisation model_normalisation(const json& metadata) {
   io::Normalisation n;
   const auto& j = metadata.at("normalisation");
-  n.feature_mean = j.at("feature_mean").get<std::array<double, 14>>();
-  n.feature_std = j.at("feature_std").get<std::array<double, 14>>();
+  n.feature_mean = j.at("feature_mean").get<std::vector<double>>();
+  n.feature_std = j.at("feature_std").get<std::vector<double>>();
+  FR_REQUIRE(n.feature_std.size() == n.feature_mean.size() && !n.feature_mean.empty(),
+             "model normalisation: ", n.feature_mean.size(), " feature means and ",
+             n.feature_std.size(), " standard deviations");
   n.target_mean = j.at("target_mean").get<double>();
   n.target_std = j.at("target_std").get<double>();
   return n;
@@ -151,6 +155,8 @@ ModelFile read_model_file(const std::string& path) {
       s.kind = parse_kind(m.metadata.at("model").get<std::string>());
       s.window = m.metadata.at("window").get<int>();
       s.n_features = static_cast<int>(m.metadata.at("features").size());
+      s.n_dynamic = data::dynamic_feature_count(
+          m.metadata.at("features").get<std::vector<std::string>>(), "model file '" + path + "'");
       if (hyper.contains("hidden_dims"))
         s.hidden_dims = hyper["hidden_dims"].get<std::vector<int>>();
       if (hyper.contains("hidden_dim")) s.hidden_dim = hyper["hidden_dim"].get<int>();

@@ -57,11 +57,11 @@ class Mlp final : public Network {
  public:
   explicit Mlp(const NetworkSpec& spec) : Network(spec) {
     FR_REQUIRE(!spec.hidden_dims.empty(), "mlp: hidden_dims must name at least one layer");
-    FR_REQUIRE(spec.n_features == kernels::kDynamic + kernels::kStatic &&
-                   spec.n_dynamic == kernels::kDynamic,
-               "mlp: the flat input needs 10 dynamic + 4 position features per step, got ",
+    FR_REQUIRE(spec.n_dynamic >= 1 && spec.n_features - spec.n_dynamic == kernels::kStatic,
+               "mlp: the flat input needs dynamic features and 4 position features per step, "
+               "got ",
                spec.n_features, " features of which ", spec.n_dynamic, " dynamic");
-    int in = kernels::flat_width(spec.window);
+    int in = kernels::flat_width(spec.window, spec.n_dynamic);
     for (std::size_t k = 0; k < spec.hidden_dims.size(); ++k) {
       layers_.emplace_back(params_, "layers." + std::to_string(k), in, spec.hidden_dims[k]);
       in = spec.hidden_dims[k];
@@ -74,9 +74,9 @@ class Mlp final : public Network {
 
   void forward(const float* x, int n, bool training, float* y) override {
     n_ = n;
-    const int width = kernels::flat_width(spec_.window);
+    const int width = kernels::flat_width(spec_.window, spec_.n_dynamic);
     acts_[0].resize(std::size_t(n) * width);
-    const kernels::FlattenWindows flatten{x, spec_.window, acts_[0].data()};
+    const kernels::FlattenWindows flatten{x, spec_.window, acts_[0].data(), spec_.n_dynamic};
     for (int s = 0; s < n; ++s) flatten(s);
     for (std::size_t k = 0; k < layers_.size(); ++k) {
       const std::size_t count = std::size_t(n) * layers_[k].out();

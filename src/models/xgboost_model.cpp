@@ -17,6 +17,7 @@
 #include "core/mpi_util.hpp"
 #include "core/timer.hpp"
 #include "data/dataset.hpp"
+#include "data/features.hpp"
 #include "kernels/flatten.hpp"
 #include "models/xgb_collective.hpp"
 #include "models/xgboost_config.hpp"
@@ -118,10 +119,10 @@ std::vector<float> predict_contributions(BoosterHandle booster, const float* fla
 
 }  // namespace
 
-std::vector<float> flatten_windows(const io::SampleBlock& block, int window) {
+std::vector<float> flatten_windows(const io::SampleBlock& block, int window, int dynamic) {
   const std::int64_t n = block.size();
-  std::vector<float> flat(static_cast<size_t>(n) * kernels::flat_width(window));
-  kernels::FlattenWindows kernel{block.features.data(), window, flat.data()};
+  std::vector<float> flat(static_cast<size_t>(n) * kernels::flat_width(window, dynamic));
+  kernels::FlattenWindows kernel{block.features.data(), window, flat.data(), dynamic};
   Kokkos::parallel_for("flatten_windows",
                        Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace>(0, n), kernel);
   Kokkos::fence();
@@ -149,9 +150,14 @@ XgboostTrainResult train_xgboost(const config::Config& cfg, const XgboostTrainOp
   const auto settings = xgboost_settings(cfg);
   const auto train = io::read_sample_shard(opt.samples_dir + "/train.h5", comm);
   const auto valid = io::read_sample_shard(opt.samples_dir + "/validation.h5", comm);
+  int dynamic = 0;
   all_ranks_agree(comm, [&] {
     FR_REQUIRE(valid.window == train.window, opt.samples_dir, ": validation.h5 has windows of ",
                valid.window, " months but train.h5 of ", train.window);
+    FR_REQUIRE(valid.feature_names == train.feature_names, opt.samples_dir,
+               ": validation.h5 has the features ", json(valid.feature_names).dump(),
+               " but train.h5 ", json(train.feature_names).dump(), "; prepare both together");
+    dynamic = data::dynamic_feature_count(train.feature_names, opt.samples_dir + "/train.h5");
     FR_REQUIRE(valid.norm.feature_mean == train.norm.feature_mean &&
                    valid.norm.target_std == train.norm.target_std,
                opt.samples_dir,
@@ -162,9 +168,9 @@ XgboostTrainResult train_xgboost(const config::Config& cfg, const XgboostTrainOp
   });
   r.train_samples = train.total;
   r.validation_samples = valid.total;
-  const int width = kernels::flat_width(train.window);
-  const auto train_flat = flatten_windows(train.block, train.window);
-  const auto valid_flat = flatten_windows(valid.block, valid.window);
+  const int width = kernels::flat_width(train.window, dynamic);
+  const auto train_flat = flatten_windows(train.block, train.window, dynamic);
+  const auto valid_flat = flatten_windows(valid.block, valid.window, dynamic);
   log::info("train xgboost: ", train.total, " training and ", valid.total,
             " validation samples of ", width, " values on ", mpi::size(comm), " rank(s), ",
             settings.num_boost_round, " rounds");
@@ -239,10 +245,10 @@ XgboostTrainResult train_xgboost(const config::Config& cfg, const XgboostTrainOp
     }
     json meta;
     meta["model"] = "xgboost";
-    meta["features"] =
-        std::vector<std::string>(data::feature_names().begin(), data::feature_names().end());
+    meta["features"] = train.feature_names;
     meta["window"] = train.window;
-    meta["input"] = "flat: window*10 dynamic features (oldest step first), then sin/cos lat/lon";
+    meta["input"] = concat("flat: window*", dynamic,
+                           " dynamic features (oldest step first), then sin/cos lat/lon");
     meta["normalisation"] = {{"feature_mean", train.norm.feature_mean},
                              {"feature_std", train.norm.feature_std},
                              {"target_mean", train.norm.target_mean},
@@ -328,7 +334,9 @@ XgboostModel XgboostModel::load(const std::string& path) {
              "' is an XGBoost model without fluxrecon metadata (not trained by fluxrecon train)");
   m.metadata_ = json::parse(attr);
   m.window_ = m.metadata_.at("window").get<int>();
-  m.width_ = kernels::flat_width(m.window_);
+  m.dynamic_ = data::dynamic_feature_count(
+      m.metadata_.at("features").get<std::vector<std::string>>(), "XGBoost model '" + path + "'");
+  m.width_ = kernels::flat_width(m.window_, m.dynamic_);
   return m;
 }
 
@@ -336,6 +344,7 @@ XgboostModel::XgboostModel(XgboostModel&& other) noexcept
     : booster_(other.booster_),
       width_(other.width_),
       window_(other.window_),
+      dynamic_(other.dynamic_),
       metadata_(std::move(other.metadata_)) {
   other.booster_ = nullptr;
 }

@@ -17,7 +17,7 @@
 namespace fluxrecon::models {
 
 // The seed's 44-vector (window*10 + 4 values) of every sample of `block`.
-std::vector<float> flatten_windows(const io::SampleBlock& block, int window);
+std::vector<float> flatten_windows(const io::SampleBlock& block, int window, int dynamic);
 
 struct XgboostTrainOptions {
   std::string samples_dir;  // holds train.h5 and validation.h5 (fluxrecon prepare)
@@ -53,6 +53,7 @@ class XgboostModel {
 
   int width() const { return width_; }  // flat input values per sample
   int window() const { return window_; }
+  int dynamic() const { return dynamic_; }  // dynamic features per step
   const nlohmann::json& metadata() const { return metadata_; }
   // Predictions (z-scored target) for `n` flat rows.
   std::vector<float> predict(const float* flat, std::int64_t n) const;
@@ -62,7 +63,7 @@ class XgboostModel {
  private:
   XgboostModel() = default;
   void* booster_ = nullptr;
-  int width_ = 0, window_ = 0;
+  int width_ = 0, window_ = 0, dynamic_ = 0;
   nlohmann::json metadata_;
 };
 

@@ -198,6 +198,7 @@ void analyze_stage(Context& ctx, StageRecord& record) {
   o.caches_dir = absolute(rc.layout.caches());
   o.out_dir = absolute(rc.layout.analysis());
   o.models_dir = absolute(rc.layout.models());
+  o.samples_dir = absolute(rc.layout.samples());  // train.h5: the climatology baseline
   o.models = model_names(rc);
   o.regions = rc.regions;
   o.experiments = rc.experiments;

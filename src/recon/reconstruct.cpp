@@ -16,7 +16,9 @@
 #include "core/progress.hpp"
 #include "core/timer.hpp"
 #include "data/dataset.hpp"
+#include "data/features.hpp"
 #include "data/grid.hpp"
+#include "data/sampling.hpp"
 #include "data/windows.hpp"
 #include "data/year_reader.hpp"
 #include "io/grid_file.hpp"
@@ -64,9 +66,6 @@ std::string file_checksum(const std::string& path) {
 
 namespace {
 
-constexpr int kRoles = kernels::kRoles;
-constexpr int kTargetRole = kRoles - 1;
-
 // A model file loaded on every rank, with what the cache needs to know of it.
 struct Model {
   std::string name, path, checksum;
@@ -75,27 +74,28 @@ struct Model {
   std::unique_ptr<NnInference> neural;
   std::unique_ptr<models::XgboostModel> xgboost;
 
-  // Predictions (z-scored target) of `n` z-scored windows [n][window][14].
+  // Predictions (z-scored target) of `n` z-scored windows [n][window][features].
   void predict(const float* windows, std::int64_t n, float* out, std::vector<float>& flat) const {
     if (neural) {
       neural->predict(windows, static_cast<std::size_t>(n), out);
       return;
     }
-    flat.resize(static_cast<size_t>(n) * kernels::flat_width(window));
+    const int dynamic = xgboost->dynamic();
+    flat.resize(static_cast<size_t>(n) * kernels::flat_width(window, dynamic));
     Kokkos::parallel_for("flatten_windows",
                          Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace>(0, n),
-                         kernels::FlattenWindows{windows, window, flat.data()});
+                         kernels::FlattenWindows{windows, window, flat.data(), dynamic});
     Kokkos::fence();
     const auto y = xgboost->predict(flat.data(), n);
     std::copy(y.begin(), y.end(), out);
   }
 };
 
-// Checks a model's feature order and window against the dataset.
+// Checks a model's features, variable mapping and window against the
+// dataset: a model trained on SST in kelvin must not run on degrees Celsius.
 void check_against_dataset(const json& metadata, int window, const std::string& path,
                            const data::DatasetDescription& d) {
-  const std::vector<std::string> expected(data::feature_names().begin(),
-                                          data::feature_names().end());
+  const std::vector<std::string> expected = data::feature_names(d);
   std::vector<std::string> features;
   try {
     features = metadata.at("features").get<std::vector<std::string>>();
@@ -108,6 +108,25 @@ void check_against_dataset(const json& metadata, int window, const std::string& 
   FR_REQUIRE(window == d.window, "model file '", path, "' was trained on windows of ", window,
              " months but the dataset ", d.origin, " has sampling.window ", d.window,
              "; retrain the model or set sampling.window: ", window);
+  const json trained = metadata.value("train_store", json::object())
+                           .value("selection", json::object())
+                           .value("variables", json());
+  if (trained.is_null()) {
+    log::info("warning: model file '", path,
+              "' records no variable mapping of its training data; "
+              "cannot check it against ",
+              d.origin);
+    return;
+  }
+  const json now = data::variables_json(d);
+  for (size_t i = 0; i < std::max(trained.size(), now.size()); ++i) {
+    const json a = i < trained.size() ? trained[i] : json(), b = i < now.size() ? now[i] : json();
+    FR_REQUIRE(a == b, "model file '", path, "' was trained with the variable mapping ",
+               a.is_null() ? "(none)" : a.dump(), " but the dataset ", d.origin, " maps ",
+               b.is_null() ? "(none)" : b.dump(),
+               " ([role, file variable, scale, offset, constant]); reconstruct with the dataset "
+               "the model was trained on, or retrain it");
+  }
 }
 
 Model load_model(const std::string& name, const std::string& path,
@@ -297,6 +316,7 @@ std::string input_grid_checksum(const data::Grid& g, MPI_Comm comm) {
 struct CacheFields {
   const std::vector<float>& simulated;
   const std::vector<float>& reconstructed;
+  const std::vector<signed char>& sampled;  // spatial design only, else empty
 };
 
 struct CacheContext {
@@ -334,7 +354,7 @@ void write_cache(const std::string& path, const CacheContext& c, const CacheFiel
     w.put_attribute(name, "long_name", lat ? "latitude" : "longitude");
     w.put_attribute(name, "units", lat ? "degrees_north" : "degrees_east");
   }
-  const std::string& var = c.d.variables[kTargetRole].file_name;
+  const std::string& var = c.d.variables[c.d.target_role()].file_name;
   const char* long_names[2] = {"simulated air-sea CO2 flux (the model run's target)",
                                "reconstructed air-sea CO2 flux"};
   const char* names[2] = {"co2flux_simulated", "co2flux_reconstructed"};
@@ -348,6 +368,16 @@ void write_cache(const std::string& path, const CacheContext& c, const CacheFiel
     w.put_attribute(names[i], "coordinates", "time_counter nav_lat nav_lon");
     w.put_attribute(names[i], "_FillValue", NcType::float32, {kCacheFill});
     w.put_attribute(names[i], "missing_value", NcType::float32, {kCacheFill});
+  }
+  // Spatial design: which cells gave training or validation samples in this
+  // year, so that the analysis scores the never-sampled ones.
+  if (c.d.design == "spatial") {
+    w.define_variable("sampled", NcType::byte, {"time", "y", "x"});
+    w.put_attribute("sampled", "long_name",
+                    "1 where the location was observed in this year (its samples of the year "
+                    "were training or validation samples), 0 where never sampled");
+    w.put_attribute("sampled", "mask", c.d.sampling_mask);
+    w.put_attribute("sampled", "coordinates", "time_counter nav_lat nav_lon");
   }
   // Cell areas, so that area sums need nothing but the cache (0 on duplicated
   // halo / north-fold points: every cell counts once).
@@ -389,6 +419,7 @@ void write_cache(const std::string& path, const CacheContext& c, const CacheFiel
   w.put_attribute("", "cell_area_source",
                   c.areas.from_metrics ? "grid metrics (e1t*e2t)" : "computed from cell centres");
   w.put_attribute("", "window_months", NcType::int32, {static_cast<double>(c.d.window)});
+  w.put_attribute("", "sampling_design", c.d.design);
   w.put_attribute("", "samples", NcType::float64, {static_cast<double>(c.samples)});
   w.put_attribute("", "skipped_windows", NcType::float64, {static_cast<double>(c.skipped)});
   w.put_attribute("", "software", std::string("fluxrecon ") + FLUXRECON_VERSION);
@@ -422,6 +453,11 @@ void write_cache(const std::string& path, const CacheContext& c, const CacheFiel
   const float* reconstructed = f.reconstructed.empty() ? &none : f.reconstructed.data();
   w.write("co2flux_simulated", {0, y0, 0}, {12, crop.my_rows, crop.cols}, simulated);
   w.write("co2flux_reconstructed", {0, y0, 0}, {12, crop.my_rows, crop.cols}, reconstructed);
+  if (c.d.design == "spatial") {
+    static const signed char no = 0;
+    w.write("sampled", {0, y0, 0}, {12, crop.my_rows, crop.cols},
+            f.sampled.empty() ? &no : f.sampled.data());
+  }
   w.close();
   output.commit();
 }
@@ -532,7 +568,7 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
       grid = data::load_grid(*file, d, group, regions);  // rows balanced by the regions' points
       areas = cell_areas(*file, d, grid, group);
       // Units: the file's own when the dataset does not convert the target.
-      const auto& target = d.variables[kTargetRole];
+      const auto& target = d.variables[d.target_role()];
       if (target.scale == 1.0 && target.offset == 0.0)
         units = file->text_attribute(target.file_name, "units").value_or("");
       if (units.empty()) units = d.target_units;
@@ -558,8 +594,10 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
     Progress progress("reconstruct: windows predicted (rank 0)", expected, "samples", 10.0);
 
     data::YearReader reader(d, grid, group);
+    data::ObservationMask observation(d, grid, group);
     const std::int64_t batch = std::max<std::int64_t>(1, opt.batch);
-    std::vector<float> features(static_cast<size_t>(batch) * d.window * data::kFeatures),
+    std::vector<float> features(static_cast<size_t>(batch) * d.window *
+                                data::feature_names(d).size()),
         target(static_cast<size_t>(batch)), predicted(static_cast<size_t>(batch)), flat;
     // Reused chunk after chunk and year after year.
     data::Series series;
@@ -610,6 +648,19 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
         simulated[r].assign(cells, kCacheFill);
         for (size_t mi = 0; mi < n_models; ++mi)
           if (needed(r, mi)) reconstructed[r * n_models + mi].assign(cells, kCacheFill);
+      }
+      // Spatial design: the year's observed locations, marked in every month.
+      std::vector<std::vector<signed char>> sampled(regions.size());
+      if (d.design == "spatial") {
+        const auto observed = observation.months(task.year);
+        for (size_t r = 0; r < regions.size(); ++r) {
+          if (!region_needed(r)) continue;
+          const Crop& crop = crops[r];
+          sampled[r].assign(static_cast<size_t>(12 * crop.plane()), 0);
+          for (const auto p : region_points[r])
+            if (observed[p])
+              for (int m = 0; m < 12; ++m) sampled[r][m * crop.plane() + crop.index(p, grid)] = 1;
+        }
       }
       std::vector<std::int64_t> windows_of(regions.size() * n_models, 0),
           skipped_of(regions.size());
@@ -668,7 +719,8 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
           for (size_t k = 0; k < points.size(); ++k) at[k] = crop.index(points[k], grid);
           for (size_t k = 0; k < points.size(); ++k)
             for (int m = 0; m < 12; ++m) {
-              const float v = sub.values[(k * sub.slots + january_slot + m) * kRoles + kTargetRole];
+              const float v =
+                  sub.values[(k * sub.slots + january_slot + m) * sub.roles + d.target_role()];
               if (std::isfinite(v)) simulated[r][m * plane + at[k]] = v;
             }
           for (size_t mi = 0; mi < n_models; ++mi) {
@@ -724,8 +776,8 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
           context.skipped = skipped;
           {
             auto t = timers.scope("write");
-            write_cache(paths[r][mi], context, {simulated[r], reconstructed[r * n_models + mi]},
-                        group);
+            write_cache(paths[r][mi], context,
+                        {simulated[r], reconstructed[r * n_models + mi], sampled[r]}, group);
           }
           ++written;
           samples += mine_windows;

@@ -17,6 +17,7 @@
 #include "core/progress.hpp"
 #include "core/timer.hpp"
 #include "data/dataset.hpp"
+#include "data/features.hpp"
 #include "io/sample_store.hpp"
 #include "models/model_file.hpp"
 #include "models/nn_config.hpp"
@@ -83,12 +84,11 @@ double squared_error(const Network& net, const io::SampleBlock& block, int batch
 
 void validate_stores(const io::SampleShard& train, const io::SampleShard& valid,
                      const std::string& dir) {
-  const auto& expected = data::feature_names();
-  const std::vector<std::string> names(expected.begin(), expected.end());
-  FR_REQUIRE(train.feature_names == names, dir, "/train.h5: feature order ",
-             json(train.feature_names).dump(), " differs from the models' ", json(names).dump());
-  FR_REQUIRE(valid.feature_names == names, dir, "/validation.h5: feature order ",
-             json(valid.feature_names).dump(), " differs from the models' ", json(names).dump());
+  data::dynamic_feature_count(train.feature_names, dir + "/train.h5");
+  FR_REQUIRE(
+      valid.feature_names == train.feature_names, dir,
+      ": train.h5 and validation.h5 differ in feature order: ", json(train.feature_names).dump(),
+      " and ", json(valid.feature_names).dump(), "; prepare both together");
   FR_REQUIRE(valid.window == train.window, dir, ": validation.h5 has windows of ", valid.window,
              " months but train.h5 of ", train.window);
   FR_REQUIRE(valid.norm.feature_mean == train.norm.feature_mean &&
@@ -182,6 +182,7 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
   models::NetworkSpec spec = models::network_spec(kind, params);
   spec.window = train.window;
   spec.n_features = static_cast<int>(train.feature_names.size());
+  spec.n_dynamic = data::dynamic_feature_count(train.feature_names, opt.samples_dir + "/train.h5");
   auto net = models::make_network(spec);
   auto& weights = net->parameters();
   weights.initialise(settings.seed);
@@ -404,7 +405,7 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
     file.metadata = {
         {"features", train.feature_names},
         {"normalisation", models::normalisation_json(train.norm)},
-        {"input", "windows (window, 14) z-scored, oldest step first"},
+        {"input", concat("windows (window, ", spec.n_features, ") z-scored, oldest step first")},
         {"training",
          {{"epochs_run", state.epoch},
           {"best_epoch", state.best_epoch},

@@ -82,10 +82,10 @@ TEST(PrepareSharedData, Bling3YearFileWithOtherNamesAnd360DayCalendar) {
   data::prepare(cfg, opt, MPI_COMM_WORLD);
   const std::int64_t drawn = std::llround(0.5 * 4447);
   const auto train = io::read_samples(opt.out_dir + "/train.h5");
-  EXPECT_EQ(train.size(), drawn * (24 - 3));
-  const auto test = io::read_samples(opt.out_dir + "/test_spinup_global_2.h5");
+  EXPECT_EQ(train.size(), drawn * (18 - 3));  // months 1-01 to 2-06
+  const auto test = io::read_samples(opt.out_dir + "/test_spinup_global_3.h5");
   ASSERT_EQ(test.size(), 4447 * 12);
-  for (auto y : test.year) ASSERT_EQ(y, 2);
+  for (auto y : test.year) ASSERT_EQ(y, 3);
   // water_flux_up = -fwflx: its training mean is minus the file's mean of fwflx.
   const auto norm = io::read_normalisation(opt.out_dir + "/train.h5");
   EXPECT_EQ(norm.feature_std[2], 1.0);  // ice_frac is the constant 0: scaled by 1

@@ -68,7 +68,8 @@ TEST(ReconstructBling30, SimulatedFieldIsTheFilesAndRanksAgree) {
     net->parameters().initialise(5);
     file.weights = net->parameters().state_dict();
     io::Normalisation norm;
-    norm.feature_std.fill(100.0);
+    norm.feature_mean.assign(data::kFeatures, 0.0);
+    norm.feature_std.assign(data::kFeatures, 100.0);
     file.metadata = {{"features", std::vector<std::string>(data::feature_names().begin(),
                                                            data::feature_names().end())},
                      {"normalisation", models::normalisation_json(norm)}};

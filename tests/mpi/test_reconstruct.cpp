@@ -328,7 +328,7 @@ TEST(Reconstruct, CachesEqualPredictionsOnPreparedTestSets) {
         if (nn) {
           nn->predict(set.features.data(), static_cast<size_t>(set.size()), z.data());
         } else {
-          z = xgb->predict(models::flatten_windows(set, window).data(), set.size());
+          z = xgb->predict(models::flatten_windows(set, window, 10).data(), set.size());
         }
         const Cache c =
             read_cache(out + "/" + recon::cache_file_name(model, region, "experiment_1", year));

@@ -73,7 +73,7 @@ TEST(Xgboost, DistributedModelIsIdenticalOnRanksAndCloseToOneProcess) {
     const auto a = models::XgboostModel::load(out + "/all/xgboost.json");
     const auto b = models::XgboostModel::load(out + "/one/xgboost.json");
     const auto valid = io::read_samples(samples() + "/validation.h5");
-    const auto flat = models::flatten_windows(valid, 4);
+    const auto flat = models::flatten_windows(valid, 4, 10);
     const auto pa = a.predict(flat.data(), valid.size()), pb = b.predict(flat.data(), valid.size());
     double diff = 0, var = 0;
     for (size_t i = 0; i < pa.size(); ++i) {
@@ -96,7 +96,7 @@ TEST(Xgboost, ModelFileRoundTripAndShapSumsToPrediction) {
   EXPECT_EQ(model.metadata().at("normalisation").at("feature_mean").size(), 14u);
   const auto valid = io::read_samples(samples() + "/validation.h5");
   const std::int64_t n = std::min<std::int64_t>(200, valid.size());
-  const auto flat = models::flatten_windows(valid, 4);
+  const auto flat = models::flatten_windows(valid, 4, 10);
   const auto pred = model.predict(flat.data(), n);
   const auto shap = model.contributions(flat.data(), n);
   ASSERT_EQ(shap.size(), static_cast<size_t>(n * 45));
@@ -116,7 +116,7 @@ TEST(Xgboost, FlattenIsTheSeeds44Vector) {
   for (int t = 0; t < 4; ++t)
     for (int f = 0; f < 14; ++f) b.features[t * 14 + f] = static_cast<float>(100 * t + f);
   b.target = {0};
-  const auto v = models::flatten_windows(b, 4);
+  const auto v = models::flatten_windows(b, 4, 10);
   ASSERT_EQ(v.size(), 44u);
   for (int t = 0; t < 4; ++t)
     for (int f = 0; f < 10; ++f) EXPECT_EQ(v[t * 10 + f], 100 * t + f);

@@ -24,7 +24,7 @@ using test_util::shared_temp_dir;
 
 namespace {
 
-constexpr int kNx = 36, kNy = 18, kRoles = kernels::kRoles;
+constexpr int kNx = 36, kNy = 18, kRoles = data::kDynamicFeatures + 1;  // the seed's roles
 
 struct Data {
   std::string dir;

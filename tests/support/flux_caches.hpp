@@ -32,6 +32,10 @@ struct FluxCacheSpec {
   // the offset attributes (crop_ny = 0: the whole grid, no attributes).
   int crop_y0 = 0, crop_x0 = 0, crop_ny = 0, crop_nx = 0;
   std::string input_grid_checksum;  // written when not empty
+  // The sampling mask of a spatial design: variable `sampled` (byte, time x
+  // y x) = cache_sampled(), 0 outside the region's cells.
+  bool with_sampled = false;
+  std::string sampling_design;  // global attribute, written when not empty
 };
 
 constexpr float kFluxCacheFill = 1.0e20f;
@@ -55,6 +59,12 @@ inline double model_skill(const std::string& model) { return model == "mlp" ? 0.
 inline double cache_reconstructed(const std::string& model, int year, int m, int j, int i) {
   return model_skill(model) * cache_simulated(year, m, j, i) +
          2e-9 * std::cos(1.3 * i + 0.7 * m + j + year);
+}
+// The sampling mask written with with_sampled: 1 where the cell-month was a
+// training or validation sample (about a third of them, changing with the
+// month and year).
+inline bool cache_sampled(int year, int m, int j, int i) {
+  return (3 * j + 5 * i + m + year) % 3 == 0;
 }
 // Areas written into cell_area (m^2) when asked for.
 inline double cache_area(int j, int i) { return 1e9 * (1.0 + 0.5 * j + 0.01 * i); }
@@ -92,6 +102,12 @@ inline void write_flux_cache(const std::string& path, const FluxCacheSpec& s) {
     w.define_variable("cell_area", io::NcType::float64, {"y", "x"});
     w.put_attribute("cell_area", "units", "m2");
   }
+  if (s.with_sampled) {
+    w.define_variable("sampled", io::NcType::byte, {"time", "y", "x"});
+    w.put_attribute("sampled", "long_name",
+                    "1 where the cell-month's target was a training or validation sample");
+  }
+  if (!s.sampling_design.empty()) w.put_attribute("", "sampling_design", s.sampling_design);
   w.put_attribute("", "model", s.model);
   w.put_attribute("", "experiment", s.experiment);
   w.put_attribute("", "region", s.region);
@@ -118,6 +134,7 @@ inline void write_flux_cache(const std::string& path, const FluxCacheSpec& s) {
   }
   w.write("time_counter", {0}, {rank == 0 ? 12 : 0}, t.data());
   std::vector<float> lat, lon, sim, rec;
+  std::vector<signed char> sampled;
   std::vector<double> area;
   for (int j = y0 + begin; j < y0 + begin + rows; ++j)
     for (int i = x0; i < x0 + nx; ++i) {
@@ -134,15 +151,18 @@ inline void write_flux_cache(const std::string& path, const FluxCacheSpec& s) {
         rec.push_back(
             cell ? static_cast<float>(cache_reconstructed(s.model, s.year, m, j, i) * s.to_units)
                  : kFluxCacheFill);
+        sampled.push_back(cell && cache_sampled(s.year, m, j, i) ? 1 : 0);
       }
   // A rank without rows still passes valid pointers.
   for (auto* v : {&lat, &lon, &sim, &rec}) v->reserve(1);
   area.reserve(1);
+  sampled.reserve(1);
   w.write("nav_lat", {begin, 0}, {rows, nx}, lat.data());
   w.write("nav_lon", {begin, 0}, {rows, nx}, lon.data());
   w.write("co2flux_simulated", {0, begin, 0}, {12, rows, nx}, sim.data());
   w.write("co2flux_reconstructed", {0, begin, 0}, {12, rows, nx}, rec.data());
   if (s.with_cell_area) w.write("cell_area", {begin, 0}, {rows, nx}, area.data());
+  if (s.with_sampled) w.write("sampled", {0, begin, 0}, {12, rows, nx}, sampled.data());
   w.close();
 }
 

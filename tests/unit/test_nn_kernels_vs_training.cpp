@@ -46,7 +46,8 @@ std::string write_and_read_back(const NetworkSpec& spec, std::uint64_t seed) {
   file.spec = spec;
   file.weights = net->parameters().state_dict();
   io::Normalisation norm;
-  norm.feature_std.fill(1.0);
+  norm.feature_mean.assign(data::kFeatures, 0.0);
+  norm.feature_std.assign(data::kFeatures, 1.0);
   file.metadata = {{"features", std::vector<std::string>(data::feature_names().begin(),
                                                          data::feature_names().end())},
                    {"normalisation", models::normalisation_json(norm)}};
