@@ -11,6 +11,7 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "data/features.hpp"
 
 namespace fluxrecon::data {
 namespace fs = std::filesystem;
@@ -268,7 +269,7 @@ Schema build_schema() {
                   Schema()
                       .text("file", std::nullopt, {},
                             "CSV with a header: columns year and month (or time as YYYY-MM) and "
-                            "the value column; relative = to this YAML's folder")
+                            "the value column; relative = to the dataset directory")
                       .text("column", "", {}, "value column ('' = the feature's name)"),
                   "global monthly series broadcast to every cell (feature name -> CSV), e.g. "
                   "atmospheric xCO2")
@@ -349,14 +350,14 @@ void load_features(const config::Config& cfg, DatasetDescription& d) {
                name, ".name': an extra predictor must be read from the files");
   }
   d.variables.push_back(target);
-  const fs::path yaml_dir = fs::path(cfg.origin()).parent_path();
   for (const auto& name : cfg.keys("features.series")) {
     const auto v = cfg.sub("features.series." + name);
     claim(name, "features.series." + name);
     GlobalSeries g;
     g.name = name;
     const fs::path file = v.get<std::string>("file");
-    g.file = file.is_absolute() ? file.string() : (yaml_dir / file).lexically_normal().string();
+    g.file = file.is_absolute() ? file.string()
+                                : (fs::path(d.directory) / file).lexically_normal().string();
     g.column = v.get<std::string>("column").empty() ? name : v.get<std::string>("column");
     g.values = read_series_csv(g.file, g.column);
     d.series.push_back(std::move(g));
@@ -523,6 +524,11 @@ DatasetDescription load_dataset(const config::Config& cfg, const std::string& da
     d.mask_pattern = mask_file;  // resolved like the experiments' patterns
   }
   check_periods(d);
+  // The series must cover every month a window of the periods reaches.
+  for (const auto* intervals : {&d.train, &d.validation})
+    for (const auto& iv : *intervals) require_series_months(d, {iv.start - (d.window - 1), iv.end});
+  for (int y : d.test_years)
+    require_series_months(d, {month_index(y, 1) - (d.window - 1), month_index(y, 12)});
   d.train_fraction = cfg.get<double>("sampling.fraction");
   d.test_fraction = cfg.get<double>("sampling.test_fraction");
   d.seed = cfg.get<unsigned long long>("sampling.seed");

@@ -43,6 +43,11 @@ std::vector<double> global_values(const DatasetDescription& d, const MonthInterv
   return out;
 }
 
+void require_series_months(const DatasetDescription& d, const MonthInterval& months) {
+  for (const auto& s : d.series)
+    for (int m = months.start; m <= months.end; ++m) s.at(m);  // fails on the first gap
+}
+
 nlohmann::json variables_json(const DatasetDescription& d) {
   nlohmann::json variables = nlohmann::json::array();
   for (const auto& v : d.variables)

@@ -23,6 +23,10 @@ int global_feature_count(const DatasetDescription& dataset);  // series + time f
 // [slot][global_feature_count]. Fails naming the CSV when a month is absent.
 std::vector<double> global_values(const DatasetDescription& dataset, const MonthInterval& months);
 
+// Checks that every global series has a value for every month of `months`
+// (an error naming the CSV file and the first missing month).
+void require_series_months(const DatasetDescription& dataset, const MonthInterval& months);
+
 // The variable mapping as recorded in sample stores and model files: one
 // [role, file variable, scale, offset, constant] per file predictor and the
 // target, in order.

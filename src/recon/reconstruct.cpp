@@ -217,6 +217,9 @@ void check_years(const data::DatasetDescription& d, const ReconstructOptions& op
                      ", but '", before, "' is missing; pass --start-april to reconstruct from ",
                      "month ", d.window, " on (earlier months get the fill value)");
         }
+        const int january = data::month_index(y, 1);
+        data::require_series_months(
+            d, {opt.start_april ? january : january - (d.window - 1), data::month_index(y, 12)});
       }
     }
   });

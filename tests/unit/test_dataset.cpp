@@ -1,7 +1,13 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
 
 #include "core/error.hpp"
 #include "data/dataset.hpp"
+#include "data/features.hpp"
 
 using namespace fluxrecon;
 using namespace fluxrecon::data;
@@ -89,4 +95,77 @@ TEST(Dataset, RegionsAndErrors) {
   EXPECT_NE(error_of("sampling: {fraktion: 0.1}").find("unknown key"), std::string::npos);
   EXPECT_NE(error_of("variables: {target: {name: ''}}").find("target must be read"),
             std::string::npos);
+}
+
+TEST(Dataset, ExtraFeaturesInOrderAndTheirErrors) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("fluxrecon_dataset_series_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto csv = [&](const std::string& name, const std::string& text) {
+    std::ofstream((dir / name).string()) << text;
+    return (dir / name).string();
+  };
+  const auto good = csv("good.csv", "time, xco2\n1987-10,340.5\n1987-11,341\n");
+  // Every month from the first window's start: train 1988 with window 2
+  // needs 1987-12 too, which good.csv lacks.
+  const std::string periods =
+      "time: {train: [1988, 1988], validation: [1989, 1989], test: "
+      "[1990, 1990]}\nsampling: {window: 2}\n";
+  auto e = error_of(periods + "features: {series: {xco2: {file: " + good + "}}}\n");
+  EXPECT_NE(e.find(good), std::string::npos) << e;
+  EXPECT_NE(e.find("no value for 1987-12"), std::string::npos) << e;
+
+  std::string full = "year,month,co2\n";
+  for (int y = 1987; y <= 1990; ++y)
+    for (int m = 1; m <= 12; ++m) full += std::to_string(y) + "," + std::to_string(m) + ",1\n";
+  const auto complete = csv("full.csv", full);
+  const auto d = load(periods +
+                      "features:\n  variables: {CHL: {name: chl, scale: 0.001}}\n"
+                      "  series: {xco2: {file: " +
+                      complete +
+                      ", column: co2}}\n"
+                      "  time: [month, year]\n");
+  const std::vector<std::string> expected = {"SST",
+                                             "SAL",
+                                             "ice_frac",
+                                             "mixed_layer_depth",
+                                             "heat_flux_down",
+                                             "water_flux_up",
+                                             "stress_X",
+                                             "stress_Y",
+                                             "currents_X",
+                                             "currents_Y",
+                                             "CHL",
+                                             "xco2",
+                                             "year",
+                                             "month_sin",
+                                             "month_cos",
+                                             "sin_lat",
+                                             "cos_lat",
+                                             "sin_lon",
+                                             "cos_lon"};
+  EXPECT_EQ(feature_names(d), expected);
+  EXPECT_EQ(d.variables.size(), 12u);  // the extra predictor before the target
+  EXPECT_EQ(d.variables[10].file_name, "chl");
+  EXPECT_DOUBLE_EQ(d.variables[10].scale, 0.001);
+  EXPECT_EQ(d.variables.back().role, "target");
+  const auto g = global_values(d, {month_index(1988, 6), month_index(1988, 7)});
+  ASSERT_EQ(g.size(), 8u);  // 2 months x (xco2, year, month_sin, month_cos)
+  EXPECT_DOUBLE_EQ(g[0], 1.0);
+  EXPECT_DOUBLE_EQ(g[1], 1988 + 5.5 / 12);
+  EXPECT_NEAR(g[2], std::sin(2 * M_PI * 5.5 / 12), 1e-12);
+  EXPECT_NEAR(g[7], std::cos(2 * M_PI * 6.5 / 12), 1e-12);
+
+  e = error_of(periods + "features: {series: {xco2: {file: " +
+               csv("bad.csv", "year,month,xco2\n1988,1,abc\n") + "}}}\n");
+  EXPECT_NE(e.find("bad.csv:2: xco2 'abc' is not a finite number"), std::string::npos) << e;
+  e = error_of(periods + "features: {series: {xco2: {file: " + complete + "}}}\n");
+  EXPECT_NE(e.find("no column 'xco2'"), std::string::npos) << e;
+  e = error_of(periods + "features: {time: [year, year]}\n");
+  EXPECT_NE(e.find("listed twice"), std::string::npos) << e;
+  e = error_of(periods + "features: {time: [decade]}\n");
+  EXPECT_NE(e.find("features.time"), std::string::npos) << e;
+  e = error_of(periods + "features: {variables: {sin_lat: {name: x}}}\n");
+  EXPECT_NE(e.find("'sin_lat' is taken"), std::string::npos) << e;
+  std::filesystem::remove_all(dir);
 }
