@@ -23,6 +23,7 @@ void register_commands(CLI::App& app) {
   add(app, "reconstruct", add_reconstruct_command);
   add(app, "run", add_run_command);
   add(app, "analyze", add_analyze_command);
+  add(app, "tune", add_tune_command);
 }
 
 void run_selected(CLI::App& app) {

@@ -98,6 +98,15 @@ class Validator {
     FR_FAIL(origin_, ": key '", key_path, "': ", what);
   }
 
+  // A custom normaliser names the key; the file is added here.
+  YAML::Node custom(const Schema::Entry& e, const YAML::Node& n, const std::string& path) const {
+    try {
+      return e.normalise(n, path);
+    } catch (const Error& error) {
+      FR_FAIL(origin_, ": ", error.what());
+    }
+  }
+
   bool parse_bool(const YAML::Node& n, const std::string& path) const {
     bool v = false;
     if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v))
@@ -168,7 +177,7 @@ class Validator {
     }
     if (!present) {
       if (e.required) fail(path, "is required (" + e.doc + ")");
-      if (e.kind == Kind::custom) return e.normalise(YAML::Clone(e.default_value), path);
+      if (e.kind == Kind::custom) return custom(e, YAML::Clone(e.default_value), path);
       return YAML::Clone(e.default_value);
     }
     switch (e.kind) {
@@ -207,7 +216,7 @@ class Validator {
         return out;
       }
       case Kind::custom:
-        return e.normalise(given, path);
+        return custom(e, given, path);
     }
     return {};
   }

@@ -145,8 +145,9 @@ YAML::Node normalise_period(const YAML::Node& value, const std::string& path) {
   std::vector<MonthInterval> intervals;
   auto add_pair = [&](const YAML::Node& a, const YAML::Node& b, const std::string& p) {
     MonthInterval iv{parse_month(a, p, false), parse_month(b, p, true)};
-    FR_REQUIRE(iv.end >= iv.start, p, ": the period ends before it starts (", iv.start / 12, "-",
-               iv.start % 12 + 1, " to ", iv.end / 12, "-", iv.end % 12 + 1, ")");
+    auto text = [](int m) { return concat(m / 12, "-", m % 12 + 1 < 10 ? "0" : "", m % 12 + 1); };
+    FR_REQUIRE(iv.end >= iv.start, p, ": the period ends before it starts (", text(iv.start),
+               " to ", text(iv.end), ")");
     intervals.push_back(iv);
   };
   auto add_item = [&](const YAML::Node& item, const std::string& p) {

@@ -226,6 +226,18 @@ XgboostTrainResult train_xgboost(const config::Config& cfg, const XgboostTrainOp
         log::info("train xgboost: round ", round + 1, "/", settings.num_boost_round, " train RMSE ",
                   train_rmse, ", validation RMSE ", valid_rmse);
       r.rounds = round + 1;
+      if (opt.on_round) {
+        // Rank 0 decides and tells the others, so they all leave the loop together.
+        int stop = 0;
+        all_ranks_agree(comm, [&] { stop = opt.on_round(round + 1, valid_rmse * valid_rmse); });
+        MPI_Bcast(&stop, 1, MPI_INT, 0, comm);
+        if (stop) {
+          log::info("train xgboost: stopped after round ", round + 1, " by the caller (pruned)");
+          r.stopped = true;
+          if (valid_rmse < best) r.best_round = round + 1;
+          break;
+        }
+      }
       // Strict improvement, as the seed's early stopping.
       if (valid_rmse < best) {
         best = valid_rmse;

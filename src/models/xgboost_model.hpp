@@ -7,8 +7,10 @@
 #include <mpi.h>
 
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/config.hpp"
@@ -20,9 +22,23 @@ namespace fluxrecon::models {
 std::vector<float> flatten_windows(const io::SampleBlock& block, int window, int dynamic);
 
 struct XgboostTrainOptions {
+  // A constructor rather than aggregate initialisation, so that the callers
+  // that need no callback name three members only.
+  XgboostTrainOptions() = default;
+  XgboostTrainOptions(std::string samples, std::string out, bool force_redo = false,
+                      std::function<bool(int, double)> callback = nullptr)
+      : samples_dir(std::move(samples)),
+        out_dir(std::move(out)),
+        force(force_redo),
+        on_round(std::move(callback)) {}
   std::string samples_dir;  // holds train.h5 and validation.h5 (fluxrecon prepare)
   std::string out_dir;      // gets xgboost.json and xgboost_eval.csv
   bool force = false;
+  // Called on every rank after every round (1-based) with the validation MSE
+  // (z-scored); rank 0's answer counts: true ends boosting there (pruning by
+  // `fluxrecon tune`) and the model of the rounds so far is written, the
+  // result's `stopped` set. May be empty (one MPI agreement per round if not).
+  std::function<bool(int round, double validation_mse)> on_round = nullptr;
 };
 
 struct XgboostTrainResult {
@@ -36,6 +52,7 @@ struct XgboostTrainResult {
   double eval_seconds = 0;             // of which evaluating both sets after each round
   double predict_seconds = 0;          // predicting the validation set
   bool reused = false;
+  bool stopped = false;  // on_round asked to stop
 };
 
 // Collective over `comm`: every rank trains on its own shard of the stores.

@@ -375,6 +375,21 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
       models::write_model_file(checkpoint_path, cp);
     });
     ++epochs_this_call;
+    if (opt.on_epoch) {
+      // Rank 0 decides and tells the others, so they all leave the loop together.
+      int stop = 0;
+      all_ranks_agree(comm, [&] { stop = opt.on_epoch(epoch, rec.validation_mse) ? 1 : 0; });
+      MPI_Bcast(&stop, 1, MPI_INT, 0, comm);
+      if (stop) {
+        log::info("train ", name, ": stopped after epoch ", epoch, " by the caller (pruned)");
+        r.stopped = true;
+        r.history = state.history;
+        r.best_epoch = state.best_epoch;
+        r.best_validation_mse = state.best_mse;
+        r.seconds = mpi::max(wall_seconds() - start, comm);
+        return r;
+      }
+    }
     if (stopped_early) {
       log::info("train ", name, ": no better validation MSE for ", settings.patience,
                 " epochs; stopping, best epoch ", state.best_epoch);

@@ -26,6 +26,10 @@ struct NeuralTrainOptions {
   // Stop after this many epochs of this call (0 = no limit): lets tests
   // interrupt a run and resume it.
   int stop_after_epochs = 0;
+  // Called on every rank after every epoch with its validation MSE (z-scored);
+  // rank 0's answer counts: true stops training there (pruning by `fluxrecon
+  // tune`), without a model file, the result's `stopped` set. May be empty.
+  std::function<bool(int epoch, double validation_mse)> on_epoch;
 };
 
 struct EpochRecord {
@@ -37,7 +41,8 @@ struct EpochRecord {
 
 struct NeuralTrainResult {
   bool reused = false;
-  bool finished = false;  // false when stopped by stop_after_epochs
+  bool finished = false;  // false when stopped by stop_after_epochs or on_epoch
+  bool stopped = false;   // on_epoch asked to stop
   std::string model_path;
   std::vector<EpochRecord> history;
   int best_epoch = 0;

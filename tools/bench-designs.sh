@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Skill on unseen data (issue 19): the whole pipeline of each run config
+# (every model, reconstruct, analyze with the climatology baseline) and a
+# summary per model of the global set over the test years: R^2 of the model
+# and of the climatology, the largest yearly integrated-uptake error (% of
+# the simulated), the error of the uptake trend; then the MLP against
+# PyTorch (../shared/bench/torch_models.py train, Debian's python3-torch) on
+# the same spatial-design samples with the seed's 14 features (the PyTorch
+# script knows only those).
+# Usage: tools/bench-designs.sh [WORKDIR] [CONFIGS] [TORCH_EPOCHS]
+#   CONFIGS: run configs in inputs/ (default: bling30_spatial_run bling30_run
+#            testbed_spatial_run demo); TORCH_EPOCHS 0 skips PyTorch.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+work="${1:-/tmp/fluxrecon-bench-designs}"
+configs="${2:-bling30_spatial_run bling30_run testbed_spatial_run demo}"
+torch_epochs="${3:-60}"
+build="${FLUXRECON_BUILD_DIR:-$root/build}"
+[ -x "$build/fluxrecon" ] || "$root/tools/build.sh" >/dev/null
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+export OMP_NUM_THREADS=1
+mkdir -p "$work"
+
+summarise() {  # analysis dir
+  /usr/bin/python3 - "$1" <<'PY'
+import csv, sys
+d = sys.argv[1]
+rows = [r for r in csv.DictReader(open(f"{d}/metrics.csv")) if r["region"] == "global"]
+skill = {(r["model"], r["experiment"]): r for r in csv.DictReader(open(f"{d}/skill_vs_climatology.csv"))
+         if r["region"] == "global"}
+print(f"{'model':<16}{'experiment':<14}{'cells':<15}{'R^2':>8}{'R^2 clim':>10}"
+      f"{'max |yearly uptake err| %':>27}{'trend err PgC/yr2':>19}{'clim trend err':>16}")
+models = sorted({(r["model"], r["experiment"]) for r in rows})
+for m, e in models:
+    years = [r for r in rows if r["model"] == m and r["experiment"] == e and r["year"] != "all"]
+    every = [r for r in rows if r["model"] == m and r["experiment"] == e and r["year"] == "all"][0]
+    worst = max(abs(float(r["error_pgc_per_yr"]) / float(r["simulated_pgc_per_yr"])) for r in years)
+    s = skill.get((m, e))
+    trend = f"{float(s['trend_error_pgc_per_yr2']):+.4f}" if s else "-"
+    ctrend = f"{float(s['trend_error_climatology_pgc_per_yr2']):+.4f}" if s else "-"
+    clim = f"{float(s['r2_climatology']):.4f}" if s else "-"
+    print(f"{m:<16}{e:<14}{every.get('scored_cells', 'all'):<15}{float(every['r2']):>8.4f}{clim:>10}"
+          f"{100 * worst:>27.1f}{trend:>19}{ctrend:>16}")
+PY
+}
+
+for c in $configs; do
+  start=$(date +%s)
+  mpirun -n 2 "$build/fluxrecon" --quiet run --config "$root/inputs/$c.yaml" --out "$work/$c" >"$work/$c.log" 2>&1 ||
+    { tail -20 "$work/$c.log"; exit 1; }
+  echo "== $c ($(($(date +%s) - start)) s, mpirun -n 2): global, test years"
+  summarise "$work/$c/analysis"
+done
+
+if [ "$torch_epochs" -gt 0 ]; then
+  torch_py="$root/../shared/bench/torch_models.py"
+  if ! /usr/bin/python3 -c "import torch, h5py" 2>/dev/null; then
+    sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q python3-torch python3-h5py >/dev/null
+  fi
+  # bling30_spatial without its extra features, the directory made absolute.
+  sed -e "s#directory: ../../shared/data/bling30#directory: $root/../shared/data/bling30#" \
+      -e '/^features:/,/^  time:/d' "$root/inputs/bling30_spatial.yaml" >"$work/bling30_spatial_seed.yaml"
+  "$build/fluxrecon" --quiet prepare --config "$work/bling30_spatial_seed.yaml" --out "$work/seed_samples" \
+    --only train --only validation
+  sed -e "s/^epochs: .*/epochs: $torch_epochs/" "$root/inputs/models/mlp.yaml" >"$work/mlp_params.yaml"
+  mpirun -n 2 "$build/fluxrecon" --quiet train --model mlp --samples "$work/seed_samples" \
+    --params "$work/mlp_params.yaml" --out "$work/seed_mlp" >/dev/null
+  fr=$(/usr/bin/python3 -c "import json,sys; s=json.load(open(sys.argv[1])); print(f\"R^2 {s['validation_r2']:.4f}  MSE {s['best_validation_mse']:.5f}  best epoch {s['best_epoch']}\")" "$work/seed_mlp/mlp_summary.json")
+  tr=$(/usr/bin/python3 "$torch_py" train --model mlp --train "$work/seed_samples/train.h5" \
+    --val "$work/seed_samples/validation.h5" --epochs "$torch_epochs" --patience 10 --threads 1 | tail -1)
+  tr=$(echo "$tr" | /usr/bin/python3 -c "import json,sys; s=json.load(sys.stdin); print(f\"R^2 {s['val_r2']:.4f}  MSE {s['best_val_mse']:.5f}\")")
+  echo "== MLP on bling30_spatial samples, seed features, $torch_epochs epochs, validation (held-out years' observed cells, z-scored)"
+  echo "fluxrecon (2 ranks): $fr"
+  echo "PyTorch   (1 rank):  $tr"
+fi
