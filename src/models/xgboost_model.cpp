@@ -136,11 +136,20 @@ XgboostTrainResult train_xgboost(const config::Config& cfg, const XgboostTrainOp
   r.model_path = (fs::path(opt.out_dir) / "xgboost.json").string();
   r.eval_path = (fs::path(opt.out_dir) / "xgboost_eval.csv").string();
   if (!opt.force && output_complete(r.model_path, comm)) {
+    // A file that looks complete but does not load is trained again.
     std::string metadata;
-    all_ranks_agree(comm, [&] {
-      if (mpi::rank(comm) == 0) metadata = XgboostModel::load(r.model_path).metadata().dump();
-    });
-    if (io::stores_unchanged_since(metadata, opt.samples_dir, comm)) {
+    int readable = 1;
+    if (mpi::rank(comm) == 0) {
+      try {
+        metadata = XgboostModel::load(r.model_path).metadata().dump();
+      } catch (const std::exception& e) {
+        readable = 0;
+        log::info("train xgboost: ", r.model_path, " is unreadable (", e.what(),
+                  "): training again");
+      }
+    }
+    MPI_Bcast(&readable, 1, MPI_INT, 0, comm);
+    if (readable && io::stores_unchanged_since(metadata, opt.samples_dir, comm)) {
       r.reused = true;
       log::info("train xgboost: ", r.model_path,
                 " is complete from an earlier run (--force redoes it)");

@@ -158,11 +158,21 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
   r.model_path = (fs::path(opt.out_dir) / (name + ".h5")).string();
   const std::string checkpoint_path = (fs::path(opt.out_dir) / (name + "_checkpoint.h5")).string();
   if (!opt.force && output_complete(r.model_path, comm)) {
+    // A file that looks complete but does not read (truncated, overwritten)
+    // is trained again, as --force would.
     std::string metadata;
-    all_ranks_agree(comm, [&] {
-      if (mpi::rank(comm) == 0) metadata = models::read_model_file(r.model_path).metadata.dump();
-    });
-    if (io::stores_unchanged_since(metadata, opt.samples_dir, comm)) {
+    int readable = 1;
+    if (mpi::rank(comm) == 0) {
+      try {
+        metadata = models::read_model_file(r.model_path).metadata.dump();
+      } catch (const std::exception& e) {
+        readable = 0;
+        log::info("train ", name, ": ", r.model_path, " is unreadable (", e.what(),
+                  "): training again");
+      }
+    }
+    MPI_Bcast(&readable, 1, MPI_INT, 0, comm);
+    if (readable && io::stores_unchanged_since(metadata, opt.samples_dir, comm)) {
       r.reused = true;
       log::info("train ", name, ": ", r.model_path,
                 " is complete from an earlier run (--force redoes it)");

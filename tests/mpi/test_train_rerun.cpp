@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
+#include <filesystem>
 #include <string>
 
 #include "core/config.hpp"
@@ -63,6 +64,16 @@ TEST(TrainRerun, ModelsOfStoresPreparedAgainWithOtherSettingsAreTrainedAgain) {
   // Another sampling fraction: new stores, both models trained again, once.
   const auto redone = test_util::prepare_testbed_samples(dir + "/data", samples, 4, 0.25);
   for (const auto& set : redone.sets) EXPECT_FALSE(set.reused) << set.path;
+  EXPECT_EQ(train_both(), std::make_pair(false, false));
+  EXPECT_EQ(train_both(), std::make_pair(true, true));
+
+  // A model file cut short (a full disk, a killed copy) is trained again,
+  // not refused, and the rerun after it keeps the new one.
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (test_util::world_rank() == 0)
+    for (const char* name : {"mlp.h5", "xgboost.json"})
+      std::filesystem::resize_file(dir + "/models/" + name, 100);
+  MPI_Barrier(MPI_COMM_WORLD);
   EXPECT_EQ(train_both(), std::make_pair(false, false));
   EXPECT_EQ(train_both(), std::make_pair(true, true));
 }
