@@ -364,12 +364,6 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
       spatial ? std::vector<std::int64_t>{}
               : select_locations(grid, d.train_region, d.train_fraction, d.seed, comm);
   std::int64_t train_locations = mpi::sum(static_cast<std::int64_t>(train_points.size()), comm);
-  auto periods_years = [](const std::vector<MonthInterval>& ivs) {
-    std::vector<int> years;
-    for (const auto& iv : ivs)
-      for (int y = iv.first_year(); y <= iv.last_year(); ++y) years.push_back(y);
-    return years;
-  };
 
   if (train_done) {
     norm = io::read_normalisation(train_path);
@@ -391,7 +385,7 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
                              const std::vector<MonthInterval>& period, const json& selection) {
     require_locations(kind, train_locations);
     SetSpec spec{kind, path,         d.training_experiment, d.train_region.name,
-                 {},   train_points, periods_years(period), selection,
+                 {},   train_points, period_years(period),  selection,
                  {}};
     auto t = timers.scope("read");
     for (const auto& iv : period)

@@ -28,7 +28,9 @@ ObservationMask::ObservationMask(const DatasetDescription& d, const Grid& grid, 
   for (std::int64_t i = 0; i < grid.local_points(); ++i)
     if (grid.ocean[i] && d.train_region.contains(grid.lat[i], grid.lon[i]))
       region_points_.push_back(i);
-  if (d.design == "temporal" || d.sampling_mask == "fixed")
+  // The temporal design's locations are prepare's training draw; only the
+  // spatial design asks this class which cells are observed.
+  if (d.design == "spatial" && d.sampling_mask == "fixed")
     fixed_points_ = select_locations(grid, d.train_region, d.train_fraction, d.seed, comm);
   if (d.design == "spatial" && d.sampling_mask == "file") {
     mask_dataset_ = d;
@@ -57,17 +59,9 @@ std::vector<std::uint16_t> ObservationMask::months(int year) {
     if (used)
       for (const auto p : points) bits[p] = kAllMonths;
   };
-  if (dataset_.design == "temporal") {
-    // Observed only within the periods, month by month.
-    for (int m = 0; m < 12; ++m) {
-      bool in = false;
-      for (const auto* period : {&dataset_.train, &dataset_.validation})
-        for (const auto& iv : *period)
-          in = in || (month_index(year, m + 1) >= iv.start && month_index(year, m + 1) <= iv.end);
-      if (in)
-        for (const auto p : fixed_points_) bits[p] |= static_cast<std::uint16_t>(1u << m);
-    }
-  } else if (dataset_.sampling_mask == "fixed") {
+  FR_REQUIRE(dataset_.design == "spatial", "ObservationMask::months: ", dataset_.origin,
+             " has the temporal design, whose observed locations are the training draw");
+  if (dataset_.sampling_mask == "fixed") {
     whole_years(fixed_points_);
   } else if (dataset_.sampling_mask == "random_per_year") {
     whole_years(select_locations(grid_, dataset_.train_region, dataset_.train_fraction,

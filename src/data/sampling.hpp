@@ -27,7 +27,7 @@ class ObservationMask {
   ObservationMask(const DatasetDescription& dataset, const Grid& grid, MPI_Comm comm);
   ~ObservationMask();
 
-  // Collective. Per local grid point of this rank, bit m (0-11) set when
+  // Collective, spatial design only. Per local grid point of this rank, bit m (0-11) set when
   // month m+1 of `year` is observed; 0 on land, outside the training region
   // and in years that are neither training nor validation years.
   std::vector<std::uint16_t> months(int year);
