@@ -7,13 +7,17 @@
 # PyTorch (../shared/bench/torch_models.py train, Debian's python3-torch) on
 # the same spatial-design samples with the seed's 14 features (the PyTorch
 # script knows only those).
-# Usage: tools/bench-designs.sh [WORKDIR] [CONFIGS] [TORCH_EPOCHS]
+# With LONG=1 it also trains the models longer on the bling30 spatial stores
+# (MLP with the seed's 100 epochs, LSTM 60, attention LSTM 45, XGBoost
+# gbtree) and runs the temporal design with the spatial design's extra
+# features (MLP 20 epochs, XGBoost gbtree), each reconstructed and analysed.
+# Usage: [LONG=1] tools/bench-designs.sh [WORKDIR] [CONFIGS] [TORCH_EPOCHS]
 #   CONFIGS: run configs in inputs/ (default: bling30_spatial_run bling30_run
-#            testbed_spatial_run demo); TORCH_EPOCHS 0 skips PyTorch.
+#            testbed_spatial_run demo; "" runs none); TORCH_EPOCHS 0 skips PyTorch.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="${1:-/tmp/fluxrecon-bench-designs}"
-configs="${2:-bling30_spatial_run bling30_run testbed_spatial_run demo}"
+configs="${2-bling30_spatial_run bling30_run testbed_spatial_run demo}"
 torch_epochs="${3:-60}"
 build="${FLUXRECON_BUILD_DIR:-$root/build}"
 [ -x "$build/fluxrecon" ] || "$root/tools/build.sh" >/dev/null
@@ -73,4 +77,38 @@ if [ "$torch_epochs" -gt 0 ]; then
   echo "== MLP on bling30_spatial samples, seed features, $torch_epochs epochs, validation (held-out years' observed cells, z-scored)"
   echo "fluxrecon (2 ranks): $fr"
   echo "PyTorch   (1 rank):  $tr"
+fi
+
+# Trains the models of $2 (MODEL:EPOCHS, 0 = the file's) on the stores of
+# dataset $1 in $3, reconstructs years $4 of regions $5 and analyses them.
+train_and_score() {
+  local dataset="$1" models="$2" dir="$3" years="$4" regions="$5" m e regs=()
+  mpirun -n 2 "$build/fluxrecon" --quiet prepare --config "$dataset" --out "$dir/samples"
+  for me in $models; do
+    m="${me%%:*}" e="${me##*:}"
+    p="$root/inputs/models/$m.yaml"; [ "$m" = xgboost ] && p="$root/inputs/models/xgboost_gbtree.yaml"
+    [ "$e" != 0 ] && { sed -e "s/^epochs: .*/epochs: $e/" "$p" >"$dir/$m.yaml"; p="$dir/$m.yaml"; }
+    mpirun -n 2 "$build/fluxrecon" --quiet train --model "$m" --samples "$dir/samples" --params "$p" \
+      --out "$dir/models"
+  done
+  for r in $regions; do regs+=(--region "$r"); done
+  mpirun -n 2 "$build/fluxrecon" --quiet reconstruct --config "$dataset" --models "$dir/models" \
+    --model all --experiment experiment_1 "${regs[@]}" --years "$years" --out "$dir/caches"
+  mpirun -n 2 "$build/fluxrecon" --quiet analyze --caches "$dir/caches" --samples "$dir/samples" \
+    --out "$dir/analysis"
+  summarise "$dir/analysis"
+}
+
+if [ "${LONG:-0}" = 1 ]; then
+  mkdir -p "$work/long" "$work/temporal_features"
+  echo "== bling30_spatial, longer training"
+  train_and_score "$root/inputs/bling30_spatial.yaml" "mlp:0 lstm:60 attention_lstm:45 xgboost:0" \
+    "$work/long" 1968:1977 "global North_Atlantic Southern_Ocean"
+  # bling30.yaml (temporal) with bling30_spatial.yaml's features block.
+  sed -e "s#directory: ../../shared/data/bling30#directory: $root/../shared/data/bling30#" \
+      -e "s/^time:/features:\n  variables:\n    wind_speed: {name: wind_speed}\n  time: [year, month]\ntime:/" \
+      "$root/inputs/bling30.yaml" >"$work/temporal_features/bling30_features.yaml"
+  echo "== bling30 temporal design with the extra features"
+  train_and_score "$work/temporal_features/bling30_features.yaml" "mlp:20 xgboost:0" \
+    "$work/temporal_features" 1975:1977 global
 fi
