@@ -361,6 +361,18 @@ AnalyzeSummary analyze(const AnalyzeOptions& options, MPI_Comm comm) {
   if (!options.samples_dir.empty()) {
     baseline.emplace(read_climatology(training_store_path(options.samples_dir), comm));
     const Climatology& c = baseline->climatology();
+    // The baseline is the climatology of the flux the caches score: a pCO2
+    // route's samples (target spco2) give no flux baseline.
+    all_ranks_agree(comm, [&] {
+      for (const auto& set : sets) {
+        const std::string& flux = set.years.begin()->second.simulated_variable;
+        FR_REQUIRE(c.target_variable.empty() || flux.empty() || c.target_variable == flux,
+                   "analyze: --samples: the training samples '", c.path, "' have the target '",
+                   c.target_variable, "' but the caches of model ", set.model, " score the flux '",
+                   flux, "'; pass the samples of the dataset whose target is '", flux,
+                   "' (for the pCO2 route, those of the direct flux models)");
+      }
+    });
     results.baseline = true;
     results.baseline_store = c.path;
     results.baseline_samples = c.samples;

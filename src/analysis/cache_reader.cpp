@@ -89,6 +89,7 @@ CacheInfo info_of(io::GridFile& f, MPI_Comm comm) {
     c.input_nx = whole("input_grid_nx", c.nx);
     c.input_grid_checksum = optional_text(f, "input_grid_checksum");
     c.sampling_design = optional_text(f, "sampling_design");
+    c.simulated_variable = optional_text(f, "simulated_variable");
     c.has_sampled = f.has_variable(kSampled);
     if (c.has_sampled) require_dims(f, kSampled, {"time", "y", "x"});
     FR_REQUIRE(c.y_offset + c.ny <= c.input_ny && c.x_offset + c.nx <= c.input_nx, "cache '",

@@ -41,6 +41,9 @@ struct CacheInfo {
   // training or validation sample).
   std::string sampling_design;
   bool has_sampled = false;
+  // The input variable of the simulated flux (attribute simulated_variable;
+  // "" when absent or computed by the pCO2 route's formula).
+  std::string simulated_variable;
 };
 
 // Collective: opens the cache and checks its layout, attributes, units and

@@ -8,9 +8,11 @@
 #include <filesystem>
 #include <limits>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
 #include "core/mpi_util.hpp"
+#include "io/sample_store.hpp"
 
 namespace fluxrecon::analysis {
 namespace {
@@ -28,6 +30,7 @@ struct Shard {
   std::vector<std::int32_t> year, month;
   std::vector<std::int64_t> location;
   std::int64_t total = 0;
+  std::string target_variable;
 };
 
 class H5File {
@@ -60,6 +63,20 @@ class H5File {
     FR_REQUIRE(rank == 1, "analyze: training samples '", path_, "': dataset '", name, "' has ",
                rank, " dimensions, expected 1");
     return static_cast<std::int64_t>(dims[0]);
+  }
+
+  // The input variable of the target, from the JSON metadata prepare
+  // records ("" when the store has none, e.g. one written by hand).
+  std::string target_variable() const {
+    if (H5Aexists(id_, "metadata") <= 0) return "";
+    const auto meta = nlohmann::json::parse(io::read_metadata_from(id_, path_), nullptr, false);
+    if (!meta.is_object()) return "";
+    const auto variables =
+        meta.value("selection", nlohmann::json::object()).value("variables", nlohmann::json());
+    if (!variables.is_array() || variables.empty() || !variables.back().is_array() ||
+        variables.back().size() < 2 || !variables.back()[1].is_string())
+      return "";
+    return variables.back()[1].get<std::string>();
   }
 
   // A scalar numeric attribute of the root group.
@@ -115,6 +132,7 @@ Shard read_shard(const std::string& path, MPI_Comm comm, double& target_mean, do
                "analyze: training samples '", path, "': target_mean ", target_mean, ", target_std ",
                target_std, " (expected finite numbers, a positive std)");
     s.total = f.length("target");
+    s.target_variable = f.target_variable();
     for (const char* name : {"lat", "lon", "year", "month", "location"}) {
       const std::int64_t n = f.length(name);
       FR_REQUIRE(n == s.total, "analyze: training samples '", path, "': dataset '", name, "' has ",
@@ -217,6 +235,7 @@ Climatology read_climatology(const std::string& train_path, MPI_Comm comm) {
 
   Climatology c;
   c.path = train_path;
+  c.target_variable = shard.target_variable;
   c.samples = shard.total;
   c.first_year = std::numeric_limits<int>::max();
   c.last_year = std::numeric_limits<int>::min();

@@ -29,7 +29,8 @@
 namespace fluxrecon::analysis {
 
 struct Climatology {
-  std::string path;  // the training store
+  std::string path;             // the training store
+  std::string target_variable;  // its target's input variable ("" if not recorded)
   std::int64_t samples = 0;
   int first_year = 0, last_year = 0;  // of the training samples
   // One entry per training location, by increasing location id.

@@ -12,6 +12,7 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "data/features.hpp"
+#include "data/pco2_route.hpp"
 
 namespace fluxrecon::data {
 namespace fs = std::filesystem;
@@ -51,14 +52,10 @@ double GlobalSeries::at(int month) const {
   return it->second;
 }
 
-namespace {
-
-// A CSV of monthly values: a header naming the columns, among them `year`
-// and `month` (1-12), or `time` as YYYY-MM; '#' starts a comment line.
-std::vector<std::pair<int, double>> read_series_csv(const std::string& path,
-                                                    const std::string& column) {
+std::vector<std::pair<int, double>> read_monthly_csv(const std::string& path,
+                                                     const std::string& column) {
   std::ifstream in(path);
-  FR_REQUIRE(in, path, ": cannot open the series file (features.series)");
+  FR_REQUIRE(in, path, ": cannot open the series file");
   std::string line;
   std::vector<std::string> header;
   auto split = [](const std::string& text) {
@@ -123,6 +120,8 @@ std::vector<std::pair<int, double>> read_series_csv(const std::string& path,
                values[i].first % 12 + 1, " appears twice");
   return values;
 }
+
+namespace {
 
 // "YYYY-MM" or a bare year.
 int parse_month(const YAML::Node& n, const std::string& path, bool is_end) {
@@ -328,6 +327,9 @@ Schema build_schema() {
                       "NaN/fill inside the ocean mask: stop with an error, or skip the affected "
                       "windows and count them"),
             "location sampling and windows");
+  s.section("pco2_route", pco2_route_schema(),
+            "the pCO2 route: the target is surface pCO2 and reconstruct computes fluxes from the "
+            "predictions with the bulk formula");
   return s;
 }
 
@@ -360,7 +362,7 @@ void load_features(const config::Config& cfg, DatasetDescription& d) {
     g.file = file.is_absolute() ? file.string()
                                 : (fs::path(d.directory) / file).lexically_normal().string();
     g.column = v.get<std::string>("column").empty() ? name : v.get<std::string>("column");
-    g.values = read_series_csv(g.file, g.column);
+    g.values = read_monthly_csv(g.file, g.column);
     d.series.push_back(std::move(g));
   }
   for (const auto& t : cfg.get<std::vector<std::string>>("features.time")) {
@@ -524,6 +526,7 @@ DatasetDescription load_dataset(const config::Config& cfg, const std::string& da
                ": key 'sampling.mask_file': sampling.mask is 'file' but no file is named");
     d.mask_pattern = mask_file;  // resolved like the experiments' patterns
   }
+  d.window = cfg.get<int>("sampling.window");  // before the series checks, which use it
   check_periods(d);
   // The series must cover every month a window of the periods reaches.
   for (const auto* intervals : {&d.train, &d.validation})
@@ -533,8 +536,8 @@ DatasetDescription load_dataset(const config::Config& cfg, const std::string& da
   d.train_fraction = cfg.get<double>("sampling.fraction");
   d.test_fraction = cfg.get<double>("sampling.test_fraction");
   d.seed = cfg.get<unsigned long long>("sampling.seed");
-  d.window = cfg.get<int>("sampling.window");
   d.missing_values = cfg.get<std::string>("sampling.missing_values");
+  load_pco2_route(cfg, d);
   return d;
 }
 

@@ -52,6 +52,29 @@ struct GlobalSeries {
   double at(int month) const;
 };
 
+// The pCO2 route (data/pco2_route.hpp): the target is surface-ocean pCO2
+// and reconstruct turns its predictions into fluxes with the bulk formula.
+struct Pco2Route {
+  bool enabled = false;
+  // The simulated flux the caches score against (mol m-2 s-1 after scale and
+  // offset, sign `flux_sign`); without a file variable, the bulk flux of the
+  // simulated pCO2.
+  VariableSource flux{"flux", "", 1.0, 0.0, 0.0};
+  VariableSource wind_speed{"wind_speed", "wind_speed", 1.0, 0.0, 0.0};  // m s-1
+  VariableSource pco2_air{"pco2_air", "", 1.0, 0.0, 0.0};                // uatm
+  GlobalSeries pco2_air_series;  // from a CSV when its values are not empty
+  bool air_is_xco2 = false;      // pco2_air is the dry-air xCO2 (ppm), moistened at 1 atm
+  std::string flux_sign = "positive out of the ocean";
+  double transfer_coefficient = 0.251;  // k_w = a U^2 (Sc/660)^-1/2 cm h-1
+  bool into_ocean() const { return flux_sign == "positive into the ocean"; }
+};
+
+// Reads a CSV of monthly values: a header naming the columns, among them
+// `year` and `month` (1-12), or `time` as YYYY-MM; '#' starts a comment.
+// Returns (month index, value) ascending; errors name the file and line.
+std::vector<std::pair<int, double>> read_monthly_csv(const std::string& path,
+                                                     const std::string& column);
+
 struct Experiment {
   std::string name;
   std::string pattern;  // path with {year}, or one file holding every year
@@ -87,6 +110,7 @@ struct DatasetDescription {
   unsigned long long seed = 42;
   int window = 4;
   std::string missing_values = "error";  // error | skip
+  Pco2Route pco2;
 
   int target_role() const { return static_cast<int>(variables.size()) - 1; }
   const Experiment& experiment(const std::string& name) const;

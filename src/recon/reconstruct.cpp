@@ -22,14 +22,14 @@
 #include "data/windows.hpp"
 #include "data/year_reader.hpp"
 #include "io/grid_file.hpp"
-#include "io/nc_writer.hpp"
-#include "io/time_axis.hpp"
 #include "kernels/flatten.hpp"
 #include "models/model_file.hpp"
 #include "models/network.hpp"
 #include "models/xgboost_model.hpp"
+#include "recon/cache_write.hpp"
 #include "recon/cell_area.hpp"
 #include "recon/nn_inference.hpp"
+#include "recon/pco2_fields.hpp"
 
 namespace fluxrecon::recon {
 namespace fs = std::filesystem;
@@ -49,19 +49,36 @@ std::string cache_file_name(const std::string& model, const std::string& region,
   return concat(model, "_", region, "_", experiment, "_", year, ".nc");
 }
 
+namespace {
+
+constexpr std::uint64_t kFnvOffset = 1469598103934665603ull, kFnvPrime = 1099511628211ull;
+
+std::string hex64(std::uint64_t h) {
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
+
+// The checksum of a text (the pCO2 route reference's "model file").
+std::string file_checksum_of_text(const std::string& text) {
+  std::uint64_t h = kFnvOffset;
+  for (const char c : text) h = (h ^ static_cast<unsigned char>(c)) * kFnvPrime;
+  return hex64(h);
+}
+
+}  // namespace
+
 std::string file_checksum(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   FR_REQUIRE(in.good(), "cannot read '", path, "' to checksum it");
-  std::uint64_t h = 1469598103934665603ull;
+  std::uint64_t h = kFnvOffset;
   std::vector<char> buf(1 << 20);
   while (in) {
     in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
     for (std::streamsize i = 0; i < in.gcount(); ++i)
-      h = (h ^ static_cast<unsigned char>(buf[static_cast<size_t>(i)])) * 1099511628211ull;
+      h = (h ^ static_cast<unsigned char>(buf[static_cast<size_t>(i)])) * kFnvPrime;
   }
-  char hex[17];
-  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
-  return hex;
+  return hex64(h);
 }
 
 namespace {
@@ -69,6 +86,12 @@ namespace {
 // A model file loaded on every rank, with what the cache needs to know of it.
 struct Model {
   std::string name, path, checksum;
+  // The name its caches carry: the pCO2 route's are <name>_pco2, beside the
+  // direct flux models' caches. `formula_only`: the route's reference, the
+  // bulk formula on the simulated pCO2 (no model file).
+  std::string cache_name;
+  bool formula_only = false;
+  std::string route;  // route_settings() for the pCO2 route, else empty
   io::Normalisation norm;
   int window = 0;
   std::unique_ptr<NnInference> neural;
@@ -195,6 +218,21 @@ std::vector<Model> load_models(const ReconstructOptions& opt, const data::Datase
       if (mpi::rank(comm) == 0) sum = file_checksum(m.path);
     });
     m.checksum = mpi::broadcast(sum, 0, comm);
+    m.cache_name = d.pco2.enabled ? m.name + "_pco2" : m.name;
+  }
+  if (d.pco2.enabled) {
+    // The route's ceiling: the formula on the simulated pCO2, scored like a model.
+    Model formula;
+    formula.name = formula.cache_name = "simulated_pco2";
+    formula.formula_only = true;
+    formula.path = "(bulk formula on the simulated pCO2)";
+    formula.window = d.window;
+    out.push_back(std::move(formula));
+    const std::string settings = route_settings(d);
+    for (auto& m : out) {
+      m.route = settings;
+      if (m.formula_only) m.checksum = file_checksum_of_text(settings);
+    }
   }
   return out;
 }
@@ -220,249 +258,11 @@ void check_years(const data::DatasetDescription& d, const ReconstructOptions& op
         const int january = data::month_index(y, 1);
         data::require_series_months(
             d, {opt.start_april ? january : january - (d.window - 1), data::month_index(y, 12)});
+        if (d.pco2.enabled && !d.pco2.pco2_air_series.values.empty())
+          for (int m = 1; m <= 12; ++m) d.pco2.pco2_air_series.at(data::month_index(y, m));
       }
     }
   });
-}
-
-// Days since <year>-01-01 of the 15th of each month (proleptic Gregorian).
-std::vector<double> mid_month_days(int year) {
-  std::vector<double> t(12);
-  double start = 0;
-  for (int m = 1; m <= 12; ++m) {
-    t[m - 1] = start + 14.0;
-    start += io::days_in_month(year, m, "proleptic_gregorian");
-  }
-  return t;
-}
-
-// The rows and columns of the input grid that a region's caches hold: the
-// bounding box of the region's ocean points, so that a regional cache is not
-// a global field of fill (the North Atlantic is a tenth of ORCA025). A region
-// without boxes keeps the whole model grid, halo and fold rows included.
-struct Crop {
-  std::int64_t row0 = 0, rows = 0, col0 = 0, cols = 0;  // in the input grid
-  std::int64_t my_row0 = 0, my_rows = 0;  // this rank's rows of the crop (input grid rows)
-
-  std::int64_t plane() const { return my_rows * cols; }
-  // Index in this rank's [my_rows][cols] plane of a rank-local grid index.
-  std::int64_t index(std::int64_t local, const data::Grid& g) const {
-    const std::int64_t row = g.row_begin + local / g.nx, col = local % g.nx;
-    return (row - my_row0) * cols + (col - col0);
-  }
-};
-
-// Collective: the crop of `region` whose ocean points on this rank are `points`.
-Crop crop_of(const data::Region& region, const std::vector<std::int64_t>& points,
-             const data::Grid& g, const std::string& grid_file, MPI_Comm comm) {
-  // Minima of (row, col, -row, -col) give the box in one reduction.
-  std::int64_t box[4] = {g.ny, g.nx, 1, 1};
-  for (const std::int64_t p : points) {
-    const std::int64_t row = g.row_begin + p / g.nx, col = p % g.nx;
-    box[0] = std::min(box[0], row);
-    box[1] = std::min(box[1], col);
-    box[2] = std::min(box[2], -row);
-    box[3] = std::min(box[3], -col);
-  }
-  MPI_Allreduce(MPI_IN_PLACE, box, 4, MPI_INT64_T, MPI_MIN, comm);
-  all_ranks_agree(comm, [&] {
-    FR_REQUIRE(box[0] < g.ny, "region '", region.name, "' holds no ocean point of the grid of '",
-               grid_file, "'; check its lat/lon boxes");
-  });
-  Crop c;
-  if (region.boxes.empty()) {
-    c.rows = g.ny;
-    c.cols = g.nx;
-  } else {
-    c.row0 = box[0];
-    c.col0 = box[1];
-    c.rows = -box[2] - box[0] + 1;
-    c.cols = -box[3] - box[1] + 1;
-  }
-  c.my_row0 = std::max<std::int64_t>(g.row_begin, c.row0);
-  c.my_rows = std::min<std::int64_t>(g.row_end, c.row0 + c.rows) - c.my_row0;
-  if (c.my_rows <= 0) {  // no row of the crop: an empty write at its start
-    c.my_row0 = c.row0;
-    c.my_rows = 0;
-  }
-  return c;
-}
-
-// Collective: a checksum of the whole input grid's coordinates that does not
-// depend on how the rows are split (a sum of per-cell hashes), so that the
-// analysis can tell caches cut from different grids of the same size apart.
-std::string input_grid_checksum(const data::Grid& g, MPI_Comm comm) {
-  auto mix = [](std::uint64_t h) {
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    return h ^ (h >> 33);
-  };
-  std::uint64_t sum = 0;
-  for (std::int64_t i = 0; i < g.local_points(); ++i) {
-    // As stored in the caches (float), so that the sum matches their nav_lat/nav_lon.
-    const float lat = static_cast<float>(g.lat[i]), lon = static_cast<float>(g.lon[i]);
-    std::uint32_t lat_bits = 0, lon_bits = 0;
-    std::memcpy(&lat_bits, &lat, 4);
-    std::memcpy(&lon_bits, &lon, 4);
-    sum += mix(static_cast<std::uint64_t>(g.global_index(i)) * 0x9E3779B97F4A7C15ull ^
-               (static_cast<std::uint64_t>(lat_bits) << 32 | lon_bits));
-  }
-  MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_UINT64_T, MPI_SUM, comm);
-  char hex[17];
-  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(sum));
-  return concat(g.ny, "x", g.nx, ":", hex);
-}
-
-// One cache's fields on this rank's rows of the crop: [12][my_rows][cols].
-struct CacheFields {
-  const std::vector<float>& simulated;
-  const std::vector<float>& reconstructed;
-  const std::vector<signed char>& sampled;  // spatial design only, else empty
-};
-
-struct CacheContext {
-  const data::DatasetDescription& d;
-  const data::Grid& grid;
-  const std::string& grid_checksum;
-  const Crop& crop;
-  const Model& model;
-  const CellAreas& areas;
-  std::string experiment, region, region_boxes, units;
-  int year = 0, first_month = 1;  // first month with a reconstruction
-  std::int64_t samples = 0, skipped = 0;
-};
-
-void write_cache(const std::string& path, const CacheContext& c, const CacheFields& f,
-                 MPI_Comm comm) {
-  const auto& g = c.grid;
-  const Crop& crop = c.crop;
-  AtomicOutput output(path, comm);
-  io::NcWriter w(output.temp_path(), comm, io::WriteFormat::cdf5);
-  using io::NcType;
-  w.define_dimension("time", 12);
-  w.define_dimension("y", crop.rows);
-  w.define_dimension("x", crop.cols);
-  w.define_variable("time_counter", NcType::float64, {"time"});
-  w.put_attribute("time_counter", "standard_name", "time");
-  w.put_attribute("time_counter", "long_name", "middle of the month");
-  w.put_attribute("time_counter", "units", concat("days since ", c.year, "-01-01 00:00:00"));
-  w.put_attribute("time_counter", "calendar", "proleptic_gregorian");
-  w.put_attribute("time_counter", "axis", "T");
-  for (const char* name : {"nav_lat", "nav_lon"}) {
-    const bool lat = name[4] == 'l' && name[5] == 'a';
-    w.define_variable(name, NcType::float32, {"y", "x"});
-    w.put_attribute(name, "standard_name", lat ? "latitude" : "longitude");
-    w.put_attribute(name, "long_name", lat ? "latitude" : "longitude");
-    w.put_attribute(name, "units", lat ? "degrees_north" : "degrees_east");
-  }
-  const std::string& var = c.d.variables[c.d.target_role()].file_name;
-  const char* long_names[2] = {"simulated air-sea CO2 flux (the model run's target)",
-                               "reconstructed air-sea CO2 flux"};
-  const char* names[2] = {"co2flux_simulated", "co2flux_reconstructed"};
-  for (int i = 0; i < 2; ++i) {
-    w.define_variable(names[i], NcType::float32, {"time", "y", "x"});
-    w.put_attribute(names[i], "long_name",
-                    i == 0 ? concat(long_names[0], ", variable '", var, "'")
-                           : concat(long_names[1], " by the ", c.model.name, " model"));
-    if (!c.units.empty()) w.put_attribute(names[i], "units", c.units);
-    if (!c.d.target_sign.empty()) w.put_attribute(names[i], "sign_convention", c.d.target_sign);
-    w.put_attribute(names[i], "coordinates", "time_counter nav_lat nav_lon");
-    w.put_attribute(names[i], "_FillValue", NcType::float32, {kCacheFill});
-    w.put_attribute(names[i], "missing_value", NcType::float32, {kCacheFill});
-  }
-  // Spatial design: which cells gave training or validation samples in this
-  // year, so that the analysis scores the never-sampled ones.
-  if (c.d.design == "spatial") {
-    w.define_variable("sampled", NcType::byte, {"time", "y", "x"});
-    w.put_attribute("sampled", "long_name",
-                    "1 where the location was observed in this year (its samples of the year "
-                    "were training or validation samples), 0 where never sampled");
-    w.put_attribute("sampled", "mask", c.d.sampling_mask);
-    w.put_attribute("sampled", "coordinates", "time_counter nav_lat nav_lon");
-  }
-  // Cell areas, so that area sums need nothing but the cache (0 on duplicated
-  // halo / north-fold points: every cell counts once).
-  w.define_variable("cell_area", NcType::float64, {"y", "x"});
-  w.put_attribute("cell_area", "standard_name", "cell_area");
-  w.put_attribute("cell_area", "long_name", "cell area (e1t*e2t)");
-  w.put_attribute("cell_area", "units", "m2");
-  w.put_attribute("cell_area", "coordinates", "nav_lat nav_lon");
-  w.put_attribute("cell_area", "source", c.areas.source);
-  if (c.d.drop_duplicate_points)
-    w.put_attribute("cell_area", "comment",
-                    "0 on duplicated ORCA halo columns and north-fold points, so that a sum over "
-                    "the grid counts every cell once");
-  w.put_attribute("co2flux_reconstructed", "first_month_reconstructed", NcType::int32,
-                  {static_cast<double>(c.first_month)});
-  w.put_attribute("", "Conventions", "CF-1.8");
-  w.put_attribute("", "title",
-                  concat("fluxrecon reconstruction: ", c.model.name, ", ", c.region, ", ",
-                         c.experiment, ", ", c.year));
-  w.put_attribute("", "model", c.model.name);
-  w.put_attribute("", "experiment", c.experiment);
-  w.put_attribute("", "region", c.region);
-  w.put_attribute("", "region_boxes", c.region_boxes);
-  // Where the cache lies in the input grid (0-based first row and column).
-  w.put_attribute("", "input_grid_ny", NcType::int32, {static_cast<double>(g.ny)});
-  w.put_attribute("", "input_grid_nx", NcType::int32, {static_cast<double>(g.nx)});
-  w.put_attribute("", "y_offset", NcType::int32, {static_cast<double>(crop.row0)});
-  w.put_attribute("", "x_offset", NcType::int32, {static_cast<double>(crop.col0)});
-  w.put_attribute("", "input_grid_checksum", c.grid_checksum);
-  w.put_attribute("", "year", NcType::int32, {static_cast<double>(c.year)});
-  w.put_attribute("", "model_file", c.model.path);
-  w.put_attribute("", "model_file_checksum", "fnv1a64:" + c.model.checksum);
-  w.put_attribute("", "dataset", c.d.name);
-  w.put_attribute("", "dataset_config", c.d.origin);
-  w.put_attribute("", "input_files",
-                  c.first_month > 1 ? c.d.file_for(c.experiment, c.year)
-                                    : concat(c.d.file_for(c.experiment, c.year - 1), " ",
-                                             c.d.file_for(c.experiment, c.year)));
-  w.put_attribute("", "cell_area_source",
-                  c.areas.from_metrics ? "grid metrics (e1t*e2t)" : "computed from cell centres");
-  w.put_attribute("", "window_months", NcType::int32, {static_cast<double>(c.d.window)});
-  w.put_attribute("", "sampling_design", c.d.design);
-  w.put_attribute("", "samples", NcType::float64, {static_cast<double>(c.samples)});
-  w.put_attribute("", "skipped_windows", NcType::float64, {static_cast<double>(c.skipped)});
-  w.put_attribute("", "software", std::string("fluxrecon ") + FLUXRECON_VERSION);
-  w.end_definitions();
-
-  const auto t = mid_month_days(c.year);
-  const bool root = mpi::rank(comm) == 0;
-  w.write("time_counter", {0}, {root ? 12 : 0}, t.data());
-  // The rank's rows of the crop, its columns only (one element more than
-  // needed so that a rank without rows still passes valid pointers).
-  const size_t cells = static_cast<size_t>(crop.plane());
-  std::vector<float> lat(cells + 1), lon(cells + 1);
-  std::vector<double> area(cells + 1, 0.0);
-  for (std::int64_t j = 0; j < crop.my_rows; ++j)
-    for (std::int64_t i = 0; i < crop.cols; ++i) {
-      const size_t from =
-          static_cast<size_t>((crop.my_row0 + j - g.row_begin) * g.nx + crop.col0 + i);
-      const size_t to = static_cast<size_t>(j * crop.cols + i);
-      lat[to] = static_cast<float>(g.lat[from]);
-      lon[to] = static_cast<float>(g.lon[from]);
-      if (!c.areas.area.empty()) area[to] = c.areas.area[from];
-    }
-  const std::int64_t y0 = crop.my_row0 - crop.row0;
-  w.write("nav_lat", {y0, 0}, {crop.my_rows, crop.cols}, lat.data());
-  w.write("nav_lon", {y0, 0}, {crop.my_rows, crop.cols}, lon.data());
-  w.write("cell_area", {y0, 0}, {crop.my_rows, crop.cols}, area.data());
-  // The rank's rows of each month are one contiguous block in its buffer but
-  // not in the file: one put per variable with the (12, rows, cols) block.
-  static const float none = 0;
-  const float* simulated = f.simulated.empty() ? &none : f.simulated.data();
-  const float* reconstructed = f.reconstructed.empty() ? &none : f.reconstructed.data();
-  w.write("co2flux_simulated", {0, y0, 0}, {12, crop.my_rows, crop.cols}, simulated);
-  w.write("co2flux_reconstructed", {0, y0, 0}, {12, crop.my_rows, crop.cols}, reconstructed);
-  if (c.d.design == "spatial") {
-    static const signed char no = 0;
-    w.write("sampled", {0, y0, 0}, {12, crop.my_rows, crop.cols},
-            f.sampled.empty() ? &no : f.sampled.data());
-  }
-  w.close();
-  output.commit();
 }
 
 struct Task {
@@ -470,45 +270,7 @@ struct Task {
   int year;
 };
 
-// Collective: a complete cache at `path` made from this model file and
-// starting in this month. A cache of another model file (the model was
-// trained again) or of another --start-april choice is stale: it is redone.
-bool cache_current(const std::string& path, const Model& model, int first_month, const Crop& crop,
-                   const std::string& grid_checksum, MPI_Comm comm) {
-  if (!output_complete(path, comm)) return false;
-  int current = 0;
-  std::string why;
-  if (mpi::rank(comm) == 0) {
-    try {
-      auto f = io::GridFile::open(path, MPI_COMM_SELF);
-      const auto sum = f->text_attribute("", "model_file_checksum");
-      const auto first = f->number_attribute("co2flux_reconstructed", "first_month_reconstructed");
-      // The cells it holds: caches written before regional caches were cut
-      // to their region's box hold the whole grid.
-      const auto y0 = f->number_attribute("", "y_offset").value_or(0);
-      const auto x0 = f->number_attribute("", "x_offset").value_or(0);
-      const std::int64_t ny = f->has_dimension("y") ? f->dimension_length("y") : 0;
-      const std::int64_t nx = f->has_dimension("x") ? f->dimension_length("x") : 0;
-      if (sum != "fnv1a64:" + model.checksum)
-        why = concat("made from another ", model.name, " model file (", sum.value_or("no checksum"),
-                     ")");
-      else if (!first || static_cast<int>(*first) != first_month)
-        why =
-            concat("starts in month ", first ? static_cast<int>(*first) : 0, ", not ", first_month);
-      else if (ny != crop.rows || nx != crop.cols || y0 != crop.row0 || x0 != crop.col0)
-        why = concat("holds ", ny, " x ", nx, " cells at (", y0, ", ", x0, "), not the region's ",
-                     crop.rows, " x ", crop.cols, " at (", crop.row0, ", ", crop.col0, ")");
-      else if (f->text_attribute("", "input_grid_checksum") != grid_checksum)
-        why = "was cut from another input grid";
-      current = why.empty() ? 1 : 0;
-    } catch (const std::exception& e) {
-      why = e.what();
-    }
-    if (!current) log::info("reconstruct: ", path, " is redone: ", why);
-  }
-  MPI_Bcast(&current, 1, MPI_INT, 0, comm);
-  return current != 0;
-}
+CacheSource cache_source(const Model& m) { return {m.cache_name, m.path, m.checksum, m.route}; }
 
 }  // namespace
 
@@ -531,7 +293,7 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
   });
   check_years(d, opt, comm);
   const std::vector<Model> models = load_models(opt, d, comm);
-  for (const auto& m : models) summary.models.push_back(m.name);
+  for (const auto& m : models) summary.models.push_back(m.cache_name);
 
   // Groups of ranks take different (experiment, year) tasks.
   std::vector<Task> tasks;
@@ -575,6 +337,7 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
       if (target.scale == 1.0 && target.offset == 0.0)
         units = file->text_attribute(target.file_name, "units").value_or("");
       if (units.empty()) units = d.target_units;
+      if (d.pco2.enabled) units = "mol m-2 s-1";  // the bulk formula's (and route.flux's)
     }
     // Every ocean point of each region (the same in every year), and their union.
     std::vector<std::vector<std::int64_t>> region_points;
@@ -598,14 +361,20 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
 
     data::YearReader reader(d, grid, group);
     data::ObservationMask observation(d, grid, group);
+    std::unique_ptr<FormulaReader> formula_reader;  // pCO2 route only
+    if (d.pco2.enabled) formula_reader = std::make_unique<FormulaReader>(d, grid, group);
     const std::int64_t batch = std::max<std::int64_t>(1, opt.batch);
     std::vector<float> features(static_cast<size_t>(batch) * d.window *
                                 data::feature_names(d).size()),
         target(static_cast<size_t>(batch)), predicted(static_cast<size_t>(batch)), flat;
     // Reused chunk after chunk and year after year.
     data::Series series;
+    // Fields of the target: the flux, or on the pCO2 route the pCO2 that
+    // becomes a flux before the caches are written.
     std::vector<std::vector<float>> simulated(regions.size()),
         reconstructed(regions.size() * models.size());
+    std::vector<FormulaInputs> formula_inputs(regions.size());
+    std::vector<float> simulated_flux, reconstructed_flux;
     int task_index = 0;
     for (const auto& task : mine) {
       ++task_index;
@@ -614,12 +383,12 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
       bool any = false;
       for (size_t r = 0; r < regions.size(); ++r)
         for (const auto& m : models) {
-          paths[r].push_back((fs::path(opt.out_dir) /
-                              cache_file_name(m.name, regions[r].name, task.experiment, task.year))
+          paths[r].push_back((fs::path(opt.out_dir) / cache_file_name(m.cache_name, regions[r].name,
+                                                                      task.experiment, task.year))
                                  .string());
-          const bool done =
-              !opt.force && cache_current(paths[r].back(), m, opt.start_april ? d.window : 1,
-                                          crops[r], grid_checksum, group);
+          const bool done = !opt.force && cache_current(paths[r].back(), cache_source(m),
+                                                        opt.start_april ? d.window : 1, crops[r],
+                                                        grid_checksum, group);
           if (done) {
             paths[r].back().clear();
             ++reused;
@@ -649,6 +418,8 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
         if (!region_needed(r)) continue;
         const auto cells = static_cast<size_t>(12 * crops[r].plane());
         simulated[r].assign(cells, kCacheFill);
+        if (d.pco2.enabled)
+          formula_inputs[r].reset(cells, !d.pco2.flux.file_name.empty(), kCacheFill);
         for (size_t mi = 0; mi < n_models; ++mi)
           if (needed(r, mi)) reconstructed[r * n_models + mi].assign(cells, kCacheFill);
       }
@@ -687,6 +458,7 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
         {
           auto t = timers.scope("read");
           data::read_series_into(reader, task.experiment, months, chunk_points, nullptr, series);
+          if (formula_reader) formula_reader->read(task.experiment, task.year, chunk_points);
         }
         for (size_t r = 0; r < regions.size(); ++r) {
           if (!region_needed(r)) continue;
@@ -726,12 +498,30 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
                   sub.values[(k * sub.slots + january_slot + m) * sub.roles + d.target_role()];
               if (std::isfinite(v)) simulated[r][m * plane + at[k]] = v;
             }
+          if (formula_reader)
+            for (size_t k = 0; k < points.size(); ++k) {
+              const auto in_chunk =
+                  std::lower_bound(chunk_points.begin(), chunk_points.end(), points[k]) -
+                  chunk_points.begin();
+              formula_reader->file(in_chunk, sub.values.data() + k * sub.slots * sub.roles,
+                                   sub.roles, january_slot, at[k], plane, formula_inputs[r]);
+            }
           for (size_t mi = 0; mi < n_models; ++mi) {
             if (!needed(r, mi) || predict_failure) continue;
             const Model& model = models[mi];
             const kernels::Normalisation kn = data::kernel_normalisation(model.norm);
             auto& out = reconstructed[r * n_models + mi];
             windows_of[r * n_models + mi] += windows.size();
+            if (model.formula_only) {  // the simulated pCO2 of the same windows
+              for (std::int64_t i = 0; i < windows.size(); ++i) {
+                const std::int64_t k = windows.point[i];
+                const int month = windows.slot[i] - january_slot;
+                out[month * plane + at[k]] =
+                    sub.values[(k * sub.slots + windows.slot[i]) * sub.roles + d.target_role()];
+              }
+              progress.advance(windows.size());
+              continue;
+            }
             try {
               for (std::int64_t i = 0; i < windows.size(); i += batch) {
                 const std::int64_t n = std::min(batch, windows.size() - i);
@@ -763,12 +553,22 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
       });
 
       for (size_t r = 0; r < regions.size(); ++r) {
+        if (!region_needed(r)) continue;
         const std::int64_t skipped = mpi::sum(skipped_of[r], group);
+        static const std::vector<float> none;
+        if (d.pco2.enabled) {  // the simulated flux: the file's, or the formula's
+          check_formula_inputs(d, formula_inputs[r], kCacheFill, group);
+          if (d.pco2.flux.file_name.empty())
+            flux_from_pco2(d.pco2, formula_inputs[r], simulated[r], kCacheFill, simulated_flux);
+          else
+            simulated_flux = formula_inputs[r].flux;
+        }
         for (size_t mi = 0; mi < n_models; ++mi) {
           if (!needed(r, mi)) continue;
-          CacheContext context{d,          grid,  grid_checksum,   crops[r],
-                               models[mi], areas, task.experiment, regions[r].name,
-                               "",         units, task.year,       opt.start_april ? d.window : 1};
+          const CacheSource source = cache_source(models[mi]);
+          CacheContext context{d,      grid,  grid_checksum,   crops[r],
+                               source, areas, task.experiment, regions[r].name,
+                               "",     units, task.year,       opt.start_april ? d.window : 1};
           for (const auto& b : regions[r].boxes)
             context.region_boxes +=
                 concat(context.region_boxes.empty() ? "" : "; ", "lat [", b.lat_min, ", ",
@@ -779,8 +579,16 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
           context.skipped = skipped;
           {
             auto t = timers.scope("write");
-            write_cache(paths[r][mi], context,
-                        {simulated[r], reconstructed[r * n_models + mi], sampled[r]}, group);
+            const auto& field = reconstructed[r * n_models + mi];
+            if (d.pco2.enabled) {
+              flux_from_pco2(d.pco2, formula_inputs[r], field, kCacheFill, reconstructed_flux);
+              write_cache(paths[r][mi], context,
+                          {simulated_flux, reconstructed_flux, sampled[r], simulated[r], field},
+                          group);
+            } else {
+              write_cache(paths[r][mi], context, {simulated[r], field, sampled[r], none, none},
+                          group);
+            }
           }
           ++written;
           samples += mine_windows;

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <vector>
 
 #include "kernels/bulk_flux.hpp"
 
@@ -71,6 +73,46 @@ TEST(BulkFlux, NoFluxAtEquilibriumOrUnderFullIce) {
   EXPECT_EQ(co2_flux_bulk(12.0, 5.0, 34.0, 300.0, 400.0, -0.5), open);
   // No wind, no exchange.
   EXPECT_EQ(co2_flux_bulk(0.0, 5.0, 34.0, 300.0, 400.0, 0.0), 0.0);
+}
+
+TEST(BulkFlux, WaterVapourPressureMatchesWeissAndPrice1980) {
+  // Weiss and Price (1980) eq. 10 at 20 degC, 35 psu:
+  // ln pH2O = 24.4543 - 67.4509 / 2.9315 - 4.8489 ln 2.9315 - 0.000544 * 35
+  //         = 24.4543 - 23.00883 - 5.21524 - 0.01904 = -3.78881 -> 0.0226226 atm,
+  // pure water's 2.339 kPa (0.023084 atm) lowered by about 2 % by the salt.
+  EXPECT_NEAR(water_vapour_pressure_atm(20.0, 35.0), 0.0226226, 1e-6);
+  EXPECT_NEAR(water_vapour_pressure_atm(20.0, 35.0) / 0.023084, 0.98, 0.005);
+  // 0 degC: pure water's 0.6112 kPa (0.006032 atm), 2 % lower in seawater.
+  EXPECT_NEAR(water_vapour_pressure_atm(0.0, 35.0), 0.0059113, 1e-6);
+  EXPECT_GT(water_vapour_pressure_atm(30.0, 35.0), 2 * water_vapour_pressure_atm(15.0, 35.0));
+}
+
+TEST(BulkFlux, FluxFromPco2FieldsWithSignFillAndMoistAir) {
+  const float fill = 1.0e20f;
+  // Five cells: an ordinary one, a fill pCO2, a NaN wind, 50 % ice, and
+  // the ordinary one again with the air given as a dry mole fraction.
+  std::vector<float> pco2 = {300, fill, 300, 300, 300}, sst = {20, 20, 20, 20, 20},
+                     sal = {35, 35, 35, 35, 35}, ice = {0, 0, 0, 0.5f, 0},
+                     wind = {10, 10, std::nanf(""), 10, 10}, air = {400, 400, 400, 400, 400},
+                     out(5, -1.0f);
+  FluxFromPco2 into{pco2.data(), sst.data(), sal.data(), ice.data(), wind.data(),
+                    air.data(),  out.data(), 0.251,      -1.0,       fill};
+  for (std::int64_t i = 0; i < 4; ++i) into(i);
+  const double expected = -co2_flux_bulk(10.0, 20.0, 35.0, 300.0, 400.0, 0.0);
+  EXPECT_GT(expected, 0.0) << "uptake is positive into the ocean";
+  EXPECT_NEAR(out[0], expected, 1e-6 * expected);
+  EXPECT_EQ(out[1], fill);
+  EXPECT_EQ(out[2], fill);
+  EXPECT_NEAR(out[3], 0.5 * expected, 1e-6 * expected);
+  // The coefficient scales the flux; xCO2 400 ppm in moist air at 20 degC is
+  // 400 (1 - 0.0226226) = 390.951 uatm.
+  FluxFromPco2 moist = into;
+  moist.coefficient = 0.337;
+  moist.air_is_xco2 = true;
+  moist(4);
+  EXPECT_NEAR(out[4], -co2_flux_bulk(10.0, 20.0, 35.0, 300.0, 390.951, 0.0, 0.337),
+              2e-5 * expected);
+  EXPECT_NEAR(out[4] / expected, 0.337 / 0.251 * 90.951 / 100.0, 1e-4);
 }
 
 }  // namespace

@@ -169,3 +169,55 @@ TEST(Dataset, ExtraFeaturesInOrderAndTheirErrors) {
   EXPECT_NE(e.find("'sin_lat' is taken"), std::string::npos) << e;
   std::filesystem::remove_all(dir);
 }
+
+TEST(Dataset, Pco2RouteKeysAndTheirErrors) {
+  const std::string periods =
+      "time: {train: [1988, 1988], validation: [1989, 1989], test: [1990, 1990]}\n"
+      "variables: {target: {name: spco2}}\n";
+  EXPECT_FALSE(load(periods).pco2.enabled);
+  const auto d = load(periods +
+                      "pco2_route: {enabled: true, flux: {name: fgco2}, flux_sign: positive "
+                      "into the ocean, pco2_air: {constant: 380.5}, air_is_xco2: true, "
+                      "transfer_coefficient: 0.337}\n");
+  ASSERT_TRUE(d.pco2.enabled);
+  EXPECT_EQ(d.pco2.flux.file_name, "fgco2");
+  EXPECT_TRUE(d.pco2.into_ocean());
+  EXPECT_EQ(d.pco2.wind_speed.file_name, "wind_speed");
+  EXPECT_EQ(d.pco2.pco2_air.file_name, "");
+  EXPECT_DOUBLE_EQ(d.pco2.pco2_air.constant, 380.5);
+  EXPECT_TRUE(d.pco2.air_is_xco2);
+  EXPECT_DOUBLE_EQ(d.pco2.transfer_coefficient, 0.337);
+
+  auto e = error_of(periods + "pco2_route: {enabled: true}\n");
+  EXPECT_NE(e.find("pco2_route.pco2_air"), std::string::npos) << e;
+  EXPECT_NE(e.find("needs the atmospheric pCO2"), std::string::npos) << e;
+  e = error_of(periods + "pco2_route: {enabled: true, pco2_air: {name: patm, file: x.csv}}\n");
+  EXPECT_NE(e.find("not both"), std::string::npos) << e;
+  e = error_of(periods +
+               "pco2_route: {enabled: true, pco2_air: {constant: 400}, flux: {name: spco2}}\n");
+  EXPECT_NE(e.find("is also the target"), std::string::npos) << e;
+  e = error_of(periods +
+               "pco2_route: {enabled: true, pco2_air: {constant: 400}, wind_speed: {name: ''}}\n");
+  EXPECT_NE(e.find("pco2_route.wind_speed"), std::string::npos) << e;
+  e = error_of(periods +
+               "pco2_route: {enabled: true, pco2_air: {constant: 400}, "
+               "transfer_coefficient: 3}\n");
+  EXPECT_NE(e.find("transfer_coefficient"), std::string::npos) << e;
+  e = error_of(periods + "pco2_route: {enabled: true, pco2_air: {file: /nonexistent/air.csv}}\n");
+  EXPECT_NE(e.find("/nonexistent/air.csv"), std::string::npos) << e;
+
+  // The atmospheric pCO2 from a CSV, relative to the dataset directory.
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("fluxrecon_dataset_air_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream((dir / "air.csv").string()) << "time,patm\n1990-01,350.5\n1990-02,351\n";
+  const auto with_csv = load_dataset(
+      config::Config::from_text(std::string(kMinimal) + periods +
+                                    "pco2_route: {enabled: true, pco2_air: {file: air.csv, " +
+                                    "column: patm}}\n",
+                                dataset_schema(), "demo.yaml"),
+      dir.string());
+  EXPECT_EQ(with_csv.pco2.pco2_air_series.file, (dir / "air.csv").string());
+  EXPECT_DOUBLE_EQ(with_csv.pco2.pco2_air_series.at(month_index(1990, 2)), 351.0);
+  std::filesystem::remove_all(dir);
+}
