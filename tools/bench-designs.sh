@@ -11,13 +11,18 @@
 # (MLP with the seed's 100 epochs, LSTM 60, attention LSTM 45, XGBoost
 # gbtree) and runs the temporal design with the spatial design's extra
 # features (MLP 20 epochs, XGBoost gbtree), each reconstructed and analysed.
+# When CONFIGS holds <data>_spatial_run and <data>_pco2_run (bling30 or
+# testbed; the pCO2 route: the models learn the surface pCO2, the flux comes
+# from the bulk formula), both routes' caches are analysed together with the
+# climatology of the direct route's samples (WORKDIR/<data>_routes).
 # Usage: [LONG=1] tools/bench-designs.sh [WORKDIR] [CONFIGS] [TORCH_EPOCHS]
-#   CONFIGS: run configs in inputs/ (default: bling30_spatial_run bling30_run
-#            testbed_spatial_run demo; "" runs none); TORCH_EPOCHS 0 skips PyTorch.
+#   CONFIGS: run configs in inputs/ (default: bling30_spatial_run bling30_pco2_run
+#            bling30_run testbed_spatial_run testbed_pco2_run demo; "" runs none);
+#            TORCH_EPOCHS 0 skips PyTorch.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="${1:-/tmp/fluxrecon-bench-designs}"
-configs="${2-bling30_spatial_run bling30_run testbed_spatial_run demo}"
+configs="${2-bling30_spatial_run bling30_pco2_run bling30_run testbed_spatial_run testbed_pco2_run demo}"
 torch_epochs="${3:-60}"
 build="${FLUXRECON_BUILD_DIR:-$root/build}"
 [ -x "$build/fluxrecon" ] || "$root/tools/build.sh" >/dev/null
@@ -30,8 +35,10 @@ summarise() {  # analysis dir
 import csv, sys
 d = sys.argv[1]
 rows = [r for r in csv.DictReader(open(f"{d}/metrics.csv")) if r["region"] == "global"]
-skill = {(r["model"], r["experiment"]): r for r in csv.DictReader(open(f"{d}/skill_vs_climatology.csv"))
-         if r["region"] == "global"}
+import os
+skill_csv = f"{d}/skill_vs_climatology.csv"  # absent without a baseline (the pCO2 route's own run)
+skill = {(r["model"], r["experiment"]): r for r in csv.DictReader(open(skill_csv))
+         if r["region"] == "global"} if os.path.exists(skill_csv) else {}
 print(f"{'model':<16}{'experiment':<14}{'cells':<15}{'R^2':>8}{'R^2 clim':>10}"
       f"{'max |yearly uptake err| %':>27}{'trend err PgC/yr2':>19}{'clim trend err':>16}")
 models = sorted({(r["model"], r["experiment"]) for r in rows})
@@ -54,6 +61,18 @@ for c in $configs; do
     { tail -20 "$work/$c.log"; exit 1; }
   echo "== $c ($(($(date +%s) - start)) s, mpirun -n 2): global, test years"
   summarise "$work/$c/analysis"
+done
+
+# Both routes of a dataset in one analysis, with the direct route's climatology.
+for data in bling30 testbed; do
+  [[ " $configs " == *" ${data}_spatial_run "* && " $configs " == *" ${data}_pco2_run "* ]] || continue
+  routes="$work/${data}_routes"
+  rm -rf "$routes/caches" && mkdir -p "$routes/caches"
+  ln -s "$work/${data}_spatial_run"/caches/*.nc "$work/${data}_pco2_run"/caches/*.nc "$routes/caches/"
+  mpirun -n 2 "$build/fluxrecon" --quiet analyze --caches "$routes/caches" --force \
+    --samples "$work/${data}_spatial_run/samples" --out "$routes/analysis"
+  echo "== $data, spatial design: direct flux models, pCO2 route (<model>_pco2) and the formula on the simulated pCO2"
+  summarise "$routes/analysis"
 done
 
 if [ "$torch_epochs" -gt 0 ]; then

@@ -200,6 +200,16 @@ void analyze_stage(Context& ctx, StageRecord& record) {
   o.models_dir = absolute(rc.layout.models());
   o.samples_dir = absolute(rc.layout.samples());  // train.h5: the climatology baseline
   o.models = model_names(rc);
+  if (rc.dataset.get<bool>("pco2_route.enabled")) {
+    // The caches are named after the route; the samples' target is the pCO2,
+    // whose climatology is no flux baseline.
+    for (auto& m : o.models) m += "_pco2";
+    o.models.push_back("simulated_pco2");
+    o.samples_dir.clear();
+    log::info("analyze: pCO2 route: no climatology baseline (the samples' target is the pCO2); "
+              "analyze these caches beside the direct flux models' with --samples of their "
+              "dataset for one");
+  }
   o.regions = rc.regions;
   o.experiments = rc.experiments;
   o.first_year = rc.first_year;

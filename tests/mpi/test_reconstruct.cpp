@@ -24,6 +24,7 @@
 #include "recon/nn_inference.hpp"
 #include "recon/reconstruct.hpp"
 #include "support/mpi_test_util.hpp"
+#include "support/recon_testbed.hpp"
 #include "support/testbed_samples.hpp"
 
 namespace fs = std::filesystem;
@@ -77,30 +78,15 @@ void write_random_model(const std::string& path, const std::string& kind,
 
 // Synthetic data (1958-1960), prepared sets with test sets for 1959-1960,
 // and the four model files: made once per test binary run.
-struct Testbed {
-  std::string root, data, samples, models;
-};
+using Testbed = test_util::ReconTestbed;
 const Testbed& testbed() {
   static const Testbed t = [] {
-    Testbed b;
-    b.root = shared_temp_dir("recon");
-    b.data = b.root + "/data";
-    b.samples = b.root + "/samples";
-    b.models = b.root + "/models";
-    test_util::synth_testbed(b.data, kNx, kNy, 1958, 1960);
-    data::PrepareOptions p;
-    p.out_dir = b.samples;
-    data::prepare(dataset(b.data), p, MPI_COMM_WORLD);
+    Testbed b = test_util::make_recon_testbed(
+        "recon", kNx, kNy, [](const std::string& d) { return dataset(d); }, 8);
     const auto norm = io::read_normalisation(b.samples + "/train.h5");
     if (world_rank() == 0)
       for (const char* kind : kNeural)
         write_random_model(b.models + "/" + kind + ".h5", kind, norm);
-    const YAML::Node params = YAML::Load(
-        "{num_boost_round: 8, booster: gbtree, max_depth: 4, eta: 0.3, subsample: 1.0, "
-        "colsample_bytree: 1.0}");
-    models::train_xgboost(
-        config::Config::from_yaml(params, models::xgboost_schema(), "xgb_params.yaml"),
-        {b.samples, b.models, false}, MPI_COMM_WORLD);
     MPI_Barrier(MPI_COMM_WORLD);
     return b;
   }();

@@ -22,6 +22,7 @@
 #include "models/xgboost_model.hpp"
 #include "recon/reconstruct.hpp"
 #include "support/mpi_test_util.hpp"
+#include "support/recon_testbed.hpp"
 #include "support/testbed_samples.hpp"
 
 namespace fs = std::filesystem;
@@ -48,44 +49,14 @@ config::Config dataset(const std::string& data_dir, const std::string& route = "
   return config::Config::from_text(yaml, data::dataset_schema(), "pco2.yaml");
 }
 
-struct Testbed {
-  std::string root, data, samples, models;
-};
-const Testbed& testbed() {
-  static const Testbed t = [] {
-    Testbed b;
-    b.root = shared_temp_dir("recon_pco2");
-    b.data = b.root + "/data";
-    b.samples = b.root + "/samples";
-    b.models = b.root + "/models";
-    test_util::synth_testbed(b.data, kNx, kNy, 1958, 1960);
-    data::PrepareOptions p;
-    p.out_dir = b.samples;
-    data::prepare(dataset(b.data), p, MPI_COMM_WORLD);
-    const YAML::Node params = YAML::Load(
-        "{num_boost_round: 6, booster: gbtree, max_depth: 4, eta: 0.3, subsample: 1.0, "
-        "colsample_bytree: 1.0}");
-    models::train_xgboost(
-        config::Config::from_yaml(params, models::xgboost_schema(), "xgb_params.yaml"),
-        {b.samples, b.models, false}, MPI_COMM_WORLD);
-    MPI_Barrier(MPI_COMM_WORLD);
-    return b;
-  }();
+const test_util::ReconTestbed& testbed() {
+  static const auto t = test_util::make_recon_testbed(
+      "recon_pco2", kNx, kNy, [](const std::string& d) { return dataset(d); }, 6);
   return t;
 }
 
 recon::ReconstructOptions options(const std::string& out) {
-  recon::ReconstructOptions o;
-  o.models_dir = testbed().models;
-  o.models = {"all"};
-  o.experiments = {"experiment_1"};
-  o.regions = {"global"};
-  o.first_year = 1959;
-  o.last_year = 1960;
-  o.out_dir = out;
-  o.batch = 97;
-  o.chunk_points = 37;
-  return o;
+  return test_util::global_reconstruct_options(testbed().models, out);
 }
 
 // A (time, y, x) float variable of a netCDF file, read on this rank alone.
