@@ -68,9 +68,6 @@ void add_synth_command(CLI::App& app, std::function<void()>& run) {
       o = synth_options(cfg, args->out, args->force);
       resolved = cfg.to_yaml();
     });
-    log::info("synth: ", o.nx, " x ", o.ny, " grid, years ", o.first_year, "-", o.last_year, ", ",
-              o.experiments.size(), " experiment(s), seed ", o.seed, " -> ", o.out_dir, " on ",
-              mpi::size(), " rank(s)");
     const auto s = data::generate_testbed(o, MPI_COMM_WORLD);
     all_ranks_agree(MPI_COMM_WORLD, [&] {
       if (mpi::rank() == 0) write_text_atomically(o.out_dir + "/synth_config.yaml", resolved);
@@ -79,14 +76,7 @@ void add_synth_command(CLI::App& app, std::function<void()>& run) {
       if (f.written)
         log::debug("synth: ", f.experiment, " ", f.year, ": global flux ", f.pgc_per_year,
                    " PgC/yr");
-    double mean_flux = 0;
-    for (const auto& f : s.global_flux)
-      mean_flux += f.pgc_per_year / static_cast<double>(s.global_flux.size());
-    log::summary("synth: wrote ", s.files_written.size(), " file(s) (", s.files_skipped.size(),
-                 " already complete), ", log::bytes(static_cast<double>(s.bytes_written)), " in ",
-                 log::seconds(s.seconds), " (",
-                 static_cast<long long>(s.seconds > 0 ? s.bytes_written / 1e6 / s.seconds : 0),
-                 " MB/s); mean global flux ", mean_flux, " PgC/yr (+ out of the ocean)");
+    log::summary(data::synth_summary_line(s, o.out_dir));
   };
 }
 

@@ -466,12 +466,22 @@ SynthSummary generate_testbed(const SynthOptions& o, MPI_Comm comm) {
   summary.compute_seconds = mpi::max(summary.compute_seconds, comm);
   summary.write_seconds = mpi::max(summary.write_seconds, comm);
   summary.seconds = mpi::max(MPI_Wtime() - t_start, comm);
-  log::info("synth: wrote ", summary.files_written.size(), " file(s), ",
-            log::bytes(static_cast<double>(summary.bytes_written)), " in ",
-            log::seconds(summary.seconds), " (compute ", log::seconds(summary.compute_seconds),
-            ", write ", log::seconds(summary.write_seconds), "), skipped ",
-            summary.files_skipped.size(), " complete file(s)");
+  log::debug("synth: compute ", log::seconds(summary.compute_seconds), ", write ",
+             log::seconds(summary.write_seconds), " (slowest rank)");
   return summary;
+}
+
+std::string synth_summary_line(const SynthSummary& s, const std::string& out_dir) {
+  double mean_flux = 0;
+  for (const auto& f : s.global_flux)
+    mean_flux += f.pgc_per_year / static_cast<double>(s.global_flux.size());
+  return concat("synth: wrote ", s.files_written.size(), " file(s) (", s.files_skipped.size(),
+                " already complete) to ", out_dir, ", ",
+                log::bytes(static_cast<double>(s.bytes_written)), " in ", log::seconds(s.seconds),
+                " (", log::bytes(s.seconds > 0 ? s.bytes_written / s.seconds : 0.0), "/s)",
+                s.global_flux.empty()
+                    ? std::string()
+                    : concat("; mean global flux ", mean_flux, " PgC/yr (+ out of the ocean)"));
 }
 
 }  // namespace fluxrecon::data

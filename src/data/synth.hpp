@@ -73,4 +73,7 @@ std::string synth_file_path(const SynthOptions& options, const std::string& expe
 // year needs the carbon state). Returns the same summary on every rank.
 SynthSummary generate_testbed(const SynthOptions& options, MPI_Comm comm);
 
+// The one-line summary of a synth run (the subcommand's and the pipeline stage's).
+std::string synth_summary_line(const SynthSummary& summary, const std::string& out_dir);
+
 }  // namespace fluxrecon::data

@@ -63,8 +63,9 @@ void synth_stage(Context& ctx, StageRecord& record) {
     if (mpi::rank(ctx.comm) == 0)
       write_text_atomically(o.out_dir + "/synth_config.yaml", ctx.rc.dataset.to_yaml());
   });
+  log::info(data::synth_summary_line(s, o.out_dir));
   record.written = concat(s.files_written.size(), " file(s)");
-  record.reused = s.files_written.empty();  // generate_testbed logged its summary line
+  record.reused = s.files_written.empty();
 }
 
 void prepare_stage(Context& ctx, StageRecord& record) {
@@ -206,9 +207,10 @@ void analyze_stage(Context& ctx, StageRecord& record) {
     for (auto& m : o.models) m += "_pco2";
     o.models.push_back("simulated_pco2");
     o.samples_dir.clear();
-    log::info("analyze: pCO2 route: no climatology baseline (the samples' target is the pCO2); "
-              "analyze these caches beside the direct flux models' with --samples of their "
-              "dataset for one");
+    log::info(
+        "analyze: pCO2 route: no climatology baseline (the samples' target is the pCO2); "
+        "analyze these caches beside the direct flux models' with --samples of their "
+        "dataset for one");
   }
   o.regions = rc.regions;
   o.experiments = rc.experiments;
