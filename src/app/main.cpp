@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 #include <Kokkos_Core.hpp>
+#include <cstring>
+#include <vector>
 
 #include "app/commands.hpp"
 #include "core/error.hpp"
@@ -15,8 +17,16 @@ int main(int argc, char** argv) {
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   int exit_code = 0;
+  // Kokkos sees only its own --kokkos-* options (given unprefixed, --help
+  // among them, it would print its help before ours); the rest is ours.
+  std::vector<char*> kokkos_args{argv[0]}, our_args{argv[0]};
+  for (int i = 1; i < argc; ++i)
+    (std::strncmp(argv[i], "--kokkos-", 9) == 0 ? kokkos_args : our_args).push_back(argv[i]);
+  int kokkos_argc = static_cast<int>(kokkos_args.size());
+  argc = static_cast<int>(our_args.size());
+  argv = our_args.data();
   {
-    Kokkos::ScopeGuard kokkos(argc, argv);
+    Kokkos::ScopeGuard kokkos(kokkos_argc, kokkos_args.data());
     CLI::App app{
         "fluxrecon: reconstruct air-sea CO2 flux fields from ocean-model output with "
         "machine learning (MPI-parallel)"};
