@@ -24,8 +24,10 @@ void add_prepare_command(CLI::App& app, std::function<void()>& run) {
       "prepare",
       "Prepare training, validation and per-year test sets (HDF5 sample stores) from a "
       "dataset description (inputs/*.yaml)");
-  cmd->add_option("--config", args->config, "dataset description YAML")->check(CLI::ExistingFile);
-  cmd->add_option("--out", args->out, "output directory");
+  // Required unless --describe-config: checked when the command runs.
+  cmd->add_option("--config", args->config, "REQUIRED: dataset description YAML")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--out", args->out, "REQUIRED: output directory");
   cmd->add_option("--data-dir", args->data_dir,
                   "folder of the input files (overrides dataset.directory)");
   cmd->add_flag("--force", args->force, "redo outputs that are already complete");

@@ -24,7 +24,8 @@ void add_run_command(CLI::App& app, std::function<void()>& run) {
       "run",
       "Run the whole pipeline of a pipeline YAML (inputs/demo.yaml): synth (optional), prepare, "
       "train every model, reconstruct, analyze; ends with the path of the HTML report");
-  cmd->add_option("--config", args->config, "pipeline YAML (inputs/demo.yaml)")
+  // Required unless --describe-config: checked when the command runs.
+  cmd->add_option("--config", args->config, "REQUIRED: pipeline YAML (inputs/demo.yaml)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--out", args->out, "output root (replaces the file's 'output' key)");
   cmd->add_flag("--force", args->force, "redo every stage, also outputs that are complete");

@@ -1,6 +1,7 @@
 #include "core/config.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -76,18 +77,24 @@ std::string kind_name(const Schema::Entry& e) {
   return "?";
 }
 
-std::string bounds_text(const Schema::Entry& e) {
+// Whole numbers in full (1048576, not 1.04858e+06), others in 6 digits.
+std::string number_text(double v) {
   std::ostringstream out;
+  if (std::abs(v) < 1e15 && v == std::floor(v))
+    out << static_cast<long long>(v);
+  else
+    out << v;
+  return out.str();
+}
+
+std::string bounds_text(const Schema::Entry& e) {
   if (!e.allowed.empty()) return "one of: " + join(e.allowed);
   const bool lo = e.min > -Schema::inf && e.min > static_cast<double>(Schema::int_min);
   const bool hi = e.max < Schema::inf && e.max < static_cast<double>(Schema::int_max);
-  if (lo && hi)
-    out << "[" << e.min << ", " << e.max << "]";
-  else if (lo)
-    out << ">= " << e.min;
-  else if (hi)
-    out << "<= " << e.max;
-  return out.str();
+  if (lo && hi) return "[" + number_text(e.min) + ", " + number_text(e.max) + "]";
+  if (lo) return ">= " + number_text(e.min);
+  if (hi) return "<= " + number_text(e.max);
+  return "";
 }
 
 class Validator {

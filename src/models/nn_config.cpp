@@ -46,9 +46,9 @@ Schema build(NetworkKind kind) {
   switch (kind) {
     case NetworkKind::mlp: {
       Schema s(
-          "MLP (seed MLPModel, spec 3.1): input the flat 44-vector (10 dynamic features of the 4 "
-          "steps, then the 4 position features once), ReLU hidden layers with dropout, "
-          "Linear(H, 1).");
+          "MLP: input the flat vector of a window (the dynamic features of every month, then the "
+          "4 position features once: 44 values for the 14 standard features and 4 months), ReLU "
+          "hidden layers with dropout, Linear(H, 1).");
       s.integers("hidden_dims", std::vector<long long>{207, 248, 198}, 1, 65536,
                  "width of each hidden layer", 0, 1)
           .real("dropout", 0.0, 0.0, 0.95, "dropout after each hidden layer");
@@ -57,8 +57,8 @@ Schema build(NetworkKind kind) {
     }
     case NetworkKind::lstm: {
       Schema s(
-          "LSTM (seed LSTMModel, spec 3.2): stacked LSTM over the 4x14 window, the top layer's "
-          "last state through dropout and Linear(H, 1).");
+          "LSTM: stacked LSTM over the window (months x features), the top layer's last state "
+          "through dropout and Linear(H, 1).");
       s.integer("hidden_dim", 128, 1, 65536, "hidden units per layer")
           .integer("num_layers", 3, 1, 3, "stacked LSTM layers")
           .real("dropout", 0.0, 0.0, 0.95, "dropout between layers and before the output layer");
@@ -67,9 +67,8 @@ Schema build(NetworkKind kind) {
     }
     case NetworkKind::attention_lstm: {
       Schema s(
-          "Attention LSTM (seed LSTMModelAttentionTemporal, spec 3.3): input attention over the "
-          "14 features at each step, an LSTM cell, temporal attention over the 4 states, "
-          "dropout, Linear(H, 1).");
+          "Attention LSTM: input attention over the features at each month, an LSTM cell, "
+          "temporal attention over the months' states, dropout, Linear(H, 1).");
       s.integer("hidden_dim", 256, 1, 65536, "hidden units of the LSTM cell and attention")
           .real("dropout", 0.4, 0.0, 0.95, "dropout on the context before the output layer");
       add_training(s, kind);

@@ -12,9 +12,9 @@ const char* kOwnKeys[] = {"num_boost_round", "early_stopping_rounds", "collectiv
 Schema build() {
   const double inf = Schema::inf;
   Schema s(
-      "XGBoost model configuration. Defaults are the seed's (configs/xgboost_config.py, sklearn "
-      "names in brackets). Note: booster dart with rate_drop 0 drops no tree and behaves like "
-      "gbtree (seed defect D22); set rate_drop > 0 to get DART.");
+      "XGBoost model configuration. Defaults are the research prototype's (scikit-learn names "
+      "in brackets). Note: booster dart with rate_drop 0 drops no tree and behaves like gbtree; "
+      "set rate_drop > 0 to get DART.");
   s.integer("num_boost_round", 400, 1, 100000, "boosting rounds [n_estimators]")
       .integer("early_stopping_rounds", 0, 0, 100000,
                "stop when the validation RMSE has not improved for this many rounds (0 = off); "
@@ -52,7 +52,7 @@ Schema build() {
       .text("objective", "reg:squarederror",
             {"reg:squarederror", "reg:absoluteerror", "reg:pseudohubererror"}, "loss")
       .real("base_score", 0.0, -inf, inf, "initial prediction (z-scored target: 0)")
-      .integer("seed", 42, 0, 2147483647, "random seed [random_state] (the seed had none, D22)")
+      .integer("seed", 42, 0, 2147483647, "random seed [random_state]")
       .integer("nthread", 0, 0, 4096, "threads per rank (0 = OpenMP default)");
   return s;
 }

@@ -98,7 +98,8 @@ Schema build_schema() {
       .integer("n_warmup_steps", 0, 0, 1000000, "no pruning before this step (epoch/round)")
       .integer("interval_steps", 1, 1, 1000000, "check every this many steps after warm-up");
   Schema s(
-      "Hyper-parameter search space of `fluxrecon tune` (the seed's Optuna studies, spec 4.3).");
+      "Hyper-parameter search space of `fluxrecon tune` (as the research prototype's Optuna "
+      "studies).");
   s.text("model", std::nullopt, {"mlp", "lstm", "attention_lstm", "xgboost"}, "model to tune")
       .section("study", study, "study settings")
       .section("pruner", pruner, "pruning of unpromising trials on intermediate values")
