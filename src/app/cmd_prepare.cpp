@@ -43,8 +43,12 @@ void add_prepare_command(CLI::App& app, std::function<void()>& run) {
       if (mpi::rank() == 0) std::printf("%s", config::document(data::dataset_schema()).c_str());
       return;
     }
-    FR_REQUIRE(!args->config.empty(), "prepare: --config is required");
-    FR_REQUIRE(!args->out.empty(), "prepare: --out is required");
+    all_ranks_agree(MPI_COMM_WORLD, [&] {
+      FR_REQUIRE(!args->config.empty(), "prepare: --config is required (the dataset YAML)");
+    });
+    all_ranks_agree(MPI_COMM_WORLD, [&] {
+      FR_REQUIRE(!args->out.empty(), "prepare: --out is required (the output folder)");
+    });
     config::Config cfg = config::Config::from_text("{}", config::Schema(), "");
     all_ranks_agree(MPI_COMM_WORLD,
                     [&] { cfg = config::Config::load(args->config, data::dataset_schema()); });

@@ -36,7 +36,9 @@ void add_run_command(CLI::App& app, std::function<void()>& run) {
       if (mpi::rank() == 0) std::printf("%s", config::document(pipeline::run_schema()).c_str());
       return;
     }
-    FR_REQUIRE(!args->config.empty(), "run: --config is required");
+    all_ranks_agree(MPI_COMM_WORLD, [&] {
+      FR_REQUIRE(!args->config.empty(), "run: --config is required (the pipeline YAML)");
+    });
     pipeline::RunConfig rc;
     all_ranks_agree(MPI_COMM_WORLD,
                     [&] { rc = pipeline::load_run_config(args->config, args->out); });

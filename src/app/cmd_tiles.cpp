@@ -57,7 +57,8 @@ void add_tiles_command(CLI::App& app, std::function<void()>& run) {
           return s;
         }(),
         ")");
-    FR_REQUIRE(!args->meta.empty(), "tiles: --meta is required");
+    all_ranks_agree(MPI_COMM_WORLD,
+                    [&] { FR_REQUIRE(!args->meta.empty(), "tiles: --meta is required"); });
     tiles::Meta meta;
     all_ranks_agree(MPI_COMM_WORLD, [&] { meta = tiles::load_meta(args->meta, args->data_path); });
     log::info("tiles: ", args->task,

@@ -12,6 +12,13 @@
 #include "core/log.hpp"
 #include "core/sanitize_options.hpp"
 
+namespace {
+// The source location of an error: for developers, under --verbose.
+std::string where(const fluxrecon::Error& e) {
+  return fluxrecon::log::level() == fluxrecon::log::Level::debug ? " [" + e.where() + "]" : "";
+}
+}  // namespace
+
 int main(int argc, char** argv) {
   MPI_Init(&argc, &argv);
   int rank = 0;
@@ -33,9 +40,12 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.set_version_flag("--version", FLUXRECON_VERSION);
     bool all_ranks = false;
-    bool quiet = false;
+    bool quiet = false, verbose = false;
     app.add_flag("--log-all-ranks", all_ranks, "log on every rank, prefixed with its number");
     app.add_flag("-q,--quiet", quiet, "only errors and the final summary");
+    app.add_flag("-v,--verbose", verbose,
+                 "also debug lines (per-step profiling, per-file details) and the source location "
+                 "of an error");
     fluxrecon::app::register_commands(app);
     try {
       app.parse(argc, argv);
@@ -45,21 +55,20 @@ int main(int argc, char** argv) {
       MPI_Finalize();
       return exit_code;
     }
-    (void)quiet;
     try {
       fluxrecon::log::set_all_ranks(all_ranks);
       if (quiet) fluxrecon::log::set_level(fluxrecon::log::Level::quiet);
+      if (verbose) fluxrecon::log::set_level(fluxrecon::log::Level::debug);
       fluxrecon::app::run_selected(app);
     } catch (const fluxrecon::Error& e) {
       exit_code = 2;
       if (e.collective()) {
         if (rank == 0)
-          fluxrecon::log::error_line("fluxrecon: error: " + std::string(e.what()) + " [" +
-                                     e.where() + "]");
+          fluxrecon::log::error_line("fluxrecon: error: " + std::string(e.what()) + where(e));
       } else {
         // Only this rank knows: say it, then take the others down (never hang).
         fluxrecon::log::error_line("fluxrecon: error on rank " + std::to_string(rank) + ": " +
-                                   e.what() + " [" + e.where() + "]");
+                                   e.what() + where(e));
         MPI_Abort(MPI_COMM_WORLD, 2);
       }
     } catch (const std::exception& e) {
