@@ -466,11 +466,16 @@ DatasetDescription load_dataset(const config::Config& cfg, const std::string& da
   const fs::path dir = cfg.get<std::string>("dataset.directory");
   if (!data_dir_override.empty()) {
     d.directory = data_dir_override;
+    d.directory_source = "--data-dir";
   } else if (dir.is_absolute()) {
     d.directory = dir.string();
+    d.directory_source = concat("key 'dataset.directory' of ", cfg.origin());
   } else {
     d.directory = (fs::path(cfg.origin()).parent_path() / dir).lexically_normal().string();
     if (d.directory.empty()) d.directory = ".";
+    d.directory_source =
+        concat("key 'dataset.directory' ('", dir.string(), "', relative to the folder of ",
+               cfg.origin(), ", not to the working directory; --data-dir overrides it)");
   }
   for (const auto& name : cfg.keys("experiments"))
     d.experiments.push_back({name, cfg.get<std::string>("experiments." + name + ".pattern")});

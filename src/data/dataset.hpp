@@ -83,6 +83,7 @@ struct Experiment {
 struct DatasetDescription {
   std::string name, source, origin;  // origin: the YAML path
   std::string directory;             // resolved, absolute or relative to the CWD
+  std::string directory_source;      // where `directory` came from, for error messages
   std::vector<Experiment> experiments;
   std::string training_experiment;
   std::string latitude, longitude, mask, cell_width, cell_height, time;

@@ -188,6 +188,8 @@ void require_files(const DatasetDescription& d,
       if (shown++ < 10) list += "\n  " + m;
     }
     if (missing.size() > 10) list += concat("\n  ... and ", missing.size() - 10, " more");
+    FR_REQUIRE(std::filesystem::is_directory(d.directory), d.origin, ": the input folder '",
+               d.directory, "' does not exist; it comes from ", d.directory_source);
     FR_FAIL(d.origin, ": ", missing.size(), " input file(s) are missing (directory '", d.directory,
             "'):", list);
   });
