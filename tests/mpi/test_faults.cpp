@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <hdf5.h>
 #include <mpi.h>
+#include <pnetcdf.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
@@ -22,12 +23,17 @@
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/mpi_util.hpp"
+#include "data/dataset.hpp"
+#include "data/prepare.hpp"
 #include "io/nc_writer.hpp"
 #include "io/sample_store.hpp"
+#include "models/nn_config.hpp"
 #include "models/xgboost_config.hpp"
 #include "models/xgboost_model.hpp"
 #include "support/mpi_test_util.hpp"
 #include "support/testbed_samples.hpp"
+#include "support/tiny_dataset.hpp"
+#include "train/nn_trainer.hpp"
 
 namespace fs = std::filesystem;
 using test_util::shared_temp_dir;
@@ -309,4 +315,58 @@ TEST(Faults, ALaterRunRemovesTheTemporaryFilesOfDeadRuns) {
     EXPECT_TRUE(fs::exists(alive)) << "a running process's temporary file was removed";
     EXPECT_TRUE(fs::exists(elsewhere)) << "another node's temporary file was removed";
   }
+}
+
+TEST(Faults, AnAllLandMaskIsNamedAsSuchNotAsATooSmallFraction) {
+  const auto dir = shared_temp_dir("all_land");
+  if (world_rank() == 0)
+    for (int y = 2000; y <= 2004; ++y) {
+      tiny::write_year(dir + "/data", y);
+      const std::string path = dir + "/data/tiny_" + std::to_string(y) + ".nc";
+      int nc = 0, mask = 0;
+      tiny::check(ncmpi_open(MPI_COMM_SELF, path.c_str(), NC_WRITE, MPI_INFO_NULL, &nc), "open");
+      tiny::check(ncmpi_inq_varid(nc, "tmask", &mask), "tmask");
+      const std::vector<signed char> land(tiny::nx * tiny::ny, 0);
+      tiny::check(ncmpi_put_var_schar_all(nc, mask, land.data()), "put");
+      tiny::check(ncmpi_close(nc), "close");
+    }
+  MPI_Barrier(MPI_COMM_WORLD);
+  const auto cfg = config::Config::from_text(
+      tiny::config_text(
+          dir + "/data",
+          "time: {train: [2001, 2002], validation: [2003, 2003], test: [2003, 2004]}\n"
+          "sampling: {fraction: 0.5}\n"),
+      data::dataset_schema(), "tiny.yaml");
+  data::PrepareOptions opt;
+  opt.out_dir = dir + "/out";
+  const std::string error = collective_error([&] { data::prepare(cfg, opt, MPI_COMM_WORLD); });
+  EXPECT_NE(error.find("tiny_2001.nc"), std::string::npos) << error;
+  EXPECT_NE(error.find("'grid.mask: tmask' marks every point of the 8 x 6 grid as land"),
+            std::string::npos)
+      << error;
+  EXPECT_EQ(error.find("raise the fraction"), std::string::npos) << error;
+}
+
+TEST(Faults, AnUnreadableCheckpointSaysThatForceStartsAfresh) {
+  const std::string& samples = test_util::testbed_samples();
+  const auto dir = shared_temp_dir("bad_checkpoint");
+  if (world_rank() == 0)  // sealed, so it looks complete, but not HDF5
+    write_text_atomically(dir + "/models/mlp_checkpoint.h5", "not a checkpoint");
+  MPI_Barrier(MPI_COMM_WORLD);
+  const auto params =
+      config::Config::from_text("{hidden_dims: [8], batch_size: 64, epochs: 1}",
+                                models::network_schema(models::NetworkKind::mlp), "mlp.yaml");
+  train::NeuralTrainOptions opt;
+  opt.samples_dir = samples;
+  opt.out_dir = dir + "/models";
+  opt.resume = true;
+  const std::string error = collective_error(
+      [&] { train::train_network(models::NetworkKind::mlp, params, opt, MPI_COMM_WORLD); });
+  EXPECT_NE(error.find("cannot resume from " + dir + "/models/mlp_checkpoint.h5"),
+            std::string::npos)
+      << error;
+  EXPECT_NE(error.find("train with --force to start afresh"), std::string::npos) << error;
+  opt.force = true;  // what the message says: it trains
+  EXPECT_FALSE(train::train_network(models::NetworkKind::mlp, params, opt, MPI_COMM_WORLD).reused);
+  EXPECT_TRUE(output_complete(dir + "/models/mlp.h5", MPI_COMM_WORLD));
 }
