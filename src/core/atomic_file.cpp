@@ -12,6 +12,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <sstream>
 #include <vector>
 
@@ -104,30 +106,37 @@ void fail_io(const std::string& what, const std::string& path, int err) {
           err == ENOSPC ? concat(" (", free_bytes(path), " bytes free there)") : std::string());
 }
 
-// Removes this output's temporary files (and those of its seal) left by
-// processes of this host that no longer run: a killed run never cleans up.
+// Removes the temporary files in the directory of `target` left by
+// processes of this host that no longer run (a killed run never cleans up).
+// Each directory is looked through once per process: outputs of one
+// directory are many (tiles, figures) and a dead run stays dead.
 void remove_stale_temps(const fs::path& target) {
   const fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
+  static std::mutex mutex;
+  static std::set<std::string> seen;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!seen.insert(fs::absolute(dir).lexically_normal().string()).second) return;
+  }
   const std::string host = mpi::hostname();
   std::error_code ec;
-  for (const std::string& base : {"." + target.filename().string() + kTempMark,
-                                  "." + target.filename().string() + kSealSuffix + kTempMark}) {
-    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-      const std::string name = it->path().filename().string();
-      if (name.rfind(base, 0) != 0) continue;
-      const std::string tail = name.substr(base.size());  // "host-pid" (or "pid": older runs)
-      const auto dash = tail.rfind('-');
-      const std::string owner = dash == std::string::npos ? "" : tail.substr(0, dash);
-      const std::string pid_text = dash == std::string::npos ? tail : tail.substr(dash + 1);
-      if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos)
-        continue;
-      if (!owner.empty() && owner != host) continue;  // another node's: cannot tell
-      const long pid = std::stol(pid_text);
-      if (pid <= 0 || (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH)) continue;
-      std::error_code removed;
-      if (fs::remove(it->path(), removed))
-        log::info("removed ", it->path().string(), ", the temporary file of a run that died");
-    }
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const auto mark = name.rfind(kTempMark);
+    if (name.empty() || name[0] != '.' || mark == std::string::npos) continue;
+    const std::string tail = name.substr(mark + std::strlen(kTempMark));  // "host-pid" or "pid"
+    const auto dash = tail.rfind('-');
+    const std::string owner = dash == std::string::npos ? "" : tail.substr(0, dash);
+    const std::string pid_text = dash == std::string::npos ? tail : tail.substr(dash + 1);
+    if (pid_text.empty() || pid_text.size() > 9 ||
+        pid_text.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    if (!owner.empty() && owner != host) continue;  // another node's: cannot tell
+    const long pid = std::stol(pid_text);
+    if (pid <= 0 || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+    std::error_code removed;
+    if (fs::remove(it->path(), removed))
+      log::info("removed ", it->path().string(), ", the temporary file of a run that died");
   }
 }
 
