@@ -60,7 +60,7 @@ n=0
 # row STAGE CASE RC LOG DIR RERUN
 row() {
   local first temps
-  first="$(grep -m1 -E "error|Error|ERROR|refus|cannot" "$4" 2> /dev/null | cut -c1-150 | tr '|' '/')"
+  first="$(grep -m1 -E "error|Error|ERROR|refus|cannot|does not exist" "$4" 2> /dev/null | cut -c1-150 | tr '|' '/')"
   [ -z "$first" ] && first="(none)"
   temps="$(find "$5" -name '.*.part-*' 2> /dev/null | wc -l)"
   echo "| $1 | $2 | $3 | \`${first//\`/\'}\` | $temps | $6 |"
