@@ -101,6 +101,15 @@ void Canvas::set_colour_map(Cmap1 map) {
 
 void Canvas::finish() {
   pls_.reset();  // plend1: the driver writes the PNG
+  if (!png_complete(output_.temp_path())) {
+    std::error_code ec;
+    const auto bytes = std::filesystem::file_size(output_.temp_path(), ec);
+    const std::uint64_t free = free_disk_bytes(path_);
+    FR_FAIL("cannot write plot '", path_, "': PLplot's PNG is incomplete (", ec ? 0 : bytes,
+            " bytes, no IEND chunk)",
+            free < (1u << 20) ? concat(": no space left on device (", free, " bytes free)")
+                              : std::string());
+  }
   const PngInfo info = read_png_info(output_.temp_path());
   FR_REQUIRE(info.width == width_ && info.height == height_, "plot '", path_, "': PLplot wrote ",
              info.width, "x", info.height, " pixels, expected ", width_, "x", height_);

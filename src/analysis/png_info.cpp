@@ -1,5 +1,6 @@
 #include "analysis/png_info.hpp"
 
+#include <algorithm>
 #include <array>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +16,16 @@ std::uint32_t big_endian32(const unsigned char* p) {
 }
 
 }  // namespace
+
+bool png_complete(const std::string& path) {
+  static constexpr unsigned char kEnd[12] = {0,   0,   0,    0,    'I',  'E',
+                                             'N', 'D', 0xae, 0x42, 0x60, 0x82};
+  std::ifstream in(path, std::ios::binary);
+  if (!in.seekg(-12, std::ios::end)) return false;
+  std::array<unsigned char, 12> tail{};
+  in.read(reinterpret_cast<char*>(tail.data()), tail.size());
+  return in.gcount() == 12 && std::equal(tail.begin(), tail.end(), kEnd);
+}
 
 PngInfo read_png_info(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -16,6 +16,10 @@ struct PngInfo {
   std::uint64_t file_bytes = 0;
 };
 
+// True when `path` ends with PNG's IEND chunk: the writer got to the end (a
+// full disk cuts a PNG short without PLplot saying so).
+bool png_complete(const std::string& path);
+
 // Throws an Error naming `path` if it is not a PNG with a valid IHDR chunk.
 PngInfo read_png_info(const std::string& path);
 

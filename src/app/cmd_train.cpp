@@ -63,7 +63,8 @@ void add_train_command(CLI::App& app, std::function<void()>& run) {
                   "model configuration YAML (default inputs/models/<model>.yaml values)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--out", args->out, "output folder for the model file and logs");
-  cmd->add_flag("--force", args->force, "retrain even if the model file is complete");
+  cmd->add_flag("--force", args->force,
+                "retrain from scratch even if the model file is complete (no --resume)");
   cmd->add_flag("--resume", args->resume,
                 "neural models: continue from <model>_checkpoint.h5 in --out if present");
   cmd->add_flag("--describe-config", args->describe,

@@ -1,5 +1,6 @@
 // fluxrecon: one binary, one subcommand per pipeline stage. This file only
 // wires MPI, Kokkos, the command line and the top-level error handling.
+#include <hdf5.h>
 #include <mpi.h>
 
 #include <CLI/CLI.hpp>
@@ -21,6 +22,9 @@ std::string where(const fluxrecon::Error& e) {
 
 int main(int argc, char** argv) {
   MPI_Init(&argc, &argv);
+  // Our errors name the file and what failed; HDF5's own stack, printed on
+  // every rank, would bury them under pages of diagnostics.
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   int exit_code = 0;

@@ -1,9 +1,39 @@
 #include "core/error.hpp"
 
 #include <cstring>
+#include <exception>
 #include <vector>
 
 namespace fluxrecon {
+namespace {
+// Live rank-local Errors of this thread (an exception in flight is one).
+thread_local int t_rank_local_errors = 0;
+}  // namespace
+
+Error::Error(std::string message, std::string where, bool collective)
+    : std::runtime_error(std::move(message)), where_(std::move(where)), collective_(collective) {
+  if (!collective_) ++t_rank_local_errors;
+}
+Error::Error(const Error& other)
+    : std::runtime_error(other), where_(other.where_), collective_(other.collective_) {
+  if (!collective_) ++t_rank_local_errors;
+}
+Error& Error::operator=(const Error& other) {
+  if (this == &other) return *this;
+  if (!collective_) --t_rank_local_errors;
+  std::runtime_error::operator=(other);
+  where_ = other.where_;
+  collective_ = other.collective_;
+  if (!collective_) ++t_rank_local_errors;
+  return *this;
+}
+Error::~Error() {
+  if (!collective_) --t_rank_local_errors;
+}
+
+bool unwinding_from_rank_local_error() {
+  return std::uncaught_exceptions() > 0 && t_rank_local_errors > 0;
+}
 
 void fail_at(const char* file, int line, const std::string& message) {
   const char* base = std::strrchr(file, '/');
@@ -16,13 +46,17 @@ void all_ranks_agree(MPI_Comm comm, const std::function<void()>& body) {
   std::string message;
   std::string where;
   int failed_rank = -1;
+  bool agreed_before = false;
   try {
     body();
   } catch (const Error& e) {
-    if (e.collective()) throw;  // already agreed on a sub-communicator of ours
+    // Even an Error that is collective takes part: it may have been agreed
+    // on a sub-communicator only (one rank group), while the other ranks of
+    // `comm` wait here.
     message = e.what();
     where = e.where();
     failed_rank = rank;
+    agreed_before = e.collective();
   } catch (const std::exception& e) {
     message = concat("unexpected error: ", e.what());
     where = "unknown";
@@ -33,7 +67,7 @@ void all_ranks_agree(MPI_Comm comm, const std::function<void()>& body) {
   int lowest = INT32_MAX;
   MPI_Allreduce(&local, &lowest, 1, MPI_INT, MPI_MIN, comm);
   if (lowest == INT32_MAX) return;
-  std::string text = message + '\n' + where;
+  std::string text = (agreed_before ? "c" : "l") + message + '\n' + where;
   int length = static_cast<int>(text.size());
   MPI_Bcast(&length, 1, MPI_INT, lowest, comm);
   text.resize(static_cast<size_t>(length));
@@ -41,8 +75,9 @@ void all_ranks_agree(MPI_Comm comm, const std::function<void()>& body) {
   const auto split = text.rfind('\n');
   int size = 1;
   MPI_Comm_size(comm, &size);
-  std::string shown = text.substr(0, split);
-  if (size > 1) shown = concat(shown, " (detected on rank ", lowest, ")");
+  std::string shown = text.substr(1, split - 1);
+  // An agreed Error already says where it was detected.
+  if (size > 1 && text[0] != 'c') shown = concat(shown, " (detected on rank ", lowest, ")");
   throw Error(shown, text.substr(split + 1), /*collective=*/true);
 }
 

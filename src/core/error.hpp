@@ -24,8 +24,10 @@ std::string concat(Parts&&... parts) {
 // `collective` is true once every rank of the communicator knows about it.
 class Error : public std::runtime_error {
  public:
-  Error(std::string message, std::string where, bool collective = false)
-      : std::runtime_error(std::move(message)), where_(std::move(where)), collective_(collective) {}
+  Error(std::string message, std::string where, bool collective = false);
+  Error(const Error& other);
+  Error& operator=(const Error& other);
+  ~Error() override;
   const std::string& where() const { return where_; }
   bool collective() const { return collective_; }
 
@@ -33,6 +35,12 @@ class Error : public std::runtime_error {
   std::string where_;
   bool collective_;
 };
+
+// True while this thread unwinds from an Error that only this rank has (not
+// yet agreed on by all_ranks_agree). Destructors that would enter a collective
+// (closing a parallel file) must then skip it: the other ranks are not there,
+// and main() takes the job down with MPI_Abort.
+bool unwinding_from_rank_local_error();
 
 [[noreturn]] void fail_at(const char* file, int line, const std::string& message);
 

@@ -206,6 +206,14 @@ Grid load_grid(io::GridFile& file, const DatasetDescription& d, MPI_Comm comm,
   }
   g.ocean_total = mpi::sum(ocean, comm);
   g.duplicates_dropped = mpi::sum(dropped, comm);
+  // A mask problem, not a sampling one: no sampling.fraction would help.
+  all_ranks_agree(comm, [&] {
+    FR_REQUIRE(g.ocean_total > 0, file.path(), ": the ocean mask 'grid.mask: ", d.mask,
+               "' marks every point of the ", g.nx, " x ", g.ny,
+               " grid as land (no ocean point at all, so raising sampling.fraction cannot help)",
+               "; expected an integer variable with ocean > 0 or a float field finite over the "
+               "ocean: check the variable named by grid.mask");
+  });
   return g;
 }
 

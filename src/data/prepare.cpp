@@ -377,7 +377,12 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
           " selection is empty: no ocean point of region '", d.train_region.name,
           "' is observed with sampling.fraction ", d.train_fraction,
           spatial && d.sampling_mask == "file" ? concat(" and the mask ", d.mask_pattern) : "",
-          "; raise the fraction or choose another region");
+          // A mask file decides the observed cells: the fraction is not the cause.
+          spatial && d.sampling_mask == "file"
+              ? concat("; the mask (variable '", d.mask_variable,
+                       "') observes no ocean cell of the region: check sampling.mask_file and "
+                       "sampling.mask_variable, or choose another region")
+              : std::string("; raise the fraction or choose another region"));
     });
   };
   // Temporal design: the same drawn locations over the periods.

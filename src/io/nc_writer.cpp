@@ -2,9 +2,13 @@
 
 #include <pnetcdf.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <utility>
 
+#include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/mpi_util.hpp"
 
 namespace fluxrecon::io {
 namespace {
@@ -37,6 +41,19 @@ const char* type_name(NcType type) {
   return "?";
 }
 
+std::uint64_t element_size(NcType type) {
+  switch (type) {
+    case NcType::byte:
+      return 1;
+    case NcType::int32:
+    case NcType::float32:
+      return 4;
+    case NcType::float64:
+      return 8;
+  }
+  return 8;
+}
+
 std::string describe(const std::string& variable) {
   return variable.empty() ? std::string("global attributes") : "variable '" + variable + "'";
 }
@@ -56,11 +73,11 @@ std::string write_format_name(WriteFormat format) {
 // Turns a PnetCDF status into an Error naming the file and what was done.
 // Every public method runs its checks and calls inside all_ranks_agree, so an
 // error on one rank raises the same Error on all of them.
-#define FR_NC_CHECK(call, ...)                                            \
-  do {                                                                    \
-    const int status_ = (call);                                           \
-    FR_REQUIRE(status_ == NC_NOERR, "'", path_, "': ", __VA_ARGS__, ": ", \
-               ncmpi_strerror(status_));                                  \
+#define FR_NC_CHECK(call, ...)                                                           \
+  do {                                                                                   \
+    const int status_ = (call);                                                          \
+    FR_REQUIRE(status_ == NC_NOERR, "'", final_name_of(path_), "': ", __VA_ARGS__, ": ", \
+               ncmpi_strerror(status_));                                                 \
   } while (0)
 
 NcWriter::NcWriter(std::string path, MPI_Comm comm, WriteFormat format)
@@ -73,10 +90,11 @@ NcWriter::NcWriter(std::string path, MPI_Comm comm, WriteFormat format)
 }
 
 NcWriter::~NcWriter() {
-  // Reached without close() only while every rank unwinds from a collective
-  // Error, so the (collective) abort cannot hang; it also deletes a file
-  // still in define mode.
-  if (ncid_ >= 0) ncmpi_abort(ncid_);
+  // Without close(), every rank unwinds from a collective Error and the
+  // (collective) abort cannot hang; it also deletes a file still in define
+  // mode. When only this rank fails, the others are not there to abort with
+  // it: leave the file (main() ends the job, the caller's temp name goes).
+  if (ncid_ >= 0 && !unwinding_from_rank_local_error()) ncmpi_abort(ncid_);
 }
 
 void NcWriter::define_dimension(const std::string& name, std::int64_t length) {
@@ -155,8 +173,22 @@ void NcWriter::end_definitions() {
     FR_REQUIRE(define_mode_, "'", path_, "': end_definitions() called twice");
     FR_NC_CHECK(ncmpi_enddef(ncid_),
                 "cannot leave define mode (header inconsistent across ranks?)");
+    // The file's size once every variable is written: the last variable's
+    // end (all dimensions are fixed).
+    expected_bytes_ = 0;
+    for (const auto& [name, var] : variables_) {
+      MPI_Offset begin = 0;
+      FR_NC_CHECK(ncmpi_inq_varoffset(ncid_, var.id, &begin), "cannot locate variable '", name,
+                  "'");
+      std::uint64_t bytes = element_size(var.type);
+      for (const auto length : var.shape) bytes *= static_cast<std::uint64_t>(length);
+      expected_bytes_ = std::max(expected_bytes_, static_cast<std::uint64_t>(begin) + bytes);
+    }
   });
   define_mode_ = false;
+  // Reserved now, so that a full disk fails here instead of leaving holes
+  // (zeros) where a collective write could not put its data.
+  reserve_space(path_, expected_bytes_, comm_);
 }
 
 std::uint64_t NcWriter::check_block(const std::string& variable, const Variable& var,
@@ -221,6 +253,13 @@ void NcWriter::close() {
   ncid_ = -1;  // PnetCDF frees the handle even when close reports an error
   all_ranks_agree(comm_, [&] {
     FR_NC_CHECK(ncmpi_close(id), "cannot close the file (data may be incomplete)");
+    if (mpi::rank(comm_) != 0 || define_mode_) return;
+    // A write that the file system dropped shows as a short file.
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path_, ec);
+    FR_REQUIRE(!ec && size >= expected_bytes_, "'", final_name_of(path_), "' has ", ec ? 0 : size,
+               " bytes after closing, expected ", expected_bytes_,
+               " (data lost: no space left on device?)");
   });
 }
 

@@ -46,6 +46,8 @@ class NcWriter {
   // variable's type).
   void put_attribute(const std::string& variable, const std::string& name, NcType type,
                      const std::vector<double>& values);
+  // Also reserves the disk space of the whole file: a full disk fails here,
+  // with "no space left on device" and the file's name.
   void end_definitions();
 
   // Data mode. Collective put of the block [start, start + count) (one entry
@@ -59,12 +61,17 @@ class NcWriter {
   void write(const std::string& variable, const std::vector<std::int64_t>& start,
              const std::vector<std::int64_t>& count, const signed char* values);
 
-  // Collective. Flushes and closes; the file is complete after this.
+  // Collective. Flushes and closes; the file is complete after this. Fails
+  // on every rank when PnetCDF reports an error or the file is shorter than
+  // its header says (a write the file system dropped).
   void close();
 
   const std::string& path() const { return path_; }
   // Bytes of variable data this rank has put so far.
   std::uint64_t bytes_written() const { return bytes_written_; }
+  // The file's size when complete (known after end_definitions()); close()
+  // fails when the file is shorter.
+  std::uint64_t expected_bytes() const { return expected_bytes_; }
 
  private:
   struct Variable {
@@ -91,6 +98,7 @@ class NcWriter {
   std::map<std::string, std::int64_t> dimension_lengths_;
   std::map<std::string, Variable> variables_;
   std::uint64_t bytes_written_ = 0;
+  std::uint64_t expected_bytes_ = 0;
 };
 
 }  // namespace fluxrecon::io

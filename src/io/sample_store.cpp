@@ -1,10 +1,13 @@
 #include "io/sample_store.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/mpi_util.hpp"
@@ -14,7 +17,35 @@ namespace fluxrecon::io {
 namespace {
 
 void check(herr_t status, const std::string& path, const char* what) {
-  FR_REQUIRE(status >= 0, "HDF5 failed to ", what, " in '", path, "'");
+  FR_REQUIRE(status >= 0, "HDF5 failed to ", what, " in '", final_name_of(path), "'");
+}
+
+// Switches HDF5's printing of its error stack off for one scope: our errors
+// name the file and what failed, and pages of HDF5 diagnostics on every rank
+// would hide them.
+class QuietErrors {
+ public:
+  QuietErrors() {
+    H5Eget_auto2(H5E_DEFAULT, &handler_, &data_);
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  }
+  QuietErrors(const QuietErrors&) = delete;
+  QuietErrors& operator=(const QuietErrors&) = delete;
+  ~QuietErrors() { H5Eset_auto2(H5E_DEFAULT, handler_, data_); }
+
+ private:
+  H5E_auto2_t handler_ = nullptr;
+  void* data_ = nullptr;
+};
+
+std::vector<std::string> split_names(const std::string& names) {
+  std::vector<std::string> out;
+  for (std::size_t start = 0; start <= names.size();) {
+    const auto comma = std::min(names.find(',', start), names.size());
+    out.push_back(names.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
 }
 
 // Selects rows [offset, offset+count) of a (N[, d1, d2]) dataset in
@@ -46,11 +77,47 @@ void write_double_attribute(hid_t file, const char* name, const double* values, 
 
 }  // namespace
 
+std::string first_non_finite(const SampleBlock& b, int window,
+                             const std::vector<std::string>& feature_names,
+                             std::int64_t first_sample, const std::string& path) {
+  const std::size_t features = feature_names.size();
+  const std::size_t row = static_cast<std::size_t>(std::max(window, 0)) * features;
+  const std::size_t n = b.target.size();
+  if (row == 0 || b.features.size() != n * row)
+    return n == 0 ? std::string()
+                  : concat("sample store '", final_name_of(path), "': ", b.features.size(),
+                           " feature values for ", n, " samples of ", window, " x ", features);
+  auto describe = [&](const char* dataset, std::size_t i, float value) {
+    return concat("sample store '", final_name_of(path), "': dataset '", dataset, "' holds ", value,
+                  " at sample ", first_sample + static_cast<std::int64_t>(i));
+  };
+  for (std::size_t i = 0; i < n; ++i) {
+    const float* x = b.features.data() + i * row;
+    for (std::size_t k = 0; k < row; ++k) {
+      if (std::isfinite(x[k])) continue;
+      return concat(describe("features", i, x[k]), ", feature '", feature_names[k % features],
+                    "' (month ", k / features + 1, " of the ", window,
+                    "-month window); non-finite inputs are never trained on: check the input "
+                    "files and prepare again");
+    }
+    if (!std::isfinite(b.target[i]))
+      return concat(describe("target", i, b.target[i]),
+                    "; non-finite targets are never trained on: check the input files and "
+                    "prepare again");
+  }
+  return {};
+}
+
 SampleStoreWriter::SampleStoreWriter(const std::string& path, std::int64_t total, int window,
                                      const std::vector<std::string>& feature_names,
                                      const Normalisation& norm, const std::string& metadata_json,
                                      MPI_Comm comm)
-    : path_(path), comm_(comm), window_(window), features_(static_cast<int>(feature_names.size())) {
+    : path_(path),
+      comm_(comm),
+      window_(window),
+      features_(static_cast<int>(feature_names.size())),
+      names_(feature_names) {
+  QuietErrors quiet;
   FR_REQUIRE(norm.feature_mean.size() == feature_names.size() &&
                  norm.feature_std.size() == feature_names.size(),
              "sample store '", path, "': ", feature_names.size(),
@@ -60,47 +127,67 @@ SampleStoreWriter::SampleStoreWriter(const std::string& path, std::int64_t total
     H5Pset_fapl_mpio(access, comm_, MPI_INFO_NULL);
     file_ = H5Fcreate(path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access);
     H5Pclose(access);
-    FR_REQUIRE(file_ >= 0, "cannot create sample store '", path_, "'");
+    FR_REQUIRE(file_ >= 0, "cannot create sample store '", final_name_of(path_), "'");
   });
   transfer_ = H5Pcreate(H5P_DATASET_XFER);
   H5Pset_dxpl_mpio(transfer_, H5FD_MPIO_INDEPENDENT);
-  auto create = [&](const char* name, hid_t type, int inner_dims) {
-    hsize_t dims[3] = {static_cast<hsize_t>(total), static_cast<hsize_t>(window),
-                       static_cast<hsize_t>(feature_names.size())};
-    hid_t space = H5Screate_simple(inner_dims ? 3 : 1, dims, nullptr);
-    hid_t set = H5Dcreate2(file_, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    check(set, path_, name);
-    H5Dclose(set);
-    H5Sclose(space);
-  };
-  create("features", H5T_IEEE_F32LE, 1);
-  create("target", H5T_IEEE_F32LE, 0);
-  create("lat", H5T_IEEE_F32LE, 0);
-  create("lon", H5T_IEEE_F32LE, 0);
-  create("year", H5T_STD_I32LE, 0);
-  create("month", H5T_STD_I32LE, 0);
-  create("location", H5T_STD_I64LE, 0);
-  // Attributes are written collectively with identical values on all ranks.
-  std::string names;
-  for (const auto& n : feature_names) names += (names.empty() ? "" : ",") + n;
-  write_string_attribute(file_, "feature_names", names, path_);
-  write_double_attribute(file_, "feature_mean", norm.feature_mean.data(), features_, path_);
-  write_double_attribute(file_, "feature_std", norm.feature_std.data(), features_, path_);
-  write_double_attribute(file_, "target_mean", &norm.target_mean, 1, path_);
-  write_double_attribute(file_, "target_std", &norm.target_std, 1, path_);
-  write_string_attribute(file_, "metadata", metadata_json, path_);
-}
-
-SampleStoreWriter::~SampleStoreWriter() {
-  if (file_ >= 0) {
-    H5Pclose(transfer_);
-    H5Fclose(file_);
+  try {
+    all_ranks_agree(comm_, [&] {
+      auto create = [&](const char* name, hid_t type, int inner_dims) {
+        hsize_t dims[3] = {static_cast<hsize_t>(total), static_cast<hsize_t>(window),
+                           static_cast<hsize_t>(feature_names.size())};
+        hid_t space = H5Screate_simple(inner_dims ? 3 : 1, dims, nullptr);
+        hid_t set = H5Dcreate2(file_, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        H5Sclose(space);
+        check(set, path_, name);
+        H5Dclose(set);
+      };
+      create("features", H5T_IEEE_F32LE, 1);
+      create("target", H5T_IEEE_F32LE, 0);
+      create("lat", H5T_IEEE_F32LE, 0);
+      create("lon", H5T_IEEE_F32LE, 0);
+      create("year", H5T_STD_I32LE, 0);
+      create("month", H5T_STD_I32LE, 0);
+      create("location", H5T_STD_I64LE, 0);
+      // Attributes are written collectively with identical values on all ranks.
+      std::string names;
+      for (const auto& n : feature_names) names += (names.empty() ? "" : ",") + n;
+      write_string_attribute(file_, "feature_names", names, path_);
+      write_double_attribute(file_, "feature_mean", norm.feature_mean.data(), features_, path_);
+      write_double_attribute(file_, "feature_std", norm.feature_std.data(), features_, path_);
+      write_double_attribute(file_, "target_mean", &norm.target_mean, 1, path_);
+      write_double_attribute(file_, "target_std", &norm.target_std, 1, path_);
+      write_string_attribute(file_, "metadata", metadata_json, path_);
+    });
+    // The data's bytes and room for HDF5's metadata, so that a full disk
+    // fails here instead of in a write or in HDF5's collective close.
+    const auto row = static_cast<std::uint64_t>(window) * features_ * 4 + 4 * 5 + 8;
+    reserve_space(
+        path_, static_cast<std::uint64_t>(total) * row + (1u << 16) + metadata_json.size(), comm_);
+  } catch (...) {
+    close_quietly();  // every rank is here: the errors above are collective
+    throw;
   }
 }
 
-void SampleStoreWriter::write_dataset(const char* name, hid_t type, std::int64_t offset,
-                                      std::int64_t count, int inner, const void* data) {
+void SampleStoreWriter::close_quietly() {
+  if (file_ < 0) return;
+  QuietErrors quiet;
+  H5Pclose(transfer_);
+  H5Fclose(file_);
+  file_ = -1;
+}
+
+SampleStoreWriter::~SampleStoreWriter() {
+  // H5Fclose is collective: when only this rank fails, the others are not
+  // there to close with it (main() aborts the job instead).
+  if (!unwinding_from_rank_local_error()) close_quietly();
+}
+
+herr_t SampleStoreWriter::write_dataset(const char* name, hid_t type, std::int64_t offset,
+                                        std::int64_t count, int inner, const void* data) {
   hid_t set = H5Dopen2(file_, name, H5P_DEFAULT);
+  if (set < 0) return set;
   hid_t file_space = H5Dget_space(set);
   hid_t memory_space = select_rows(file_space, inner > 1 ? 3 : 1, offset, count,
                                    static_cast<hsize_t>(window_), static_cast<hsize_t>(features_));
@@ -108,26 +195,52 @@ void SampleStoreWriter::write_dataset(const char* name, hid_t type, std::int64_t
   H5Sclose(memory_space);
   H5Sclose(file_space);
   H5Dclose(set);
-  check(status, path_, name);
+  return status;
 }
 
 void SampleStoreWriter::write(std::int64_t offset, const SampleBlock& b) {
+  QuietErrors quiet;
+  all_ranks_agree(comm_, [&] {
+    const std::string bad = first_non_finite(b, window_, names_, offset, path_);
+    FR_REQUIRE(bad.empty(), bad);
+  });
   const std::int64_t n = b.size();
-  write_dataset("features", H5T_NATIVE_FLOAT, offset, n, window_ * features_, b.features.data());
-  write_dataset("target", H5T_NATIVE_FLOAT, offset, n, 1, b.target.data());
-  write_dataset("lat", H5T_NATIVE_FLOAT, offset, n, 1, b.lat.data());
-  write_dataset("lon", H5T_NATIVE_FLOAT, offset, n, 1, b.lon.data());
-  write_dataset("year", H5T_NATIVE_INT32, offset, n, 1, b.year.data());
-  write_dataset("month", H5T_NATIVE_INT32, offset, n, 1, b.month.data());
-  write_dataset("location", H5T_NATIVE_INT64, offset, n, 1, b.location.data());
+  const char* failed = nullptr;
+  int err = 0;
+  auto put = [&](const char* name, hid_t type, int inner, const void* data) {
+    errno = 0;
+    if (write_dataset(name, type, offset, n, inner, data) < 0 && failed == nullptr) {
+      failed = name;
+      err = errno;
+    }
+  };
+  put("features", H5T_NATIVE_FLOAT, window_ * features_, b.features.data());
+  put("target", H5T_NATIVE_FLOAT, 1, b.target.data());
+  put("lat", H5T_NATIVE_FLOAT, 1, b.lat.data());
+  put("lon", H5T_NATIVE_FLOAT, 1, b.lon.data());
+  put("year", H5T_NATIVE_INT32, 1, b.year.data());
+  put("month", H5T_NATIVE_INT32, 1, b.month.data());
+  put("location", H5T_NATIVE_INT64, 1, b.location.data());
+  // Agreed on before anything collective follows (the next write, the close).
+  all_ranks_agree(comm_, [&] {
+    FR_REQUIRE(failed == nullptr, "cannot write dataset '", failed, "' of sample store '",
+               final_name_of(path_), "'", err != 0 ? ": " + system_error_text(err) : "");
+  });
 }
 
 void SampleStoreWriter::close() {
   if (file_ < 0) return;
+  QuietErrors quiet;
   H5Pclose(transfer_);
+  errno = 0;
   const herr_t status = H5Fclose(file_);
+  const int err = errno;
   file_ = -1;
-  check(status, path_, "close the file");
+  all_ranks_agree(comm_, [&] {
+    FR_REQUIRE(status >= 0, "cannot close sample store '", final_name_of(path_),
+               "' (its data may be incomplete)",
+               err != 0 ? ": " + system_error_text(err) : std::string());
+  });
 }
 
 namespace {
@@ -219,6 +332,10 @@ SampleBlock read_samples(const std::string& path, int* window) {
   b.year = read_all<std::int32_t>(f.id, "year", H5T_NATIVE_INT32, path);
   b.month = read_all<std::int32_t>(f.id, "month", H5T_NATIVE_INT32, path);
   b.location = read_all<std::int64_t>(f.id, "location", H5T_NATIVE_INT64, path);
+  const std::string bad =
+      first_non_finite(b, shape.size() == 3 ? static_cast<int>(shape[1]) : 0,
+                       split_names(read_string_attribute(f.id, "feature_names", path)), 0, path);
+  FR_REQUIRE(bad.empty(), bad);
   return b;
 }
 
@@ -278,12 +395,7 @@ SampleShard read_sample_shard(const std::string& path, MPI_Comm comm) {
     read_double_attribute(file, "target_std", &shard.norm.target_std, path);
   });
   shard.metadata = read_metadata_from(file, path);
-  std::string names = read_string_attribute(file, "feature_names", path);
-  for (std::size_t start = 0; start <= names.size();) {
-    const auto comma = std::min(names.find(',', start), names.size());
-    shard.feature_names.push_back(names.substr(start, comma - start));
-    start = comma + 1;
-  }
+  shard.feature_names = split_names(read_string_attribute(file, "feature_names", path));
   shard.offset = shard.total * me / ranks;
   const std::int64_t count = shard.total * (me + 1) / ranks - shard.offset;
   hid_t transfer = H5Pcreate(H5P_DATASET_XFER);
@@ -303,6 +415,9 @@ SampleShard read_sample_shard(const std::string& path, MPI_Comm comm) {
     read_rows(file, "month", H5T_NATIVE_INT32, shard.offset, count, 1, transfer, b.month, path);
     read_rows(file, "location", H5T_NATIVE_INT64, shard.offset, count, 1, transfer, b.location,
               path);
+    const std::string bad =
+        first_non_finite(b, shard.window, shard.feature_names, shard.offset, path);
+    FR_REQUIRE(bad.empty(), bad);
   });
   H5Pclose(transfer);
   H5Fclose(file);

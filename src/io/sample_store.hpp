@@ -30,10 +30,22 @@ struct SampleBlock {  // this rank's part of a store, in memory
   std::int64_t size() const { return static_cast<std::int64_t>(target.size()); }
 };
 
+// The first non-finite feature or target of `block` (samples numbered from
+// `first_sample`) as an error text naming `path`, the dataset, the sample and
+// the feature; "" when every value is finite. NaN or infinite inputs would
+// make XGBoost and the networks train on garbage (or, at several ranks, stop
+// in a collective), so no store holds them.
+std::string first_non_finite(const SampleBlock& block, int window,
+                             const std::vector<std::string>& feature_names,
+                             std::int64_t first_sample, const std::string& path);
+
 class SampleStoreWriter {
  public:
   // Collective. Creates `path` (a temporary name: commit is the caller's)
-  // for `total` samples of `window` months.
+  // for `total` samples of `window` months, and reserves the disk space for
+  // them, so that a full disk fails here. Every failure of the writer is
+  // raised on all ranks together (a rank-local one would leave the others in
+  // HDF5's collective close).
   SampleStoreWriter(const std::string& path, std::int64_t total, int window,
                     const std::vector<std::string>& feature_names, const Normalisation& norm,
                     const std::string& metadata_json, MPI_Comm comm);
@@ -42,21 +54,25 @@ class SampleStoreWriter {
   SampleStoreWriter& operator=(const SampleStoreWriter&) = delete;
 
   // Collective: writes `block` at global offset `offset`. Every rank must
-  // call it the same number of times (an empty block is fine).
+  // call it the same number of times (an empty block is fine). A non-finite
+  // feature or target on any rank fails all of them before anything is written.
   void write(std::int64_t offset, const SampleBlock& block);
   // Collective: flushes and closes.
   void close();
 
  private:
-  void write_dataset(const char* name, hid_t type, std::int64_t offset, std::int64_t count,
-                     int inner, const void* data);
+  herr_t write_dataset(const char* name, hid_t type, std::int64_t offset, std::int64_t count,
+                       int inner, const void* data);
+  void close_quietly();
   std::string path_;
   MPI_Comm comm_;
   int window_, features_;
+  std::vector<std::string> names_;
   hid_t file_ = -1, transfer_ = -1;
 };
 
-// Rank-local (serial HDF5) reads, for statistics reuse and tests.
+// Rank-local (serial HDF5) reads, for statistics reuse and tests. Every
+// reader fails on a non-finite feature or target (see first_non_finite).
 Normalisation read_normalisation(const std::string& path);
 std::string read_metadata(const std::string& path);
 std::string read_metadata_from(hid_t file, const std::string& path);

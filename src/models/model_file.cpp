@@ -109,9 +109,15 @@ io::Normalisation model_normalisation(const json& metadata) {
 }
 
 void write_model_file(const std::string& path, const ModelFile& file) {
-  AtomicOutput out(path, MPI_COMM_SELF);
-  hid_t f = H5Fcreate(out.temp_path().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  FR_REQUIRE(f >= 0, "cannot create model file '", out.temp_path(), "'");
+  // Built in memory (HDF5's core driver) and written by us: HDF5 never meets
+  // a full disk, whose failed close would leave the file open inside HDF5
+  // and crash its clean-up in MPI_Finalize; our writer names the path instead.
+  hid_t access = H5Pcreate(H5P_FILE_ACCESS);
+  H5Pset_fapl_core(access, 1 << 20, /*backing_store=*/0);
+  hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access);
+  H5Pclose(access);
+  FR_REQUIRE(f >= 0, "cannot create model file '", path, "' in memory");
+  std::string image;
   try {
     json meta = file.metadata;
     meta["model"] = kind_name(file.spec.kind);
@@ -126,12 +132,18 @@ void write_model_file(const std::string& path, const ModelFile& file) {
       for (const auto& [name, v] : file.extra) write_array(g, name, {v.size()}, v.data(), path);
       H5Gclose(g);
     }
+    check(H5Fflush(f, H5F_SCOPE_GLOBAL), path, "flush");
+    const ssize_t size = H5Fget_file_image(f, nullptr, 0);
+    check(size > 0 ? 0 : -1, path, "size the file image");
+    image.resize(static_cast<std::size_t>(size));
+    check(H5Fget_file_image(f, image.data(), image.size()) == size ? 0 : -1, path,
+          "copy the file image");
   } catch (...) {
     H5Fclose(f);
     throw;
   }
   check(H5Fclose(f), path, "close");
-  out.commit();
+  write_text_atomically(path, image);
 }
 
 ModelFile read_model_file(const std::string& path) {

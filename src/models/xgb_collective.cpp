@@ -202,10 +202,61 @@ XgbCollective::XgbCollective(MPI_Comm comm, XgbCollectiveOptions options)
   }
   active_ = true;
   t_collective_alive = true;
+  watchdog_ = std::thread([this] { watch(); });
   log::info("XGBoost collective: ", size_, " workers, rabit tracker at ", host_, ":", port_);
 }
 
+void XgbCollective::stop_watchdog() {
+  if (!watchdog_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(watch_mutex_);
+    watch_stop_ = true;
+  }
+  watch_cv_.notify_all();
+  watchdog_.join();
+}
+
+void XgbCollective::watch() {
+  std::unique_lock<std::mutex> lock(watch_mutex_);
+  while (!watch_stop_) {
+    watch_cv_.wait_for(lock, std::chrono::milliseconds(250));
+    if (!in_call_) continue;
+    const double limit = std::max<double>(options_.comm_timeout_s, 4 * longest_call_s_);
+    const double running =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - call_start_).count();
+    if (running <= limit) continue;
+    // No MPI and no exceptions on this thread: say it and end the process;
+    // mpiexec ends the other ranks when one exits non-zero.
+    log::error_line(concat(
+        "fluxrecon: error on rank ", rank_, ": XGBoost distributed training made no progress in ",
+        call_what_, " for ", static_cast<int>(running), " s (limit: collective_timeout_sec ",
+        options_.comm_timeout_s, " s or 4 x the longest call so far, ", longest_call_s_,
+        " s): the ranks are stuck in an exchange (ranks that disagree, e.g. on non-finite "
+        "inputs, or a stalled peer); ending the job"));
+    std::_Exit(2);
+  }
+}
+
+void XgbCollective::run(const std::string& what, const std::function<int()>& call) {
+  {
+    std::lock_guard<std::mutex> lock(watch_mutex_);
+    in_call_ = true;
+    call_what_ = what;
+    call_start_ = std::chrono::steady_clock::now();
+  }
+  const int status = call();
+  {
+    std::lock_guard<std::mutex> lock(watch_mutex_);
+    in_call_ = false;
+    longest_call_s_ = std::max(
+        longest_call_s_,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - call_start_).count());
+  }
+  check(status, what);
+}
+
 void XgbCollective::finalize() {
+  stop_watchdog();
   if (!active_ || lost_) return;
   active_ = false;
   t_collective_alive = false;
@@ -266,6 +317,7 @@ void XgbCollective::check(int status, const std::string& what) {
 }
 
 XgbCollective::~XgbCollective() {
+  stop_watchdog();
   if (active_) {
     active_ = false;
     t_collective_alive = false;

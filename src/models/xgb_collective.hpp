@@ -6,8 +6,13 @@
 
 #include <mpi.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "models/rabit_tracker.hpp"
@@ -65,6 +70,15 @@ class XgbCollective {
   void check(int status, const std::string& what);
   bool lost() const { return lost_; }
 
+  // Runs one XGBoost call that exchanges data (`call` returns its status),
+  // under a watchdog, then check()s it. rabit's poll timeout does not end
+  // every hang: ranks that disagree on the size of an allreduce (NaN inputs
+  // on one rank do that in XGBoost 1.7's histogram sync) spin in recv
+  // forever. A call that runs longer than the larger of comm_timeout_s and
+  // four times the longest call so far ends the process (exit code 2) with
+  // a message naming the call and the rank; mpiexec then ends the others.
+  void run(const std::string& what, const std::function<int()>& call);
+
   int rank() const { return rank_; }
   int size() const { return size_; }
   const std::string& tracker_host() const { return host_; }
@@ -87,6 +101,19 @@ class XgbCollective {
   bool active_ = false;
   bool lost_ = false;
   void (*old_sigpipe_)(int) = nullptr;
+
+  // The watchdog of run(): its thread, and the call it watches (guarded by
+  // watch_mutex_).
+  void watch();
+  void stop_watchdog();
+  std::thread watchdog_;
+  std::mutex watch_mutex_;
+  std::condition_variable watch_cv_;
+  bool watch_stop_ = false;
+  bool in_call_ = false;
+  std::string call_what_;
+  std::chrono::steady_clock::time_point call_start_;
+  double longest_call_s_ = 0;
 };
 
 // The address workers use to reach a tracker on this node: FLUXRECON_TRACKER_HOST

@@ -4,6 +4,7 @@
 
 #include <Kokkos_Core.hpp>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -48,13 +49,15 @@ struct Booster {
 // DMatrix is distributed (its construction agrees on the column count).
 void make_dmatrix(DMatrix& m, const float* flat, std::int64_t rows, int width, int threads,
                   XgbCollective* collective) {
-  const int status = XGDMatrixCreateFromMat_omp(
-      rows ? flat : nullptr, static_cast<bst_ulong>(rows), static_cast<bst_ulong>(width),
-      std::numeric_limits<float>::quiet_NaN(), &m.handle, threads);
+  auto create = [&] {
+    return XGDMatrixCreateFromMat_omp(rows ? flat : nullptr, static_cast<bst_ulong>(rows),
+                                      static_cast<bst_ulong>(width),
+                                      std::numeric_limits<float>::quiet_NaN(), &m.handle, threads);
+  };
   if (collective) {
-    collective->check(status, "XGDMatrixCreateFromMat_omp");
+    collective->run("XGDMatrixCreateFromMat_omp", create);
   } else {
-    xgb_check(status, "XGDMatrixCreateFromMat_omp");
+    xgb_check(create(), "XGDMatrixCreateFromMat_omp");
   }
 }
 
@@ -178,7 +181,13 @@ XgboostTrainResult train_xgboost(const config::Config& cfg, const XgboostTrainOp
   r.train_samples = train.total;
   r.validation_samples = valid.total;
   const int width = kernels::flat_width(train.window, dynamic);
-  const auto train_flat = flatten_windows(train.block, train.window, dynamic);
+  auto train_flat = flatten_windows(train.block, train.window, dynamic);
+  // Test hook: the non-finite values that the store readers refuse, put
+  // straight into rank 0's XGBoost input, to test the collective's watchdog.
+  const char* fault = std::getenv("FLUXRECON_INJECT_FAULT");
+  if (fault != nullptr && std::string(fault) == "xgboost_nan_rank0" && mpi::rank(comm) == 0)
+    for (std::size_t row = 0; row < 20 && (row + 1) * width <= train_flat.size(); ++row)
+      train_flat[row * width + 3] = std::numeric_limits<float>::quiet_NaN();
   const auto valid_flat = flatten_windows(valid.block, valid.window, dynamic);
   log::info("train xgboost: ", train.total, " training and ", valid.total,
             " validation samples of ", width, " values on ", mpi::size(comm), " rank(s), ",
@@ -221,12 +230,13 @@ XgboostTrainResult train_xgboost(const config::Config& cfg, const XgboostTrainOp
     const char* names[2] = {"train", "validation"};
     double best = std::numeric_limits<double>::infinity();
     for (int round = 0; round < settings.num_boost_round; ++round) {
-      collective.check(XGBoosterUpdateOneIter(booster.handle, round, dtrain.handle),
-                       concat("XGBoosterUpdateOneIter (round ", round + 1, ")"));
+      collective.run(concat("XGBoosterUpdateOneIter (round ", round + 1, ")"),
+                     [&] { return XGBoosterUpdateOneIter(booster.handle, round, dtrain.handle); });
       const char* text = nullptr;
       const double eval_start = wall_seconds();
-      collective.check(XGBoosterEvalOneIter(booster.handle, round, sets, names, 2, &text),
-                       concat("XGBoosterEvalOneIter (round ", round + 1, ")"));
+      collective.run(concat("XGBoosterEvalOneIter (round ", round + 1, ")"), [&] {
+        return XGBoosterEvalOneIter(booster.handle, round, sets, names, 2, &text);
+      });
       r.eval_seconds += wall_seconds() - eval_start;
       const double train_rmse = eval_value(text, "train"),
                    valid_rmse = eval_value(text, "validation");

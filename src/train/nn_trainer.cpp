@@ -202,16 +202,24 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
   // --resume: the checkpoint must come from the same configuration; one of
   // other samples (the stores were prepared again since) is not resumed.
   // Every rank reads the same stores' metadata, so all decide alike.
-  const bool have_checkpoint = opt.resume && output_complete(checkpoint_path, comm);
+  // --force redoes the model from scratch, checkpoint included.
+  const bool have_checkpoint = opt.resume && !opt.force && output_complete(checkpoint_path, comm);
   bool resumed = false;
   if (have_checkpoint) {
     all_ranks_agree(comm, [&] {
-      auto cp = models::read_model_file(checkpoint_path);
+      models::ModelFile cp;
+      try {
+        cp = models::read_model_file(checkpoint_path);
+      } catch (const std::exception& e) {
+        FR_FAIL("cannot resume from ", checkpoint_path, ": ", e.what(),
+                "; train with --force to start afresh (or remove the checkpoint)");
+      }
       FR_REQUIRE(!cp.checkpoint.is_null(), checkpoint_path, " is not a checkpoint");
       if (cp.checkpoint.value("samples", json()) != samples_selection(train, valid)) return;
       resumed = true;
       FR_REQUIRE(cp.checkpoint.at("config").get<std::string>() == params.to_yaml(), checkpoint_path,
-                 " was written with other model parameters; remove it or train with --force");
+                 " was written with other model parameters; train with --force to start afresh "
+                 "(or remove it)");
       FR_REQUIRE(cp.spec.window == spec.window, checkpoint_path, " has windows of ", cp.spec.window,
                  " months, the sample store ", spec.window);
       weights.load(cp.weights, checkpoint_path);

@@ -18,7 +18,7 @@ namespace fluxrecon::train {
 struct NeuralTrainOptions {
   std::string samples_dir;  // train.h5 and validation.h5 of fluxrecon prepare
   std::string out_dir;      // gets <model>.h5, <model>_losses.csv, <model>_loss.png, ...
-  bool force = false;       // retrain even if the model file is complete
+  bool force = false;       // retrain from scratch even if the model file is complete (no resume)
   bool resume = false;      // continue from <model>_checkpoint.h5 when present
   // Called on every rank after every optimiser step (tests check the
   // weights there); may be empty.

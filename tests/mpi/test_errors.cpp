@@ -42,3 +42,22 @@ TEST(MpiUtil, PrefixSumGatherBroadcast) {
   EXPECT_EQ(all.size(), static_cast<size_t>(n * (n + 1) / 2));
   EXPECT_EQ(mpi::broadcast(r == 0 ? std::string("from zero") : std::string(), 0), "from zero");
 }
+
+TEST(AllRanksAgree, ErrorAgreedInOneRankGroupReachesTheOtherGroups) {
+  // As reconstruct's rank groups: one group fails together, the others do
+  // not; the agreement over all ranks must not leave the others waiting.
+  const int last = mpi::size() - 1;
+  MPI_Comm group;
+  MPI_Comm_split(MPI_COMM_WORLD, mpi::rank() == last ? 1 : 0, mpi::rank(), &group);
+  try {
+    all_ranks_agree(MPI_COMM_WORLD, [&] {
+      all_ranks_agree(group, [&] { FR_REQUIRE(mpi::rank() != last, "disk full in group 1"); });
+    });
+    FAIL() << "no rank threw";
+  } catch (const Error& e) {
+    EXPECT_TRUE(e.collective());
+    EXPECT_NE(std::string(e.what()).find("disk full in group 1"), std::string::npos) << e.what();
+  }
+  MPI_Comm_free(&group);
+  EXPECT_EQ(mpi::sum(1), mpi::size());
+}

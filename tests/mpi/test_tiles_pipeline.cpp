@@ -44,7 +44,7 @@ void write_meta(const std::string& dir, const std::string& text) {
 std::map<std::string, std::string> contents(const std::string& dir) {
   std::map<std::string, std::string> out;
   for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.is_regular_file()) {
+    if (e.is_regular_file() && e.path().filename().string()[0] != '.') {  // not a .NAME.seal
       std::ifstream in(e.path(), std::ios::binary);
       std::stringstream s;
       s << in.rdbuf();
