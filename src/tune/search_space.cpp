@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/error.hpp"
+#include "models/registry.hpp"
 
 namespace fluxrecon::tune {
 using config::Config;
@@ -99,7 +100,7 @@ Schema build_schema() {
       .integer("interval_steps", 1, 1, 1000000, "check every this many steps after warm-up");
   Schema s(
       "Hyper-parameter search space of `fluxrecon tune` (the seed's Optuna studies, spec 4.3).");
-  s.text("model", std::nullopt, {"mlp", "lstm", "attention_lstm", "xgboost"}, "model to tune")
+  s.text("model", std::nullopt, models::model_names(), "model to tune")
       .section("study", study, "study settings")
       .section("pruner", pruner, "pruning of unpromising trials on intermediate values")
       .custom(
