@@ -76,14 +76,14 @@ void add_explain_command(CLI::App& app, std::function<void()>& run) {
     const auto s = explain::explain(*o, MPI_COMM_WORLD);
     std::string names;
     for (const auto& n : s.models) names += (names.empty() ? "" : ",") + n;
-    log::summary(
-        "explain: ", s.models.size(), " model(s) explained (", names.empty() ? "none" : names,
-        s.reused ? concat("; ", s.reused, " complete from an earlier run") : "", "), ", s.instances,
-        " instance(s), ", s.files.size(), " file(s) in ", o->out_dir, " in ",
-        log::seconds(s.seconds), " (",
-        static_cast<long long>(s.explain_seconds > 0 ? s.instances / s.explain_seconds : 0),
-        " instances/s, ", s.instances ? s.evaluations / s.instances : 0,
-        " model evaluations per instance) on ", mpi::size(), " rank(s)");
+    log::summary("explain: ", s.models.size(), " model(s) explained (",
+                 names.empty() ? "none" : names,
+                 s.reused ? concat("; ", s.reused, " complete from an earlier run") : "", "), ",
+                 s.instances, " instance(s), ", s.files.size(), " file(s) in ", o->out_dir, " in ",
+                 log::seconds(s.seconds), " (",
+                 explain::rate_text(static_cast<double>(s.instances), s.explain_seconds),
+                 " instances/s, ", s.instances ? s.evaluations / s.instances : 0,
+                 " model evaluations per instance) on ", mpi::size(), " rank(s)");
   };
 }
 

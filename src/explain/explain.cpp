@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -313,6 +314,12 @@ json options_json(const ExplainOptions& o, const std::string& model) {
 
 }  // namespace
 
+std::string rate_text(double count, double seconds) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.3g", seconds > 0 ? count / seconds : 0.0);
+  return buf;
+}
+
 ExplainSummary explain(const ExplainOptions& o, MPI_Comm comm) {
   const double start = wall_seconds();
   ExplainSummary summary;
@@ -412,8 +419,8 @@ ExplainSummary explain(const ExplainOptions& o, MPI_Comm comm) {
     summary.evaluations += evaluations;
     summary.explain_seconds += seconds;
     log::info("explain ", name, ": ", n, " instance(s) in ", log::seconds(seconds), " (",
-              static_cast<long long>(seconds > 0 ? n / seconds : 0), " instances/s, ",
-              n ? evaluations / n : 0, " model evaluations per instance) -> ", nc_path);
+              rate_text(static_cast<double>(n), seconds), " instances/s, ", n ? evaluations / n : 0,
+              " model evaluations per instance) -> ", nc_path);
   }
   summary.seconds = mpi::max(wall_seconds() - start, comm);
   return summary;

@@ -47,4 +47,7 @@ struct ExplainSummary {
 // Collective over `comm`; errors are raised on every rank together.
 ExplainSummary explain(const ExplainOptions& options, MPI_Comm comm);
 
+// "12.5": count / seconds with 3 significant digits ("0" for no time).
+std::string rate_text(double count, double seconds);
+
 }  // namespace fluxrecon::explain

@@ -232,7 +232,7 @@ void explain_stage(Context& ctx, StageRecord& record) {
   record.reused = s.models.empty();
   log::info("explain: ", s.models.size(), " model(s), ", s.instances, " instance(s) in ",
             log::seconds(s.seconds), " (",
-            static_cast<long long>(s.explain_seconds > 0 ? s.instances / s.explain_seconds : 0),
+            explain::rate_text(static_cast<double>(s.instances), s.explain_seconds),
             " instances/s) -> ", o.out_dir);
 }
 
