@@ -42,11 +42,27 @@ std::string csv_field(const std::string& s) {
   return q + "\"";
 }
 
+// Tables by variable (a column per feature after the two head columns): each
+// instance's leading driver is the feature of largest |value|.
+bool by_variable(const Table& t) {
+  return t.method == "kernel_shap_by_variable" || t.method == "tree_shap_by_variable" ||
+         t.method == "timeshap_feature";
+}
+int leading(const Table& t, size_t i, size_t features) {
+  const size_t width = t.columns.size();
+  int best = 0;
+  for (size_t f = 1; f < features; ++f)
+    if (std::fabs(t.values[i * width + 2 + f]) > std::fabs(t.values[i * width + 2 + best]))
+      best = static_cast<int>(f);
+  return best;
+}
+
 std::string write_csv(const std::string& path, const OutputContext& c, const Table& t) {
   std::ostringstream out;
   out << "instance,store_index,lat,lon,year,month,time_days_since_1970,region";
   for (const auto& col : t.columns) out << ',' << csv_field(col);
-  out << '\n';
+  const bool lead = by_variable(t);
+  out << (lead ? ",leading_variable\n" : "\n");
   const auto& b = *c.store;
   const size_t width = t.columns.size();
   for (size_t i = 0; i < c.picked->size(); ++i) {
@@ -55,6 +71,8 @@ std::string write_csv(const std::string& path, const OutputContext& c, const Tab
         << ',' << b.month[k] << ',' << number(mid_month_days_since_1970(b.year[k], b.month[k]))
         << ',' << csv_field(c.region);
     for (size_t j = 0; j < width; ++j) out << ',' << number(t.values[i * width + j]);
+    if (lead)
+      out << ',' << csv_field(c.features[static_cast<size_t>(leading(t, i, c.features.size()))]);
     out << '\n';
   }
   write_text_atomically(path, out.str());
@@ -96,6 +114,12 @@ std::string write_netcdf(const std::string& path, const OutputContext& c,
       w.put_attribute(t.method, "columns", join(t.columns));
       w.put_attribute(t.method, "column_separator", "|");
       w.put_attribute(t.method, "_FillValue", NcType::float64, {NAN});
+      if (by_variable(t)) {
+        const std::string lead = t.method + "_leading_variable";
+        w.define_variable(lead, NcType::int32, {"instance"});
+        w.put_attribute(lead, "long_name", "index of the variable of largest |value|");
+        w.put_attribute(lead, "variables", join(c.features));
+      }
     }
     w.end_definitions();
     std::vector<float> lat, lon;
@@ -117,8 +141,13 @@ std::string write_netcdf(const std::string& path, const OutputContext& c,
     w.write("year", {0}, {n}, year.data());
     w.write("month", {0}, {n}, month.data());
     w.write("store_index", {0}, {n}, index.data());
-    for (const auto& t : tables)
+    for (const auto& t : tables) {
       w.write(t.method, {0, 0}, {n, static_cast<std::int64_t>(t.columns.size())}, t.values.data());
+      if (!by_variable(t)) continue;
+      std::vector<std::int32_t> lead(static_cast<size_t>(n));
+      for (size_t i = 0; i < lead.size(); ++i) lead[i] = leading(t, i, c.features.size());
+      w.write(t.method + "_leading_variable", {0}, {n}, lead.data());
+    }
     w.close();
   }
   output.commit();

@@ -5,6 +5,7 @@
 #include <mpi.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <numeric>
@@ -94,8 +95,11 @@ std::vector<std::vector<double>> csv_values(const std::string& path) {
     std::vector<double> row;
     std::stringstream s(line);
     std::string field;
-    for (int k = 0; std::getline(s, field, ','); ++k)
-      if (k >= 8) row.push_back(field.empty() ? NAN : std::stod(field));
+    for (int k = 0; std::getline(s, field, ','); ++k) {
+      char* end = nullptr;
+      const double v = std::strtod(field.c_str(), &end);
+      if (k >= 8 && (field.empty() || *end == '\0')) row.push_back(field.empty() ? NAN : v);
+    }
     rows.push_back(row);
   }
   return rows;
@@ -157,6 +161,11 @@ TEST(Explain, EveryModelIsExplainedTheSameOnOneRankAsOnAll) {
     EXPECT_TRUE(fs::exists(out + "/all/figures/mlp_mean_abs_by_variable.png"));
     EXPECT_TRUE(fs::exists(out + "/all/figures/attention_lstm_attention_cells.png"));
     EXPECT_TRUE(fs::exists(out + "/all/explain_xgboost.nc"));
+    // The leading driver of each instance is named in the tables by variable.
+    std::ifstream by_variable(out + "/all/explain_mlp_kernel_shap_by_variable.csv");
+    std::string header;
+    std::getline(by_variable, header);
+    EXPECT_NE(header.find(",leading_variable"), std::string::npos) << header;
   }
   // A rerun with the same options finds every model complete.
   const auto again = explain::explain(options(out + "/all"), MPI_COMM_WORLD);
