@@ -33,26 +33,57 @@ using json = nlohmann::json;
 
 namespace {
 
+// A store read in shards (each rank its contiguous part of the samples) with
+// the lat, lon, year and month of every sample gathered on every rank (16
+// bytes a sample), so that every rank draws the same samples and only their
+// windows are exchanged: no rank holds a whole training set.
 struct Store {
-  io::SampleBlock block;
+  io::SampleShard shard;
+  io::SampleBlock index;  // lat, lon, year, month of every sample; no features
   int window = 0, features = 0;
   std::string path, region;
+  int cells() const { return window * features; }
 };
 
-Store read_store(const std::string& path) {
+// Collective.
+Store read_store(const std::string& path, MPI_Comm comm) {
   Store s;
   s.path = path;
-  s.block = io::read_samples(path, &s.window);
-  const auto n = static_cast<size_t>(s.block.size());
-  FR_REQUIRE(n > 0 && s.window > 0, "sample store '", path, "' holds no samples");
-  s.features = static_cast<int>(s.block.features.size() / n / static_cast<size_t>(s.window));
+  s.shard = io::read_sample_shard(path, comm);
+  s.window = s.shard.window;
+  s.features = static_cast<int>(s.shard.feature_names.size());
+  s.index.lat = mpi::allgatherv(s.shard.block.lat, comm);
+  s.index.lon = mpi::allgatherv(s.shard.block.lon, comm);
+  s.index.year = mpi::allgatherv(s.shard.block.year, comm);
+  s.index.month = mpi::allgatherv(s.shard.block.month, comm);
+  s.index.target.resize(s.index.month.size());  // size() counts the samples
+  all_ranks_agree(comm, [&] {
+    FR_REQUIRE(s.index.size() > 0 && s.window > 0 && s.features > 0, "sample store '", path,
+               "' holds no samples");
+  });
   try {
-    const json meta = json::parse(io::read_metadata(path));
+    const json meta = json::parse(s.shard.metadata);
     s.region = meta.value("region", std::string());
   } catch (const json::exception&) {
     s.region.clear();  // an older store: the CSV leaves the region empty
   }
   return s;
+}
+
+// Collective: the windows of the samples `rows` (ascending global indices,
+// the same on every rank), [rows][window][features] on every rank.
+std::vector<float> fetch(const Store& s, const std::vector<std::int64_t>& rows, MPI_Comm comm) {
+  const auto cells = static_cast<size_t>(s.cells());
+  const std::int64_t lo = s.shard.offset, hi = lo + s.shard.block.size();
+  std::vector<float> mine;
+  for (const auto r : rows)
+    if (r >= lo && r < hi)
+      mine.insert(
+          mine.end(),
+          s.shard.block.features.begin() + static_cast<std::ptrdiff_t>((r - lo) * cells),
+          s.shard.block.features.begin() + static_cast<std::ptrdiff_t>((r - lo + 1) * cells));
+  // Shards are contiguous in rank order, so the concatenation is in row order.
+  return mpi::allgatherv(mine, comm);
 }
 
 // Indices of `b` (ascending) in `months` (empty = all), `count` of them drawn
@@ -76,13 +107,49 @@ std::vector<std::int64_t> draw(const io::SampleBlock& b, const std::vector<int>&
   return eligible;
 }
 
-std::vector<float> windows_of(const Store& s, const std::vector<std::int64_t>& rows) {
-  const size_t cells = static_cast<size_t>(s.window) * static_cast<size_t>(s.features);
-  std::vector<float> out;
-  out.reserve(rows.size() * cells);
-  for (const auto i : rows)
-    out.insert(out.end(), s.block.features.begin() + static_cast<std::ptrdiff_t>(i * cells),
-               s.block.features.begin() + static_cast<std::ptrdiff_t>((i + 1) * cells));
+// Collective: the background windows of each month: up to `o.background`
+// training samples of that month in the instances' lat/lon box (of that
+// month anywhere when none is inside).
+std::map<int, std::vector<float>> backgrounds(const Store& train, const Store& instances,
+                                              const std::vector<int>& months,
+                                              const ExplainOptions& o, MPI_Comm comm) {
+  const auto& ib = instances.index;
+  const float lat0 = *std::min_element(ib.lat.begin(), ib.lat.end()),
+              lat1 = *std::max_element(ib.lat.begin(), ib.lat.end()),
+              lon0 = *std::min_element(ib.lon.begin(), ib.lon.end()),
+              lon1 = *std::max_element(ib.lon.begin(), ib.lon.end());
+  const auto& tb = train.index;
+  auto inside = [&](std::int64_t i) {
+    const float lat = tb.lat[static_cast<size_t>(i)], lon = tb.lon[static_cast<size_t>(i)];
+    return lat >= lat0 && lat <= lat1 && lon >= lon0 && lon <= lon1;
+  };
+  std::map<int, std::vector<std::int64_t>> rows;
+  std::vector<std::int64_t> all;
+  all_ranks_agree(comm, [&] {
+    for (const int month : months) {
+      const std::uint64_t seed = o.seed * 1000003ull + static_cast<std::uint64_t>(month);
+      auto r = draw(tb, {month}, o.background, seed, inside);
+      if (r.empty()) r = draw(tb, {month}, o.background, seed);
+      FR_REQUIRE(!r.empty(), "explain: the training set '", train.path, "' has no sample of month ",
+                 month, " for the background");
+      all.insert(all.end(), r.begin(), r.end());
+      rows[month] = std::move(r);
+    }
+  });
+  std::sort(all.begin(), all.end());
+  all.erase(std::unique(all.begin(), all.end()), all.end());
+  const auto windows = fetch(train, all, comm);
+  const auto cells = static_cast<size_t>(train.cells());
+  std::map<int, std::vector<float>> out;
+  for (const auto& [month, r] : rows) {
+    auto& w = out[month];
+    for (const auto i : r) {
+      const auto at =
+          static_cast<size_t>(std::lower_bound(all.begin(), all.end(), i) - all.begin());
+      w.insert(w.end(), windows.begin() + static_cast<std::ptrdiff_t>(at * cells),
+               windows.begin() + static_cast<std::ptrdiff_t>((at + 1) * cells));
+    }
+  }
   return out;
 }
 
@@ -95,21 +162,23 @@ std::uint64_t instance_seed(std::uint64_t seed, std::int64_t store_index) {
 // The explanations of one model on this rank's block [lo, hi) of instances.
 class ModelExplainer {
  public:
+  // `windows`: those of the instances `picked` of `instances`, in order;
+  // `backgrounds`: the background windows of each of their months.
   ModelExplainer(const models::LoadedModel& model, const ExplainOptions& o, const Store& instances,
-                 const Store& train, const std::vector<std::int64_t>& picked)
-      : m_(model), o_(o), inst_(instances), train_(train), picked_(picked) {
+                 const std::vector<std::int64_t>& picked, const std::vector<float>& windows,
+                 const std::map<int, std::vector<float>>& backgrounds)
+      : m_(model),
+        o_(o),
+        inst_(instances),
+        picked_(picked),
+        windows_(windows),
+        backgrounds_(backgrounds) {
     std::vector<std::string> lags;
     for (int t = 0; t < m_.window(); ++t) lags.push_back(lag_label(m_.window() - 1 - t));
     lags_ = lags;
     for (int t = 0; t < m_.window(); ++t)
       for (const auto& f : m_.features())
         cells_.push_back(f + " (" + lags_[static_cast<size_t>(t)] + ")");
-    // The region of the instances: their lat/lon box, for the background.
-    const auto& b = inst_.block;
-    box_[0] = *std::min_element(b.lat.begin(), b.lat.end());
-    box_[1] = *std::max_element(b.lat.begin(), b.lat.end());
-    box_[2] = *std::min_element(b.lon.begin(), b.lon.end());
-    box_[3] = *std::max_element(b.lon.begin(), b.lon.end());
   }
 
   std::vector<Table> run(std::int64_t lo, std::int64_t hi, std::int64_t& evaluations) {
@@ -130,34 +199,20 @@ class ModelExplainer {
     return [this](const float* in, std::int64_t n, float* out) { m_.predict(in, n, out); };
   }
 
-  // The background windows of a month: training samples of that month in
-  // the instances' lat/lon box (all of that month when none is inside).
-  const std::vector<float>& background(int month) {
-    auto it = backgrounds_.find(month);
-    if (it != backgrounds_.end()) return it->second;
-    const auto& tb = train_.block;
-    auto inside = [&](std::int64_t i) {
-      const float lat = tb.lat[static_cast<size_t>(i)], lon = tb.lon[static_cast<size_t>(i)];
-      return lat >= box_[0] && lat <= box_[1] && lon >= box_[2] && lon <= box_[3];
-    };
-    const std::uint64_t seed = o_.seed * 1000003ull + static_cast<std::uint64_t>(month);
-    auto rows = draw(tb, {month}, o_.background, seed, inside);
-    if (rows.empty()) rows = draw(tb, {month}, o_.background, seed);
-    FR_REQUIRE(!rows.empty(), "explain: the training set '", train_.path,
-               "' has no sample of month ", month, " for the background");
-    return backgrounds_[month] = windows_of(train_, rows);
+  const std::vector<float>& background(int month) const {
+    const auto it = backgrounds_.find(month);
+    FR_REQUIRE(it != backgrounds_.end(), "internal: explain has no background of month ", month);
+    return it->second;
   }
 
   int month_of(std::int64_t k) const {
-    return inst_.block.month[static_cast<size_t>(picked_[static_cast<size_t>(k)])];
+    return inst_.index.month[static_cast<size_t>(picked_[static_cast<size_t>(k)])];
   }
-  const float* window_of(std::int64_t k) const {
-    return inst_.block.features.data() + picked_[static_cast<size_t>(k)] * cells();
-  }
+  const float* window_of(std::int64_t k) const { return windows_.data() + k * cells(); }
 
   // The windows of instances [lo, hi), contiguous.
   std::vector<float> block_windows(std::int64_t lo, std::int64_t hi) const {
-    return windows_of(inst_, std::vector<std::int64_t>(picked_.begin() + lo, picked_.begin() + hi));
+    return std::vector<float>(windows_.begin() + lo * cells(), windows_.begin() + hi * cells());
   }
 
   std::vector<Table> kernel(std::int64_t lo, std::int64_t hi, std::int64_t& evaluations) {
@@ -288,11 +343,10 @@ class ModelExplainer {
   const models::LoadedModel& m_;
   const ExplainOptions& o_;
   const Store& inst_;
-  const Store& train_;
   const std::vector<std::int64_t>& picked_;
+  const std::vector<float>& windows_;
+  const std::map<int, std::vector<float>>& backgrounds_;
   std::vector<std::string> lags_, cells_;
-  float box_[4] = {0, 0, 0, 0};
-  std::map<int, std::vector<float>> backgrounds_;
 };
 
 json options_json(const ExplainOptions& o, const std::string& model) {
@@ -341,19 +395,24 @@ ExplainSummary explain(const ExplainOptions& o, MPI_Comm comm) {
     names = models::models_in(o.models_dir, o.models);
     ensure_directory(o.out_dir);
   });
-  Store instances, train;
+  const Store instances = read_store(set_path, comm), train = read_store(train_path, comm);
   all_ranks_agree(comm, [&] {
-    instances = read_store(set_path);
-    train = read_store(train_path);
     FR_REQUIRE(train.window == instances.window && train.features == instances.features,
                "explain: '", set_path, "' holds windows of ", instances.window, " x ",
                instances.features, " but '", train_path, "' of ", train.window, " x ",
                train.features);
   });
-  const auto picked = draw(instances.block, o.months, o.instances, o.seed);
+  const auto picked = draw(instances.index, o.months, o.instances, o.seed);
   all_ranks_agree(comm, [&] {
     FR_REQUIRE(!picked.empty(), "explain: '", set_path, "' has no sample in the months asked for");
   });
+  // The instances' windows and their months' backgrounds, on every rank.
+  const auto windows = fetch(instances, picked, comm);
+  std::vector<int> months;
+  for (const auto i : picked) months.push_back(instances.index.month[static_cast<size_t>(i)]);
+  std::sort(months.begin(), months.end());
+  months.erase(std::unique(months.begin(), months.end()), months.end());
+  const auto background = backgrounds(train, instances, months, o, comm);
   const auto n = static_cast<std::int64_t>(picked.size());
   const int ranks = mpi::size(comm), me = mpi::rank(comm);
   const std::int64_t lo = n * me / ranks, hi = n * (me + 1) / ranks;
@@ -394,7 +453,7 @@ ExplainSummary explain(const ExplainOptions& o, MPI_Comm comm) {
     std::exception_ptr failure;
     const double t0 = wall_seconds();
     try {
-      ModelExplainer explainer(*model, o, instances, train, picked);
+      ModelExplainer explainer(*model, o, instances, picked, windows, background);
       tables = explainer.run(lo, hi, evaluations);
     } catch (...) {
       failure = std::current_exception();
@@ -405,8 +464,8 @@ ExplainSummary explain(const ExplainOptions& o, MPI_Comm comm) {
     const double seconds = mpi::max(wall_seconds() - t0, comm);
     for (auto& t : tables) t.values = mpi::allgatherv(t.values, comm);
     evaluations = mpi::sum(evaluations, comm);
-    OutputContext context{name,    set_path,        instances.region,   &instances.block,
-                          &picked, model->window(), model->n_dynamic(), model->features()};
+    OutputContext context{name,     set_path,        instances.region,   &instances.index, &picked,
+                          &windows, model->window(), model->n_dynamic(), model->features()};
     std::vector<std::string> written;
     all_ranks_agree(comm, [&] {
       if (me != 0) return;

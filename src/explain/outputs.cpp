@@ -176,8 +176,7 @@ std::vector<double> mean_abs(const Table& t, size_t first, size_t count) {
 double input_value(const OutputContext& c, const std::string& method, size_t i, size_t j) {
   const size_t features = c.features.size(), window = static_cast<size_t>(c.window);
   const size_t dynamic = c.dynamic;
-  const auto k = static_cast<size_t>((*c.picked)[i]);
-  const float* x = c.store->features.data() + k * window * features;
+  const float* x = c.windows->data() + i * window * features;
   if (method == "timeshap_cell") return j < window * features ? x[j] : NAN;
   if (j < window * dynamic) return x[(j / dynamic) * features + j % dynamic];
   return j - window * dynamic < features - dynamic ? x[dynamic + (j - window * dynamic)] : NAN;

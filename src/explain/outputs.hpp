@@ -23,8 +23,9 @@ struct Table {
 
 struct OutputContext {
   std::string model, store_path, region;
-  const io::SampleBlock* store = nullptr;
+  const io::SampleBlock* store = nullptr;  // lat, lon, year, month of every sample of the store
   const std::vector<std::int64_t>* picked = nullptr;  // the instances' rows of the store
+  const std::vector<float>* windows = nullptr;        // the instances' windows, in order
   int window = 0, dynamic = 0;  // the flat layout: dynamic features of every step
   std::vector<std::string> features;
 };
