@@ -13,6 +13,7 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "models/registry.hpp"
 
 namespace fluxrecon::analysis {
 namespace {
@@ -24,7 +25,6 @@ const char* const kMonthNames[kMonths] = {"January",   "February", "March",    "
                                           "September", "October",  "November", "December"};
 const std::vector<std::string> kMonthAbbr = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-const std::vector<std::string> kNeuralModels = {"mlp", "lstm", "attention_lstm"};
 
 struct MetricsRow {
   Metrics m;
@@ -515,7 +515,9 @@ class Writer {
     plot.integer_x = true;
     plot.ylabel = "MSE (z-scored target)";
     plot.log_y = true;
-    for (const auto& model : kNeuralModels) {
+    for (const auto& info : models::registered_models()) {
+      if (!info.neural) continue;  // XGBoost logs rounds, not epochs
+      const std::string& model = info.name;
       const std::string path = (fs::path(o_.models_dir) / (model + "_losses.csv")).string();
       if (!analysed.count(model) || !fs::exists(path)) continue;
       Series train{model + " training", {}, {}, {}, true},

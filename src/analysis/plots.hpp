@@ -157,4 +157,41 @@ struct BarChart {
 
 void plot_bars(const std::string& png_path, const BarChart& plot);
 
+// ---------------------------------------------------------------- heat maps
+
+// A table of values as coloured cells (e.g. variable x month of a window).
+struct HeatMap {
+  std::string title;
+  std::string units;                 // colour bar label
+  std::vector<std::string> rows;     // top to bottom
+  std::vector<std::string> columns;  // left to right
+  std::vector<double> values;        // rows x columns, row-major; NaN = blank
+  bool diverging = false;            // centred on zero (signed values)
+  bool value_labels = true;          // each value printed in its cell
+  int width = 900;
+  int height = 700;
+};
+
+void plot_heatmap(const std::string& png_path, const HeatMap& plot);
+
+// A beeswarm-style summary (as SHAP's summary plot): per row (e.g. an input),
+// one dot per instance at its value, spread vertically where dots crowd,
+// coloured by the instance's input value (low blue to high red).
+struct BeeswarmRow {
+  std::string name;
+  std::vector<double> values;  // x of each dot; NaN = none
+  std::vector<double> colour;  // the same length: colour value (any scale, NaN = grey)
+};
+
+struct Beeswarm {
+  std::string title;
+  std::string xlabel;
+  std::string colour_label;       // e.g. "input value (low to high)"
+  std::vector<BeeswarmRow> rows;  // top to bottom
+  int width = 1000;
+  int height = 0;  // 0 = from the number of rows
+};
+
+void plot_beeswarm(const std::string& png_path, const Beeswarm& plot);
+
 }  // namespace fluxrecon::analysis

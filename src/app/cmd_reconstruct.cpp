@@ -10,6 +10,7 @@
 #include "core/log.hpp"
 #include "core/mpi_util.hpp"
 #include "data/dataset.hpp"
+#include "models/registry.hpp"
 #include "recon/reconstruct.hpp"
 
 namespace fluxrecon::app {
@@ -35,7 +36,11 @@ void add_reconstruct_command(CLI::App& app, std::function<void()>& run) {
                   "folder of the model files (mlp.h5, lstm.h5, attention_lstm.h5, xgboost.json)")
       ->required();
   cmd->add_option("--model", args->models, "all (every model file present) or model names")
-      ->check(CLI::IsMember({"all", "mlp", "lstm", "attention_lstm", "xgboost"}));
+      ->check(CLI::IsMember([] {
+        auto names = models::model_names();
+        names.insert(names.begin(), "all");
+        return names;
+      }()));
   cmd->add_option("--experiment", args->experiments, "experiment(s) of the dataset")->required();
   cmd->add_option("--region", args->regions,
                   "region(s): global, North_Atlantic, Southern_Ocean, Equatorial_Pacific, Arctic "

@@ -24,6 +24,7 @@ void register_commands(CLI::App& app) {
   add(app, "run", add_run_command);
   add(app, "analyze", add_analyze_command);
   add(app, "tune", add_tune_command);
+  add(app, "explain", add_explain_command);
 }
 
 void run_selected(CLI::App& app) {

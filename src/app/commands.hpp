@@ -19,5 +19,6 @@ void add_reconstruct_command(CLI::App& app, std::function<void()>& run);
 void add_run_command(CLI::App& app, std::function<void()>& run);
 void add_analyze_command(CLI::App& app, std::function<void()>& run);
 void add_tune_command(CLI::App& app, std::function<void()>& run);
+void add_explain_command(CLI::App& app, std::function<void()>& run);
 
 }  // namespace fluxrecon::app

@@ -105,17 +105,18 @@ std::vector<float> predict_values(BoosterHandle booster, const float* flat, std:
   return copy_result(shape, dims, result);
 }
 
-// SHAP contributions (type 2) need a DMatrix.
+// SHAP contributions (type 2) or interactions (type 4) need a DMatrix.
 std::vector<float> predict_contributions(BoosterHandle booster, const float* flat, std::int64_t n,
-                                         int width) {
+                                         int width, int type = 2) {
   DMatrix m;
   make_dmatrix(m, flat, n, width, 0, nullptr);
-  const char* config = R"({"type": 2, "training": false, "iteration_begin": 0, "iteration_end": 0,)"
-                       R"( "strict_shape": false})";
+  const std::string config =
+      concat(R"({"type": )", type, R"(, "training": false, "iteration_begin": 0,)",
+             R"( "iteration_end": 0, "strict_shape": false})");
   const bst_ulong* shape = nullptr;
   bst_ulong dims = 0;
   const float* result = nullptr;
-  xgb_check(XGBoosterPredictFromDMatrix(booster, m.handle, config, &shape, &dims, &result),
+  xgb_check(XGBoosterPredictFromDMatrix(booster, m.handle, config.c_str(), &shape, &dims, &result),
             "XGBoosterPredictFromDMatrix");
   return copy_result(shape, dims, result);
 }
@@ -390,6 +391,10 @@ std::vector<float> XgboostModel::predict(const float* flat, std::int64_t n) cons
 
 std::vector<float> XgboostModel::contributions(const float* flat, std::int64_t n) const {
   return predict_contributions(booster_, flat, n, width_);
+}
+
+std::vector<float> XgboostModel::interactions(const float* flat, std::int64_t n) const {
+  return predict_contributions(booster_, flat, n, width_, 4);
 }
 
 }  // namespace fluxrecon::models

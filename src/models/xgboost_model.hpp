@@ -76,6 +76,9 @@ class XgboostModel {
   std::vector<float> predict(const float* flat, std::int64_t n) const;
   // SHAP values: (n, width + 1), the last column the bias; rows sum to predict().
   std::vector<float> contributions(const float* flat, std::int64_t n) const;
+  // SHAP interaction values: (n, width + 1, width + 1); each row of a sample's
+  // matrix sums to its contribution, the last row and column hold the bias.
+  std::vector<float> interactions(const float* flat, std::int64_t n) const;
 
  private:
   XgboostModel() = default;

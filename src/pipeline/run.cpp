@@ -16,10 +16,9 @@
 #include "core/timer.hpp"
 #include "data/prepare.hpp"
 #include "data/synth.hpp"
-#include "models/network.hpp"
-#include "models/xgboost_model.hpp"
+#include "explain/explain.hpp"
+#include "models/registry.hpp"
 #include "recon/reconstruct.hpp"
-#include "train/nn_trainer.hpp"
 
 namespace fluxrecon::pipeline {
 namespace fs = std::filesystem;
@@ -97,7 +96,7 @@ std::string parameters_text(const std::string& yaml) {
 // the pipeline's (as its <model>_config.yaml says): the model is stale.
 bool parameters_changed(const Context& ctx, const ModelRun& m) {
   const auto dir = fs::path(ctx.rc.layout.models());
-  const auto model = (dir / recon::model_file_name(m.name)).string();
+  const auto model = (dir / models::model_file_name(m.name)).string();
   const auto config = (dir / (m.name + "_config.yaml")).string();
   int changed = 0;
   if (mpi::rank(ctx.comm) == 0 && output_complete(model) && output_complete(config)) {
@@ -116,34 +115,23 @@ bool parameters_changed(const Context& ctx, const ModelRun& m) {
 void train_stage(Context& ctx, const ModelRun& m, StageRecord& record) {
   const auto samples = ctx.rc.layout.samples(), out = ctx.rc.layout.models();
   const bool force = ctx.opt.force || parameters_changed(ctx, m);
-  if (m.name == "xgboost") {
-    const auto r =
-        models::train_xgboost(m.params, models::XgboostTrainOptions{samples, out, force}, ctx.comm);
-    record.reused = r.reused;
-    record.written = r.model_path;
-    if (r.reused) return;
-    ctx.retrained.push_back(m.name);
-    log::info("train xgboost: wrote ", r.model_path, " (", r.rounds, " rounds, best ", r.best_round,
-              ") in ", log::seconds(r.seconds), "; validation MSE ", r.validation_mse,
-              " (z-scored), ", r.validation_mse_physical, " (physical units squared)");
-    return;
-  }
-  train::NeuralTrainOptions o;
-  o.samples_dir = samples;
-  o.out_dir = out;
-  o.force = force;
-  o.resume = !force;  // a resubmitted job continues from the last epoch's checkpoint
-  const auto r = train::train_network(models::parse_kind(m.name), m.params, o, ctx.comm);
+  models::TrainRequest request;
+  request.samples_dir = samples;
+  request.out_dir = out;
+  request.force = force;
+  request.resume = !force;  // a resubmitted job continues from the last epoch's checkpoint
+  const auto r = models::train_model(m.name, m.params, request, ctx.comm);
   record.reused = r.reused;
   record.written = r.model_path;
   if (r.reused) return;
   ctx.retrained.push_back(m.name);
-  double rate = 0;
-  for (const auto& e : r.history) rate += e.samples_per_second / double(r.history.size());
-  log::info("train ", m.name, ": wrote ", r.model_path, " (", r.history.size(), " epochs, best ",
-            r.best_epoch, ") in ", log::seconds(r.seconds), " (", static_cast<long long>(rate),
-            " samples/s per epoch); validation MSE ", r.best_validation_mse, " (z-scored), R^2 ",
-            r.validation_r2);
+  const bool neural = models::model_info(m.name).neural;
+  log::info("train ", m.name, ": wrote ", r.model_path, " (", r.steps,
+            neural ? " epochs" : " rounds", ", best ", r.best_step, ") in ",
+            log::seconds(r.seconds), " (", r.rate_text, "); validation MSE ", r.validation_mse,
+            " (z-scored), ",
+            neural ? concat("R^2 ", r.validation_r2)
+                   : concat(r.validation_mse_physical, " (physical units squared)"));
 }
 
 std::vector<std::string> model_names(const RunConfig& rc) {
@@ -237,6 +225,29 @@ void analyze_stage(Context& ctx, StageRecord& record) {
 }
 
 // run_summary.json next to the outputs: the stages, their times and outputs.
+// Every model of the pipeline on the validation set; a model trained again
+// by this run has its explanations redone.
+void explain_stage(Context& ctx, StageRecord& record) {
+  const auto& rc = ctx.rc;
+  explain::ExplainOptions o;
+  o.models_dir = rc.layout.models();
+  o.samples_dir = rc.layout.samples();
+  o.out_dir = rc.layout.explain();
+  o.models = model_names(rc);
+  o.months = rc.explain_months;
+  o.instances = rc.explain_instances;
+  o.background = rc.explain_background;
+  o.kmeans = static_cast<int>(rc.explain_kmeans);
+  o.force = ctx.opt.force || !ctx.retrained.empty();
+  const auto s = explain::explain(o, ctx.comm);
+  record.written = concat(s.files.size(), " file(s) in ", o.out_dir);
+  record.reused = s.models.empty();
+  log::info("explain: ", s.models.size(), " model(s), ", s.instances, " instance(s) in ",
+            log::seconds(s.seconds), " (",
+            explain::rate_text(static_cast<double>(s.instances), s.explain_seconds),
+            " instances/s) -> ", o.out_dir);
+}
+
 void write_summary(const Context& ctx) {
   json stages = json::array();
   for (const auto& s : ctx.summary.stages)
@@ -283,6 +294,7 @@ RunSummary run_pipeline(const RunConfig& rc, const RunOptions& opt, MPI_Comm com
     run_stage(ctx, "train " + m.name, [&](StageRecord& r) { train_stage(ctx, m, r); });
   run_stage(ctx, "reconstruct", [&](StageRecord& r) { reconstruct_stage(ctx, r); });
   run_stage(ctx, "analyze", [&](StageRecord& r) { analyze_stage(ctx, r); });
+  if (rc.explain) run_stage(ctx, "explain", [&](StageRecord& r) { explain_stage(ctx, r); });
   ctx.summary.seconds = mpi::max(wall_seconds() - start, comm);
   write_summary(ctx);
   return ctx.summary;

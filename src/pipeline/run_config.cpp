@@ -9,10 +9,7 @@
 #include "core/error.hpp"
 #include "data/dataset.hpp"
 #include "data/synth.hpp"
-#include "models/network.hpp"
-#include "models/nn_config.hpp"
-#include "models/xgboost_config.hpp"
-#include "recon/reconstruct.hpp"
+#include "models/registry.hpp"
 
 namespace fluxrecon::pipeline {
 namespace fs = std::filesystem;
@@ -70,13 +67,20 @@ Schema build_schema() {
       .section("analyze",
                Schema().integers("map_months", std::vector<long long>{1, 7}, 1, 12,
                                  "months (1-12) of the side-by-side maps", 0, 1),
-               "metrics, figures and the HTML report (fluxrecon analyze)");
+               "metrics, figures and the HTML report (fluxrecon analyze)")
+      .section("explain",
+               Schema()
+                   .flag("enabled", false, "explain every model after the analysis")
+                   .integer("instances", 100, 1, 1000000000, "validation instances per model")
+                   .integer("background", 2000, 1, 100000000,
+                            "training samples of the instance's month (the background)")
+                   .integer("kmeans", 0, 0, 1000000,
+                            "KernelSHAP: k-means summary of the background (0 = off)")
+                   .integers("months", std::vector<long long>{}, 1, 12,
+                             "months (1-12) of the instances; [] = all"),
+               "SHAP, TimeSHAP and attention scores of the models (fluxrecon explain) into "
+               "<output>/explain");
   return s;
-}
-
-const config::Schema& model_schema(const std::string& name) {
-  if (name == "xgboost") return models::xgboost_schema();
-  return models::network_schema(models::parse_kind(name));
 }
 
 std::string join(const std::vector<std::string>& items) {
@@ -89,7 +93,7 @@ std::string join(const std::vector<std::string>& items) {
 // the pipeline's overrides on top (validated first, naming the pipeline key).
 config::Config model_params(const std::string& pipeline_path, const std::string& name,
                             const std::string& params_path, const YAML::Node& overrides) {
-  const auto& schema = model_schema(name);
+  const auto& schema = models::model_schema(name);
   const std::string key = "models." + name + ".overrides";
   config::Config::from_yaml(overrides, schema, pipeline_path + " (" + key + ")");
   const auto base = params_path.empty() ? config::Config::from_text("{}", schema, "seed defaults")
@@ -187,7 +191,7 @@ RunConfig load_run_config(const std::string& path, const std::string& out_overri
   if (rc.data_dir.empty() && rc.synthesize) rc.data_dir = rc.layout.data();
   const auto d = data::load_dataset(rc.dataset, rc.data_dir);
 
-  const auto& known = recon::reconstruct_model_names();
+  const auto& known = models::model_names();
   for (const auto& name : p.keys("models")) {
     FR_REQUIRE(std::find(known.begin(), known.end(), name) != known.end(), path, ": key 'models.",
                name, "': unknown model; expected one of: ", join(known));
@@ -225,6 +229,11 @@ RunConfig load_run_config(const std::string& path, const std::string& out_overri
   rc.last_year = years.empty() ? d.test_years.back() : years[1];
   rc.start_april = p.get<bool>("reconstruct.start_april");
   rc.map_months = p.get<std::vector<int>>("analyze.map_months");
+  rc.explain = p.get<bool>("explain.enabled");
+  rc.explain_months = p.get<std::vector<int>>("explain.months");
+  rc.explain_instances = p.get<long long>("explain.instances");
+  rc.explain_background = p.get<long long>("explain.background");
+  rc.explain_kmeans = p.get<long long>("explain.kmeans");
 
   check_inputs(d, rc);
   return rc;

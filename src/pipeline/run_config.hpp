@@ -34,6 +34,7 @@ struct RunLayout {
   std::string models() const { return root + "/models"; }      // train
   std::string caches() const { return root + "/caches"; }      // reconstruct
   std::string analysis() const { return root + "/analysis"; }  // analyze
+  std::string explain() const { return root + "/explain"; }    // explain (optional)
   std::string report() const { return analysis() + "/index.html"; }
   std::string resolved_config() const { return root + "/run_config.yaml"; }
   std::string summary() const { return root + "/run_summary.json"; }
@@ -52,6 +53,10 @@ struct RunConfig {
   int first_year = 0, last_year = 0;              // reconstruct and analyze, inclusive
   bool start_april = false;
   std::vector<int> map_months;
+  // The optional explain stage (fluxrecon explain on the validation set).
+  bool explain = false;
+  std::vector<int> explain_months;
+  long long explain_instances = 0, explain_background = 0, explain_kmeans = 0;
 };
 
 // Reads and validates `path` and everything it names (rank-local: call it

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/error.hpp"
+#include "models/registry.hpp"
 
 namespace fluxrecon::tune {
 using config::Config;
@@ -100,7 +101,7 @@ Schema build_schema() {
   Schema s(
       "Hyper-parameter search space of `fluxrecon tune` (as the research prototype's Optuna "
       "studies).");
-  s.text("model", std::nullopt, {"mlp", "lstm", "attention_lstm", "xgboost"}, "model to tune")
+  s.text("model", std::nullopt, models::model_names(), "model to tune")
       .section("study", study, "study settings")
       .section("pruner", pruner, "pruning of unpromising trials on intermediate values")
       .custom(

@@ -20,11 +20,7 @@
 #include "core/log.hpp"
 #include "core/mpi_util.hpp"
 #include "core/timer.hpp"
-#include "models/network.hpp"
-#include "models/nn_config.hpp"
-#include "models/xgboost_config.hpp"
-#include "models/xgboost_model.hpp"
-#include "train/nn_trainer.hpp"
+#include "models/registry.hpp"
 #include "tune/tpe.hpp"
 
 namespace fluxrecon::tune {
@@ -242,25 +238,20 @@ struct Plan {
 
 void cap_config(config::Config& cfg, const std::string& model, int max_epochs) {
   if (max_epochs <= 0) return;
-  const std::string key = model == "xgboost" ? "num_boost_round" : "epochs";
+  const std::string& key = models::model_info(model).steps_key;
   if (cfg.get<int>(key) <= max_epochs) return;
   YAML::Node node = YAML::Clone(cfg.node());
   node[key] = max_epochs;
-  cfg = config::Config::from_yaml(node, model_schema(model),
+  cfg = config::Config::from_yaml(node, models::model_schema(model),
                                   concat(cfg.origin(), " (--epochs ", max_epochs, ")"));
 }
 
 }  // namespace
 
-const config::Schema& model_schema(const std::string& model) {
-  if (model == "xgboost") return models::xgboost_schema();
-  return models::network_schema(models::parse_kind(model));
-}
-
 config::Config trial_config(const SearchSpace& space, const ParamSet& params,
                             const std::string& origin) {
   return config::Config::from_yaml(json_to_yaml(space.model_overrides(params)),
-                                   model_schema(space.study().model), origin);
+                                   models::model_schema(space.study().model), origin);
 }
 
 StudyResult run_study(const SearchSpace& space, const StudyOptions& opt, MPI_Comm comm) {
@@ -279,7 +270,7 @@ StudyResult run_study(const SearchSpace& space, const StudyOptions& opt, MPI_Com
                ": key 'study.direction': the objective (validation MSE) is minimised");
     FR_REQUIRE(!opt.samples_dir.empty() && !opt.out_dir.empty(),
                "tune: the samples and output folders are required");
-    space.check_keys(model_schema(model));
+    space.check_keys(models::model_schema(model));
     if (rank == 0) ensure_directory(opt.out_dir);
   });
   const int group = rank / opt.group_size;
@@ -376,22 +367,14 @@ StudyResult run_study(const SearchSpace& space, const StudyOptions& opt, MPI_Com
           auto cfg = trial_config(space, space.from_json(plan.params),
                                   concat(space.origin(), " trial ", plan.number));
           cap_config(cfg, model, opt.max_epochs);
-          if (model == "xgboost") {
-            models::XgboostTrainOptions o{opt.samples_dir, dir, true};
-            o.on_round = report;
-            const auto r = models::train_xgboost(cfg, o, gcomm);
-            state = r.stopped ? TrialState::pruned : TrialState::complete;
-            value = r.stopped ? last : r.validation_mse;
-          } else {
-            train::NeuralTrainOptions o;
-            o.samples_dir = opt.samples_dir;
-            o.out_dir = dir;
-            o.force = true;
-            o.on_epoch = report;
-            const auto r = train::train_network(models::parse_kind(model), cfg, o, gcomm);
-            state = r.stopped ? TrialState::pruned : TrialState::complete;
-            value = r.stopped ? last : r.best_validation_mse;
-          }
+          models::TrainRequest request;
+          request.samples_dir = opt.samples_dir;
+          request.out_dir = dir;
+          request.force = true;
+          request.on_step = report;
+          const auto r = models::train_model(model, cfg, request, gcomm);
+          state = r.stopped ? TrialState::pruned : TrialState::complete;
+          value = r.stopped ? last : r.validation_mse;
         });
       } catch (const Error& e) {
         state = TrialState::failed;

@@ -51,9 +51,6 @@ struct StudyResult {
   double seconds = 0;
 };
 
-// The model configuration schema of a model name (mlp, lstm, attention_lstm, xgboost).
-const config::Schema& model_schema(const std::string& model);
-
 // The model configuration of one trial: the schema's defaults with the
 // trial's overrides (the space's fixed keys and its parameters) on top.
 config::Config trial_config(const SearchSpace& space, const ParamSet& params,

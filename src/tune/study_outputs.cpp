@@ -12,6 +12,7 @@
 #include "analysis/plots.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "models/registry.hpp"
 #include "tune/study.hpp"
 
 namespace fluxrecon::tune {
@@ -87,7 +88,8 @@ std::string best_params_text(const SearchSpace& space, const Trial& best, int ma
   text << "# Keys left out keep the seed's values (fluxrecon train --params).\n"
        << out.c_str() << "\n";
   // Checked as `train --params` will read it, before it is written.
-  config::Config::from_text(text.str(), model_schema(space.study().model), "best_params.yaml");
+  config::Config::from_text(text.str(), models::model_schema(space.study().model),
+                            "best_params.yaml");
   return text.str();
 }
 

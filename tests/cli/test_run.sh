@@ -32,6 +32,7 @@ reconstruct:
   experiments: [experiment_1]
 analyze:
   map_months: [1]
+explain: {enabled: true, instances: 4, background: 20, kmeans: 5}
 EOF
 
 run2 run --config "$work/pipeline.yaml" > "$work/run.log" 2>&1
@@ -53,16 +54,19 @@ check "every stage logged its summary line" sh -c "grep -q '^synth: wrote 12 fil
   grep -q '^prepare: wrote' '$work/run.log' && grep -q '^train xgboost: wrote' '$work/run.log' &&
   grep -q '^train attention_lstm: wrote' '$work/run.log' && grep -q '^reconstruct: wrote 16 cache' '$work/run.log' &&
   grep -q '^analyze: read 16 cache' '$work/run.log'"
-check "summary line with per-stage times" grep -q "^run: 8 of 8 stage(s) ran .*synth .* s, prepare .*, analyze .* s;" "$work/run.log"
+check "summary line with per-stage times" grep -q "^run: 9 of 9 stage(s) ran .*synth .* s, prepare .*, analyze .* s;" "$work/run.log"
 check "the last line is the report's path" sh -c "tail -n 1 '$work/run.log' | grep -q 'run: report: /.*/out/analysis/index.html$'"
-check "run_summary.json lists 8 stages" sh -c "grep -c '\"stage\"' '$out/run_summary.json' | grep -qx 8"
+check "run_summary.json lists 9 stages" sh -c "grep -c '\"stage\"' '$out/run_summary.json' | grep -qx 9"
+check "explain wrote every model's explanations" test -f "$out/explain/explain_mlp.nc" \
+  -a -f "$out/explain/explain_lstm.nc" -a -f "$out/explain/explain_attention_lstm.nc" \
+  -a -f "$out/explain/explain_xgboost.nc"
 check "resolved pipeline written" grep -q "map_months" "$out/run_config.yaml"
 
 run2 run --config "$work/pipeline.yaml" > "$work/rerun.log" 2>&1
 rc=$?
 check "rerun exits 0" test $rc -eq 0
-check "rerun skips every stage" grep -q "^run: 0 of 8 stage(s) ran" "$work/rerun.log"
-check "rerun names each stage complete" test "$(grep -c '^run: .*: complete from an earlier run ([0-9.]* s)$' "$work/rerun.log")" -eq 8
+check "rerun skips every stage" grep -q "^run: 0 of 9 stage(s) ran" "$work/rerun.log"
+check "rerun names each stage complete" test "$(grep -c '^run: .*: complete from an earlier run ([0-9.]* s)$' "$work/rerun.log")" -eq 9
 
 # A removed model is trained again, its caches (only) are redone, and the
 # analysis with them.
@@ -70,7 +74,7 @@ rm "$out/models/mlp.h5"
 run2 run --config "$work/pipeline.yaml" > "$work/retrain.log" 2>&1
 rc=$?
 check "run after removing a model exits 0" test $rc -eq 0
-check "only that model and what depends on it ran" grep -q "^run: 3 of 8 stage(s) ran" "$work/retrain.log"
+check "only that model and what depends on it ran" grep -q "^run: 4 of 9 stage(s) ran" "$work/retrain.log"
 check "its caches are redone, the others kept" sh -c "grep -q '^reconstruct: wrote 4 cache(s) (0 already complete) for mlp ' '$work/retrain.log' &&
   grep -q '^reconstruct: wrote 0 cache(s) (12 already complete) for lstm,attention_lstm,xgboost ' '$work/retrain.log'"
 check "the analysis is redone" grep -q "^analyze: read 16 cache" "$work/retrain.log"

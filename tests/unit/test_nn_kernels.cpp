@@ -14,6 +14,7 @@
 #include "models/network.hpp"
 #include "recon/nn_inference.hpp"
 #include "recon/nn_inference_bf16.hpp"
+#include "support/random_networks.hpp"
 
 namespace {
 
@@ -23,67 +24,7 @@ using fluxrecon::models::StateDict;
 using fluxrecon::models::Tensor;
 using fluxrecon::recon::NnInference;
 using Vec = std::vector<double>;
-
-// U(-bound, bound) weights of the given shape, as PyTorch initialises them.
-void put(StateDict& dict, const std::string& key, std::vector<std::size_t> shape, double bound,
-         std::mt19937& rng) {
-  std::uniform_real_distribution<float> dist(static_cast<float>(-bound), static_cast<float>(bound));
-  Tensor t;
-  std::size_t count = 1;
-  for (std::size_t d : shape) count *= d;
-  t.shape = std::move(shape);
-  t.values.resize(count);
-  for (float& v : t.values) v = dist(rng);
-  dict[key] = std::move(t);
-}
-
-StateDict random_weights(const NetworkSpec& spec, unsigned seed) {
-  std::mt19937 rng(seed);
-  StateDict d;
-  const std::size_t f = spec.n_features, h = spec.hidden_dim;
-  const double bh = 1.0 / std::sqrt(static_cast<double>(h));
-  if (spec.kind == NetworkKind::mlp) {
-    std::size_t in = spec.window * spec.n_dynamic + spec.n_features - spec.n_dynamic;
-    for (std::size_t l = 0; l < spec.hidden_dims.size(); ++l) {
-      const std::size_t out = spec.hidden_dims[l];
-      const double b = 1.0 / std::sqrt(static_cast<double>(in));
-      put(d, "layers." + std::to_string(l) + ".weight", {out, in}, b, rng);
-      put(d, "layers." + std::to_string(l) + ".bias", {out}, b, rng);
-      in = out;
-    }
-    put(d, "output_layer.weight", {1, in}, 1.0 / std::sqrt(double(in)), rng);
-    put(d, "output_layer.bias", {1}, 1.0 / std::sqrt(double(in)), rng);
-  } else if (spec.kind == NetworkKind::lstm) {
-    for (int l = 0; l < spec.num_layers; ++l) {
-      const std::string s = "_l" + std::to_string(l);
-      put(d, "lstm.weight_ih" + s, {4 * h, l == 0 ? f : h}, bh, rng);
-      put(d, "lstm.weight_hh" + s, {4 * h, h}, bh, rng);
-      put(d, "lstm.bias_ih" + s, {4 * h}, bh, rng);
-      put(d, "lstm.bias_hh" + s, {4 * h}, bh, rng);
-    }
-    put(d, "fc1.weight", {1, h}, bh, rng);
-    put(d, "fc1.bias", {1}, bh, rng);
-  } else {
-    const double b2h = 1.0 / std::sqrt(2.0 * h), bf = 1.0 / std::sqrt(double(f));
-    put(d, "attention.W.weight", {h, 2 * h}, b2h, rng);
-    put(d, "attention.W.bias", {h}, b2h, rng);
-    put(d, "attention.U.weight", {h, f}, bf, rng);
-    put(d, "attention.U.bias", {h}, bf, rng);
-    put(d, "attention.V.weight", {f, h}, bh, rng);
-    put(d, "attention.V.bias", {f}, bh, rng);
-    put(d, "lstm_cell.weight_ih", {4 * h, f}, bh, rng);
-    put(d, "lstm_cell.weight_hh", {4 * h, h}, bh, rng);
-    put(d, "lstm_cell.bias_ih", {4 * h}, bh, rng);
-    put(d, "lstm_cell.bias_hh", {4 * h}, bh, rng);
-    put(d, "temporal_attention.weight", {1, h}, bh, rng);
-    put(d, "temporal_attention.bias", {1}, bh, rng);
-    put(d, "fc1.weight", {1, h}, bh, rng);
-    put(d, "fc1.bias", {1}, bh, rng);
-    // The seed saves an unused nn.LSTM next to the cell; it must be ignored.
-    put(d, "lstm_layer.weight_ih_l0", {4 * h, h}, bh, rng);
-  }
-  return d;
-}
+using test_util::random_weights;
 
 std::vector<float> random_windows(const NetworkSpec& spec, std::size_t n, unsigned seed,
                                   float scale = 1.0f) {

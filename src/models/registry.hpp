@@ -1,0 +1,141 @@
+// The model registry: the one place that knows the model kinds (mlp, lstm,
+// attention_lstm, xgboost), their config schemas, the file `fluxrecon train`
+// writes for each, how to train one and how to load one for a uniform batched
+// prediction. Subcommands (train, tune, run, reconstruct, explain) take any
+// registered model through it instead of keeping their own lists and
+// XGBoost special cases.
+#pragma once
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "io/sample_store.hpp"
+#include "models/network_spec.hpp"
+
+namespace fluxrecon::data {
+struct DatasetDescription;
+}
+namespace fluxrecon::recon {
+class NnInference;
+}
+
+namespace fluxrecon::models {
+
+class XgboostModel;
+
+enum class ModelKind { mlp, lstm, attention_lstm, xgboost };
+
+struct ModelInfo {
+  ModelKind kind;
+  std::string name;       // as on the command line and in file names
+  std::string file_name;  // what `fluxrecon train` writes into its --out
+  bool neural = false;    // trained by the data-parallel oneDNN trainer
+  bool sequence = false;  // reads the window as a sequence (TimeSHAP applies)
+  std::string steps_key;  // the config key counting epochs (rounds for XGBoost)
+};
+
+// Every registered model, in their fixed order.
+const std::vector<ModelInfo>& registered_models();
+const std::vector<std::string>& model_names();
+// "mlp, lstm, attention_lstm, xgboost", for messages.
+std::string model_names_text();
+bool is_model_name(const std::string& name);
+// Throws an Error naming `name` and the registered models when unknown.
+const ModelInfo& model_info(const std::string& name);
+std::string model_file_name(const std::string& name);
+const config::Schema& model_schema(const std::string& name);
+// The network kind of a neural model (an Error for xgboost).
+NetworkKind network_kind(const std::string& name);
+
+// ---------------------------------------------------------------- training
+
+struct TrainRequest {
+  std::string samples_dir;  // train.h5 and validation.h5 of fluxrecon prepare
+  std::string out_dir;      // gets the model file and its logs
+  bool force = false;       // retrain a complete model
+  bool resume = false;      // neural models: continue from the checkpoint
+  // Called on every rank after every epoch (boosting round), 1-based, with the
+  // validation MSE (z-scored); rank 0's answer counts: true stops there. May
+  // be empty.
+  std::function<bool(int step, double validation_mse)> on_step;
+};
+
+struct TrainOutcome {
+  bool reused = false;   // the model file was complete: nothing trained
+  bool stopped = false;  // on_step asked to stop
+  std::string model_path;
+  int steps = 0, best_step = 0;  // epochs or boosting rounds
+  double validation_mse = 0;     // best, z-scored target
+  double validation_mse_physical = 0;
+  double validation_r2 = 0;  // neural models only (0 for XGBoost)
+  double seconds = 0;
+  // Training throughput, as each trainer measures it.
+  std::string rate_text;
+};
+
+// Collective over `comm`: trains model `name` with `params` (validated by
+// model_schema(name)).
+TrainOutcome train_model(const std::string& name, const config::Config& params,
+                         const TrainRequest& request, MPI_Comm comm);
+
+// ---------------------------------------------------------------- loaded models
+
+// A model file loaded on one rank, with a uniform batched prediction.
+class LoadedModel {
+ public:
+  // Rank-local. Throws an Error naming `path` for a file that does not hold a
+  // `name` model or lacks its metadata.
+  static LoadedModel load(const std::string& name, const std::string& path);
+  LoadedModel(LoadedModel&&) noexcept;
+  LoadedModel& operator=(LoadedModel&&) noexcept;
+  ~LoadedModel();
+
+  const ModelInfo& info() const { return *info_; }
+  const std::string& name() const { return info_->name; }
+  const std::string& path() const { return path_; }
+  int window() const { return window_; }
+  int n_features() const { return static_cast<int>(features_.size()); }
+  int n_dynamic() const { return dynamic_; }  // features before the 4 position features
+  const std::vector<std::string>& features() const { return features_; }
+  const io::Normalisation& normalisation() const { return norm_; }
+  const nlohmann::json& metadata() const { return metadata_; }
+
+  // out[i] = the prediction (z-scored target) of windows[i] = [window][n_features]
+  // (z-scored, oldest step first). Host pointers.
+  void predict(const float* windows, std::int64_t n, float* out) const;
+
+  // The neural kernels (attention weights, flops) or XGBoost (SHAP values);
+  // null for the other kind.
+  const recon::NnInference* neural() const { return neural_.get(); }
+  const XgboostModel* xgboost() const { return xgboost_.get(); }
+
+  // Checks the features, variable mapping and window against a dataset: a
+  // model trained on SST in kelvin must not run on degrees Celsius.
+  void check_dataset(const data::DatasetDescription& dataset) const;
+
+ private:
+  LoadedModel() = default;
+  const ModelInfo* info_ = nullptr;
+  std::string path_;
+  int window_ = 0, dynamic_ = 0;
+  std::vector<std::string> features_;
+  io::Normalisation norm_;
+  nlohmann::json metadata_;
+  std::unique_ptr<recon::NnInference> neural_;
+  std::unique_ptr<XgboostModel> xgboost_;
+};
+
+// The model files present in `models_dir` among `wanted` ("all" = every
+// registered model whose file exists; a named model whose file is missing is
+// an error naming the file). Rank-local.
+std::vector<std::string> models_in(const std::string& models_dir,
+                                   const std::vector<std::string>& wanted);
+
+}  // namespace fluxrecon::models

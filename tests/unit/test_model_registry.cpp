@@ -1,0 +1,100 @@
+// The model registry: names, files and schemas of every model kind, the
+// files found in a models folder, and a loaded model's batched prediction.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "data/dataset.hpp"
+#include "models/model_file.hpp"
+#include "models/registry.hpp"
+#include "recon/nn_inference.hpp"
+#include "support/error_text.hpp"
+#include "support/mpi_test_util.hpp"
+#include "support/random_networks.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace models = fluxrecon::models;
+using test_util::error_of_call;
+
+// A model file of `spec` with random weights and the seed's 14 features.
+models::ModelFile model_file(const models::NetworkSpec& spec, unsigned seed) {
+  models::ModelFile f;
+  f.spec = spec;
+  f.weights = test_util::random_weights(spec, seed);
+  std::vector<std::string> names(fluxrecon::data::feature_names().begin(),
+                                 fluxrecon::data::feature_names().end());
+  fluxrecon::io::Normalisation norm;
+  norm.feature_mean.assign(names.size(), 0.0);
+  norm.feature_std.assign(names.size(), 1.0);
+  norm.target_mean = 2.0;
+  norm.target_std = 3.0;
+  f.metadata = {{"features", names}, {"normalisation", models::normalisation_json(norm)}};
+  return f;
+}
+
+TEST(ModelRegistry, NamesFilesAndSchemasOfEveryKind) {
+  EXPECT_EQ(models::model_names(),
+            (std::vector<std::string>{"mlp", "lstm", "attention_lstm", "xgboost"}));
+  EXPECT_EQ(models::model_file_name("mlp"), "mlp.h5");
+  EXPECT_EQ(models::model_file_name("attention_lstm"), "attention_lstm.h5");
+  EXPECT_EQ(models::model_file_name("xgboost"), "xgboost.json");
+  EXPECT_TRUE(models::model_info("lstm").sequence);
+  EXPECT_FALSE(models::model_info("xgboost").neural);
+  for (const auto& m : models::registered_models()) {
+    const auto keys = models::model_schema(m.name).keys();
+    EXPECT_NE(std::find(keys.begin(), keys.end(), m.steps_key), keys.end()) << m.name;
+  }
+  const auto message = error_of_call([] { models::model_info("gru"); });
+  EXPECT_NE(message.find("unknown model 'gru'"), std::string::npos) << message;
+  EXPECT_NE(message.find("attention_lstm"), std::string::npos) << message;
+  EXPECT_THROW(models::network_kind("xgboost"), fluxrecon::Error);
+}
+
+TEST(ModelRegistry, FindsTheModelFilesOfAFolder) {
+  const auto dir = test_util::shared_temp_dir("registry_models");
+  std::ofstream(dir + "/lstm.h5") << "x";
+  std::ofstream(dir + "/xgboost.json") << "{}";
+  EXPECT_EQ(models::models_in(dir, {"all"}), (std::vector<std::string>{"lstm", "xgboost"}));
+  EXPECT_EQ(models::models_in(dir, {"xgboost"}), (std::vector<std::string>{"xgboost"}));
+  const auto missing = error_of_call([&] { models::models_in(dir, {"mlp"}); });
+  EXPECT_NE(missing.find("mlp.h5' is missing"), std::string::npos) << missing;
+  EXPECT_NE(error_of_call([&] { models::models_in(dir, {"tabnet"}); }).find("unknown model"),
+            std::string::npos);
+  const auto empty = test_util::shared_temp_dir("registry_empty");
+  EXPECT_NE(error_of_call([&] { models::models_in(empty, {"all"}); }).find("no model file"),
+            std::string::npos);
+}
+
+TEST(ModelRegistry, LoadedNeuralModelPredictsAsItsKernels) {
+  const auto dir = test_util::shared_temp_dir("registry_load");
+  models::NetworkSpec spec;
+  spec.kind = models::NetworkKind::lstm;
+  spec.hidden_dim = 16;
+  spec.num_layers = 2;
+  const auto file = model_file(spec, 3);
+  models::write_model_file(dir + "/lstm.h5", file);
+  const auto m = models::LoadedModel::load("lstm", dir + "/lstm.h5");
+  EXPECT_EQ(m.window(), 4);
+  EXPECT_EQ(m.n_features(), 14);
+  EXPECT_EQ(m.n_dynamic(), 10);
+  EXPECT_DOUBLE_EQ(m.normalisation().target_std, 3.0);
+  ASSERT_NE(m.neural(), nullptr);
+  EXPECT_EQ(m.xgboost(), nullptr);
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal;
+  std::vector<float> x(7 * 4 * 14);
+  for (float& v : x) v = normal(rng);
+  std::vector<float> a(7), b(7);
+  m.predict(x.data(), 7, a.data());
+  fluxrecon::recon::NnInference(spec, file.weights).predict(x.data(), 7, b.data());
+  EXPECT_EQ(a, b);
+  // A file of another kind is refused by name.
+  const auto message = error_of_call([&] { models::LoadedModel::load("mlp", dir + "/lstm.h5"); });
+  EXPECT_NE(message.find("holds a lstm model, expected mlp"), std::string::npos) << message;
+}
+
+}  // namespace
