@@ -257,7 +257,7 @@ void write_cache(const std::string& path, const CacheContext& c, const CacheFiel
             f.sampled.empty() ? &no : f.sampled.data());
   }
   w.close();
-  output.commit();
+  output.commit(w.expected_bytes());
 }
 
 // Collective: a complete cache at `path` made from this model file and

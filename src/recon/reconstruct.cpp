@@ -22,27 +22,14 @@
 #include "data/windows.hpp"
 #include "data/year_reader.hpp"
 #include "io/grid_file.hpp"
-#include "kernels/flatten.hpp"
-#include "models/model_file.hpp"
-#include "models/network.hpp"
-#include "models/xgboost_model.hpp"
+#include "models/registry.hpp"
 #include "recon/cache_write.hpp"
 #include "recon/cell_area.hpp"
-#include "recon/nn_inference.hpp"
 #include "recon/pco2_fields.hpp"
 
 namespace fluxrecon::recon {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-
-const std::vector<std::string>& reconstruct_model_names() {
-  static const std::vector<std::string> names{"mlp", "lstm", "attention_lstm", "xgboost"};
-  return names;
-}
-
-std::string model_file_name(const std::string& model) {
-  return model == "xgboost" ? "xgboost.json" : model + ".h5";
-}
 
 std::string cache_file_name(const std::string& model, const std::string& region,
                             const std::string& experiment, int year) {
@@ -94,123 +81,32 @@ struct Model {
   std::string route;  // route_settings() for the pCO2 route, else empty
   io::Normalisation norm;
   int window = 0;
-  std::unique_ptr<NnInference> neural;
-  std::unique_ptr<models::XgboostModel> xgboost;
+  std::unique_ptr<models::LoadedModel> loaded;  // null for the formula-only reference
 
   // Predictions (z-scored target) of `n` z-scored windows [n][window][features].
-  void predict(const float* windows, std::int64_t n, float* out, std::vector<float>& flat) const {
-    if (neural) {
-      neural->predict(windows, static_cast<std::size_t>(n), out);
-      return;
-    }
-    const int dynamic = xgboost->dynamic();
-    flat.resize(static_cast<size_t>(n) * kernels::flat_width(window, dynamic));
-    Kokkos::parallel_for("flatten_windows",
-                         Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace>(0, n),
-                         kernels::FlattenWindows{windows, window, flat.data(), dynamic});
-    Kokkos::fence();
-    const auto y = xgboost->predict(flat.data(), n);
-    std::copy(y.begin(), y.end(), out);
+  void predict(const float* windows, std::int64_t n, float* out) const {
+    loaded->predict(windows, n, out);
   }
 };
-
-// Checks a model's features, variable mapping and window against the
-// dataset: a model trained on SST in kelvin must not run on degrees Celsius.
-void check_against_dataset(const json& metadata, int window, const std::string& path,
-                           const data::DatasetDescription& d) {
-  const std::vector<std::string> expected = data::feature_names(d);
-  std::vector<std::string> features;
-  try {
-    features = metadata.at("features").get<std::vector<std::string>>();
-  } catch (const json::exception& e) {
-    FR_FAIL("model file '", path, "': metadata has no list of 'features': ", e.what());
-  }
-  FR_REQUIRE(features == expected, "model file '", path, "' was trained with the features ",
-             json(features).dump(), " but the dataset ", d.origin, " provides ",
-             json(expected).dump(), "; retrain the model on this dataset");
-  FR_REQUIRE(window == d.window, "model file '", path, "' was trained on windows of ", window,
-             " months but the dataset ", d.origin, " has sampling.window ", d.window,
-             "; retrain the model or set sampling.window: ", window);
-  const json trained = metadata.value("train_store", json::object())
-                           .value("selection", json::object())
-                           .value("variables", json());
-  if (trained.is_null()) {
-    log::info("warning: model file '", path,
-              "' records no variable mapping of its training data; "
-              "cannot check it against ",
-              d.origin);
-    return;
-  }
-  const json now = data::variables_json(d);
-  for (size_t i = 0; i < std::max(trained.size(), now.size()); ++i) {
-    const json a = i < trained.size() ? trained[i] : json(), b = i < now.size() ? now[i] : json();
-    FR_REQUIRE(a == b, "model file '", path, "' was trained with the variable mapping ",
-               a.is_null() ? "(none)" : a.dump(), " but the dataset ", d.origin, " maps ",
-               b.is_null() ? "(none)" : b.dump(),
-               " ([role, file variable, scale, offset, constant]); reconstruct with the dataset "
-               "the model was trained on, or retrain it");
-  }
-}
-
-Model load_model(const std::string& name, const std::string& path,
-                 const data::DatasetDescription& d) {
-  Model m;
-  m.name = name;
-  m.path = path;
-  if (name == "xgboost") {
-    m.xgboost = std::make_unique<models::XgboostModel>(models::XgboostModel::load(path));
-    const auto& meta = m.xgboost->metadata();
-    m.window = m.xgboost->window();
-    check_against_dataset(meta, m.window, path, d);
-    try {
-      m.norm = models::model_normalisation(meta);
-    } catch (const json::exception& e) {
-      FR_FAIL("model file '", path, "': no usable 'normalisation' in its metadata: ", e.what());
-    }
-  } else {
-    const models::ModelFile file = models::read_model_file(path);
-    FR_REQUIRE(models::kind_name(file.spec.kind) == name, "model file '", path, "' holds a ",
-               models::kind_name(file.spec.kind), " model, expected ", name);
-    m.window = file.spec.window;
-    check_against_dataset(file.metadata, m.window, path, d);
-    m.norm = models::model_normalisation(file.metadata);
-    m.neural = std::make_unique<NnInference>(file.spec, file.weights);
-  }
-  return m;
-}
 
 // The models asked for: every file present for "all", else each named one
 // (a missing file is an error).
 std::vector<Model> load_models(const ReconstructOptions& opt, const data::DatasetDescription& d,
                                MPI_Comm comm) {
-  const auto& known = reconstruct_model_names();
   std::vector<std::string> names;
-  const bool all = std::find(opt.models.begin(), opt.models.end(), "all") != opt.models.end();
-  all_ranks_agree(comm, [&] {
-    FR_REQUIRE(fs::is_directory(opt.models_dir), "models directory '", opt.models_dir,
-               "' does not exist");
-    for (const auto& m : opt.models)
-      FR_REQUIRE(m == "all" || std::find(known.begin(), known.end(), m) != known.end(),
-                 "unknown model '", m, "'; expected all, mlp, lstm, attention_lstm or xgboost");
-    for (const auto& m : known) {
-      const std::string path = (fs::path(opt.models_dir) / model_file_name(m)).string();
-      const bool asked =
-          all || std::find(opt.models.begin(), opt.models.end(), m) != opt.models.end();
-      if (!asked) continue;
-      if (fs::is_regular_file(path)) {
-        names.push_back(m);
-      } else {
-        FR_REQUIRE(all, "model file '", path, "' is missing (model ", m,
-                   "); train it with fluxrecon train or choose another --model");
-      }
-    }
-    FR_REQUIRE(!names.empty(), "no model file in '", opt.models_dir,
-               "' (looked for mlp.h5, lstm.h5, attention_lstm.h5, xgboost.json)");
-  });
+  all_ranks_agree(comm, [&] { names = models::models_in(opt.models_dir, opt.models); });
   std::vector<Model> out;
   all_ranks_agree(comm, [&] {
-    for (const auto& n : names)
-      out.push_back(load_model(n, (fs::path(opt.models_dir) / model_file_name(n)).string(), d));
+    for (const auto& n : names) {
+      Model m;
+      m.name = n;
+      m.path = (fs::path(opt.models_dir) / models::model_file_name(n)).string();
+      m.loaded = std::make_unique<models::LoadedModel>(models::LoadedModel::load(n, m.path));
+      m.loaded->check_dataset(d);
+      m.norm = m.loaded->normalisation();
+      m.window = m.loaded->window();
+      out.push_back(std::move(m));
+    }
   });
   for (auto& m : out) {
     std::string sum;
@@ -366,7 +262,7 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
     const std::int64_t batch = std::max<std::int64_t>(1, opt.batch);
     std::vector<float> features(static_cast<size_t>(batch) * d.window *
                                 data::feature_names(d).size()),
-        target(static_cast<size_t>(batch)), predicted(static_cast<size_t>(batch)), flat;
+        target(static_cast<size_t>(batch)), predicted(static_cast<size_t>(batch));
     // Reused chunk after chunk and year after year.
     data::Series series;
     // Fields of the target: the flux, or on the pCO2 route the pCO2 that
@@ -533,7 +429,7 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
                 }
                 {
                   auto t = timers.scope("predict");
-                  model.predict(features.data(), n, predicted.data(), flat);
+                  model.predict(features.data(), n, predicted.data());
                 }
                 for (std::int64_t q = 0; q < n; ++q) {
                   const int month = windows.slot[i + q] - january_slot;  // 0..11

@@ -56,9 +56,6 @@ struct ReconstructSummary {
 ReconstructSummary reconstruct(const config::Config& dataset, const ReconstructOptions& options,
                                MPI_Comm comm);
 
-// The model names in their order, and the file `fluxrecon train` writes for each.
-const std::vector<std::string>& reconstruct_model_names();
-std::string model_file_name(const std::string& model);
 // `<model>_<region>_<experiment>_<year>.nc`
 std::string cache_file_name(const std::string& model, const std::string& region,
                             const std::string& experiment, int year);

@@ -19,6 +19,7 @@
 #include "io/sample_store.hpp"
 #include "models/model_file.hpp"
 #include "models/network.hpp"
+#include "models/registry.hpp"
 #include "models/xgboost_config.hpp"
 #include "models/xgboost_model.hpp"
 #include "recon/nn_inference.hpp"
@@ -291,7 +292,7 @@ TEST(Reconstruct, CachesEqualPredictionsOnPreparedTestSets) {
   for (const char* model : {"mlp", "lstm", "attention_lstm", "xgboost"}) {
     std::unique_ptr<recon::NnInference> nn;
     std::unique_ptr<models::XgboostModel> xgb;
-    const std::string path = testbed().models + "/" + recon::model_file_name(model);
+    const std::string path = testbed().models + "/" + models::model_file_name(model);
     io::Normalisation norm;
     if (std::string(model) == "xgboost") {
       xgb = std::make_unique<models::XgboostModel>(models::XgboostModel::load(path));
