@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "recon/nn_inference.hpp"
-#include "recon/nn_inference_bf16.hpp"
+#include "models/nn_inference.hpp"
+#include "models/nn_inference_bf16.hpp"
 
 extern "C" void openblas_set_num_threads(int);
 
@@ -28,8 +28,8 @@ namespace {
 
 using fluxrecon::models::NetworkKind;
 using fluxrecon::models::NetworkSpec;
+using fluxrecon::models::NnInference;
 using fluxrecon::models::StateDict;
-using fluxrecon::recon::NnInference;
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
@@ -160,7 +160,7 @@ void bench_model(const char* name, const NetworkSpec& spec, std::size_t n, int r
 
   // The optional bf16 path (oneDNN, host memory) on the same windows, and
   // its difference from the float32 kernels.
-  fluxrecon::recon::NnInferenceBf16 bf16(spec, weights);
+  fluxrecon::models::NnInferenceBf16 bf16(spec, weights);
   auto host_windows = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), windows);
   std::vector<float> y(n);
   bf16.predict(host_windows.data(), warm, y.data());
@@ -184,7 +184,7 @@ void bench_model(const char* name, const NetworkSpec& spec, std::size_t n, int r
       "\"flops_per_sample\": %.0f, \"gflops\": %.2f, \"share_of_sgemm\": %.3f, "
       "\"native_bf16\": %s, \"rel_rms_vs_f32\": %.3g, \"max_diff_over_max_f32\": %.3g}\n",
       name, n, rate_bf16, flops, rate_bf16 * flops / 1e9, rate_bf16 * flops / 1e9 / sgemm,
-      fluxrecon::recon::NnInferenceBf16::native_bf16() ? "true" : "false", std::sqrt(ss_diff / ss),
+      fluxrecon::models::NnInferenceBf16::native_bf16() ? "true" : "false", std::sqrt(ss_diff / ss),
       top_diff / top);
   std::fflush(stdout);
 }

@@ -23,9 +23,9 @@
 #include "explain/outputs.hpp"
 #include "explain/timeshap.hpp"
 #include "io/sample_store.hpp"
+#include "models/nn_inference.hpp"
 #include "models/registry.hpp"
 #include "models/xgboost_model.hpp"
-#include "recon/nn_inference.hpp"
 
 namespace fluxrecon::explain {
 namespace fs = std::filesystem;

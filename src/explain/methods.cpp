@@ -6,8 +6,8 @@
 #include "kernels/explain.hpp"
 #include "kernels/flatten.hpp"
 #include "models/network.hpp"
+#include "models/nn_inference.hpp"
 #include "models/xgboost_model.hpp"
-#include "recon/nn_inference.hpp"
 
 namespace fluxrecon::explain {
 
@@ -79,7 +79,7 @@ TreeShap tree_shap(const models::XgboostModel& model, const float* windows, std:
   return r;
 }
 
-AttentionScores attention_scores(const recon::NnInference& net, const float* windows,
+AttentionScores attention_scores(const models::NnInference& net, const float* windows,
                                  std::int64_t n) {
   const auto& spec = net.spec();
   FR_REQUIRE(spec.kind == models::NetworkKind::attention_lstm,

@@ -10,7 +10,7 @@
 
 #include "explain/shapley.hpp"
 
-namespace fluxrecon::recon {
+namespace fluxrecon::models {
 class NnInference;
 }
 namespace fluxrecon::models {
@@ -54,7 +54,7 @@ struct AttentionScores {
   std::vector<float> beta;        // [n][window]
   std::vector<float> gamma;       // [n][window][features] = alpha * beta
 };
-AttentionScores attention_scores(const recon::NnInference& net, const float* windows,
+AttentionScores attention_scores(const models::NnInference& net, const float* windows,
                                  std::int64_t n);
 
 }  // namespace fluxrecon::explain

@@ -12,9 +12,9 @@
 #include "models/model_file.hpp"
 #include "models/network.hpp"
 #include "models/nn_config.hpp"
+#include "models/nn_inference.hpp"
 #include "models/xgboost_config.hpp"
 #include "models/xgboost_model.hpp"
-#include "recon/nn_inference.hpp"
 #include "train/nn_trainer.hpp"
 
 namespace fluxrecon::models {
@@ -129,7 +129,7 @@ LoadedModel LoadedModel::load(const std::string& name, const std::string& path) 
                kind_name(file.spec.kind), " model, expected ", name);
     m.window_ = file.spec.window;
     m.metadata_ = std::move(file.metadata);
-    m.neural_ = std::make_unique<recon::NnInference>(file.spec, file.weights);
+    m.neural_ = std::make_unique<models::NnInference>(file.spec, file.weights);
   }
   try {
     m.features_ = m.metadata_.at("features").get<std::vector<std::string>>();

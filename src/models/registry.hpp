@@ -22,7 +22,7 @@
 namespace fluxrecon::data {
 struct DatasetDescription;
 }
-namespace fluxrecon::recon {
+namespace fluxrecon::models {
 class NnInference;
 }
 
@@ -113,7 +113,7 @@ class LoadedModel {
 
   // The neural kernels (attention weights, flops) or XGBoost (SHAP values);
   // null for the other kind.
-  const recon::NnInference* neural() const { return neural_.get(); }
+  const models::NnInference* neural() const { return neural_.get(); }
   const XgboostModel* xgboost() const { return xgboost_.get(); }
 
   // Checks the features, variable mapping and window against a dataset: a
@@ -128,7 +128,7 @@ class LoadedModel {
   std::vector<std::string> features_;
   io::Normalisation norm_;
   nlohmann::json metadata_;
-  std::unique_ptr<recon::NnInference> neural_;
+  std::unique_ptr<models::NnInference> neural_;
   std::unique_ptr<XgboostModel> xgboost_;
 };
 

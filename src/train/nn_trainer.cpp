@@ -21,7 +21,7 @@
 #include "io/sample_store.hpp"
 #include "models/model_file.hpp"
 #include "models/nn_config.hpp"
-#include "recon/nn_inference.hpp"
+#include "models/nn_inference.hpp"
 #include "train/adam.hpp"
 #include "train/loss_curve.hpp"
 
@@ -70,8 +70,8 @@ std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
 // equal within float32 rounding), so the reported validation MSE is that of
 // the model file as reconstruct will apply it.
 double squared_error(const Network& net, const io::SampleBlock& block, int batch) {
-  const recon::NnInference kernels(net.spec(), net.parameters().state_dict(),
-                                   static_cast<std::size_t>(batch));
+  const models::NnInference kernels(net.spec(), net.parameters().state_dict(),
+                                    static_cast<std::size_t>(batch));
   std::vector<float> pred(static_cast<std::size_t>(block.size()));
   kernels.predict(block.features.data(), pred.size(), pred.data());
   double sse = 0.0;

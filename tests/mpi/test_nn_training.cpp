@@ -15,7 +15,7 @@
 #include "models/model_file.hpp"
 #include "models/network.hpp"
 #include "models/nn_config.hpp"
-#include "recon/nn_inference.hpp"
+#include "models/nn_inference.hpp"
 #include "support/mpi_test_util.hpp"
 #include "support/testbed_samples.hpp"
 #include "train/nn_trainer.hpp"
@@ -104,7 +104,7 @@ TEST_P(NeuralTraining, WeightsIdenticalOnEveryRankAtEveryStepAndModelLearns) {
     return sse / double(valid.total);
   };
   std::vector<float> kernel_pred(static_cast<std::size_t>(valid.block.size()));
-  recon::NnInference(file.spec, file.weights)
+  models::NnInference(file.spec, file.weights)
       .predict(valid.block.features.data(), kernel_pred.size(), kernel_pred.data());
   EXPECT_NEAR(mse(kernel_pred), r.best_validation_mse, 1e-6 * r.best_validation_mse);
   const auto pred =

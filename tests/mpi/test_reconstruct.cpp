@@ -19,10 +19,10 @@
 #include "io/sample_store.hpp"
 #include "models/model_file.hpp"
 #include "models/network.hpp"
+#include "models/nn_inference.hpp"
 #include "models/registry.hpp"
 #include "models/xgboost_config.hpp"
 #include "models/xgboost_model.hpp"
-#include "recon/nn_inference.hpp"
 #include "recon/reconstruct.hpp"
 #include "support/mpi_test_util.hpp"
 #include "support/recon_testbed.hpp"
@@ -290,7 +290,7 @@ TEST(Reconstruct, CachesEqualPredictionsOnPreparedTestSets) {
   recon::reconstruct(dataset(testbed().data), options(out), MPI_COMM_WORLD);
   if (world_rank() != 0) return;
   for (const char* model : {"mlp", "lstm", "attention_lstm", "xgboost"}) {
-    std::unique_ptr<recon::NnInference> nn;
+    std::unique_ptr<models::NnInference> nn;
     std::unique_ptr<models::XgboostModel> xgb;
     const std::string path = testbed().models + "/" + models::model_file_name(model);
     io::Normalisation norm;
@@ -299,7 +299,7 @@ TEST(Reconstruct, CachesEqualPredictionsOnPreparedTestSets) {
       norm = models::model_normalisation(xgb->metadata());
     } else {
       const auto file = models::read_model_file(path);
-      nn = std::make_unique<recon::NnInference>(file.spec, file.weights);
+      nn = std::make_unique<models::NnInference>(file.spec, file.weights);
       norm = models::model_normalisation(file.metadata);
     }
     EXPECT_EQ(recon::file_checksum(path).size(), 16u);

@@ -15,7 +15,7 @@
 #include "explain/shapley.hpp"
 #include "explain/timeshap.hpp"
 #include "models/network_spec.hpp"
-#include "recon/nn_inference.hpp"
+#include "models/nn_inference.hpp"
 #include "support/random_networks.hpp"
 
 namespace {
@@ -23,8 +23,8 @@ namespace {
 namespace ex = fluxrecon::explain;
 using fluxrecon::models::NetworkKind;
 using fluxrecon::models::NetworkSpec;
+using fluxrecon::models::NnInference;
 using fluxrecon::models::StateDict;
-using fluxrecon::recon::NnInference;
 
 std::vector<float> normal_values(size_t n, unsigned seed, float scale = 1.0f) {
   std::mt19937 rng(seed);

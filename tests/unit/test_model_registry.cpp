@@ -8,8 +8,8 @@
 
 #include "data/dataset.hpp"
 #include "models/model_file.hpp"
+#include "models/nn_inference.hpp"
 #include "models/registry.hpp"
-#include "recon/nn_inference.hpp"
 #include "support/error_text.hpp"
 #include "support/mpi_test_util.hpp"
 #include "support/random_networks.hpp"
@@ -90,7 +90,7 @@ TEST(ModelRegistry, LoadedNeuralModelPredictsAsItsKernels) {
   for (float& v : x) v = normal(rng);
   std::vector<float> a(7), b(7);
   m.predict(x.data(), 7, a.data());
-  fluxrecon::recon::NnInference(spec, file.weights).predict(x.data(), 7, b.data());
+  fluxrecon::models::NnInference(spec, file.weights).predict(x.data(), 7, b.data());
   EXPECT_EQ(a, b);
   // A file of another kind is refused by name.
   const auto message = error_of_call([&] { models::LoadedModel::load("mlp", dir + "/lstm.h5"); });

@@ -1,4 +1,4 @@
-// The neural inference kernels (kernels/nn_*.hpp through recon::NnInference)
+// The neural inference kernels (kernels/nn_*.hpp through models::NnInference)
 // against float64 references written here from the equations of the seed
 // spec 3.1-3.3, with random weights in PyTorch's initialisation range.
 #include <gtest/gtest.h>
@@ -12,17 +12,17 @@
 #include "core/error.hpp"
 #include "kernels/nn_dense.hpp"
 #include "models/network.hpp"
-#include "recon/nn_inference.hpp"
-#include "recon/nn_inference_bf16.hpp"
+#include "models/nn_inference.hpp"
+#include "models/nn_inference_bf16.hpp"
 #include "support/random_networks.hpp"
 
 namespace {
 
 using fluxrecon::models::NetworkKind;
 using fluxrecon::models::NetworkSpec;
+using fluxrecon::models::NnInference;
 using fluxrecon::models::StateDict;
 using fluxrecon::models::Tensor;
-using fluxrecon::recon::NnInference;
 using Vec = std::vector<double>;
 using test_util::random_weights;
 
@@ -326,7 +326,7 @@ TEST(NnKernels, Bf16PathStaysCloseToFloat32) {
   for (const NetworkSpec& spec : {mlp_spec({207, 248, 198}), lstm_spec(128, 3), lstm_spec(13, 2)}) {
     const StateDict weights = random_weights(spec, 41);
     const NnInference f32(spec, weights);
-    fluxrecon::recon::NnInferenceBf16 bf16(spec, weights, 64);
+    fluxrecon::models::NnInferenceBf16 bf16(spec, weights, 64);
     const std::size_t n = 257;
     const auto x = random_windows(spec, n, 500);
     std::vector<float> y(n), y_bf16(n);
@@ -343,8 +343,8 @@ TEST(NnKernels, Bf16PathStaysCloseToFloat32) {
     EXPECT_LT(relative_rms, 1e-2) << "kind " << int(spec.kind);
     EXPECT_GT(relative_rms, 0.0);  // it is a different precision
   }
-  EXPECT_THROW(fluxrecon::recon::NnInferenceBf16(attention_spec(256),
-                                                 random_weights(attention_spec(256), 1)),
+  EXPECT_THROW(fluxrecon::models::NnInferenceBf16(attention_spec(256),
+                                                  random_weights(attention_spec(256), 1)),
                fluxrecon::Error);
 }
 

@@ -18,7 +18,7 @@
 #include "io/sample_store.hpp"
 #include "models/model_file.hpp"
 #include "models/network.hpp"
-#include "recon/nn_inference.hpp"
+#include "models/nn_inference.hpp"
 
 namespace {
 
@@ -70,7 +70,7 @@ TEST_P(KernelsVsTraining, ModelFilePredictionsMatchTheOneDnnForward) {
   const NetworkSpec spec = seed_spec(GetParam());
   const std::string path = write_and_read_back(spec, 1234);
   const auto file = models::read_model_file(path);
-  const recon::NnInference kernels(file.spec, file.weights);
+  const models::NnInference kernels(file.spec, file.weights);
   auto net = models::make_network(file.spec);
   net->parameters().load(file.weights, path, net->ignored_keys());
 
@@ -96,7 +96,7 @@ TEST_P(KernelsVsTraining, PredictionDoesNotDependOnTheBatch) {
   const NetworkSpec spec = seed_spec(GetParam());
   const std::string path = write_and_read_back(spec, 99);
   const auto file = models::read_model_file(path);
-  const recon::NnInference kernels(file.spec, file.weights);
+  const models::NnInference kernels(file.spec, file.weights);
   const std::size_t n = 61, width = std::size_t(spec.window) * spec.n_features;
   const auto x = windows(spec, n, 3);
   std::vector<float> together(n);

@@ -1,4 +1,4 @@
-#include "recon/nn_inference_bf16.hpp"
+#include "models/nn_inference_bf16.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -10,14 +10,13 @@
 
 #include "core/error.hpp"
 #include "models/dnnl_util.hpp"
-#include "recon/nn_inference.hpp"
+#include "models/nn_inference.hpp"
 
-namespace fluxrecon::recon {
+namespace fluxrecon::models {
 
-namespace du = models::dnnl_util;
+namespace du = dnnl_util;
 using dt = dnnl::memory::data_type;
 using tag = dnnl::memory::format_tag;
-using models::NetworkKind;
 
 namespace {
 
@@ -240,4 +239,4 @@ void NnInferenceBf16::predict(const float* windows, std::size_t n, float* out) {
   });
 }
 
-}  // namespace fluxrecon::recon
+}  // namespace fluxrecon::models

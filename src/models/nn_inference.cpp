@@ -1,4 +1,4 @@
-#include "recon/nn_inference.hpp"
+#include "models/nn_inference.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -11,15 +11,9 @@
 #include "models/network.hpp"
 #include "models/parameters.hpp"
 
-namespace fluxrecon::recon {
+namespace fluxrecon::models {
 
 namespace nn = kernels::nn;
-using models::kind_name;
-using models::NetworkKind;
-using models::NetworkSpec;
-using models::shape_text;
-using models::StateDict;
-using models::Tensor;
 using Shape = std::vector<std::size_t>;
 
 namespace {
@@ -360,4 +354,4 @@ void NnInference::run(const float* windows, std::size_t n, float* out, float* al
   }
 }
 
-}  // namespace fluxrecon::recon
+}  // namespace fluxrecon::models

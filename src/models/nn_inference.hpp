@@ -12,7 +12,7 @@
 #include "kernels/nn_mlp.hpp"
 #include "models/network_spec.hpp"
 
-namespace fluxrecon::recon {
+namespace fluxrecon::models {
 
 class NnInference {
  public:
@@ -65,4 +65,4 @@ class NnInference {
   kernels::nn::AttentionLstmLayout attention_;
 };
 
-}  // namespace fluxrecon::recon
+}  // namespace fluxrecon::models

@@ -12,7 +12,7 @@
 
 #include "models/network_spec.hpp"
 
-namespace fluxrecon::recon {
+namespace fluxrecon::models {
 
 class NnInferenceBf16 {
  public:
@@ -39,4 +39,4 @@ class NnInferenceBf16 {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace fluxrecon::recon
+}  // namespace fluxrecon::models
