@@ -53,13 +53,7 @@ void add_train_command(CLI::App& app, std::function<void()>& run) {
     request.resume = args->resume;
     const auto r = models::train_model(args->model, params, request, MPI_COMM_WORLD);
     if (r.reused) return;
-    const bool neural = models::model_info(args->model).neural;
-    log::summary("train ", args->model, ": wrote ", r.model_path, " (", r.steps,
-                 neural ? " epochs" : " rounds", ", best ", r.best_step, ") in ",
-                 log::seconds(r.seconds), " (", r.rate_text, ") on ", mpi::size(),
-                 " rank(s); validation MSE ", r.validation_mse, " (z-scored), ",
-                 neural ? concat("R^2 ", r.validation_r2)
-                        : concat(r.validation_mse_physical, " (physical units squared)"));
+    log::summary(models::train_summary_line(args->model, r, mpi::size()));
   };
 }
 

@@ -74,7 +74,8 @@ struct TrainOutcome {
   int steps = 0, best_step = 0;  // epochs or boosting rounds
   double validation_mse = 0;     // best, z-scored target
   double validation_mse_physical = 0;
-  double validation_r2 = 0;  // neural models only (0 for XGBoost)
+  double validation_r2 = 0;
+  std::string target_units;  // of the training store's target, "" if not recorded
   double seconds = 0;
   // Training throughput, as each trainer measures it.
   std::string rate_text;
@@ -84,6 +85,11 @@ struct TrainOutcome {
 // model_schema(name)).
 TrainOutcome train_model(const std::string& name, const config::Config& params,
                          const TrainRequest& request, MPI_Comm comm);
+
+// The one-line summary of a training run (the subcommand's and the
+// pipeline stage's): validation RMSE in the target's units (a flux in
+// mol m-2 s-1 as mol m-2 yr-1) and R^2.
+std::string train_summary_line(const std::string& name, const TrainOutcome& outcome, int ranks);
 
 // ---------------------------------------------------------------- loaded models
 

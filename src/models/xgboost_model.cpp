@@ -315,13 +315,19 @@ XgboostTrainResult train_xgboost(const config::Config& cfg, const XgboostTrainOp
     FR_REQUIRE(mpi::min(digest, comm) == mpi::max(digest, comm),
                "internal: the ranks ended with different XGBoost models");
   });
-  double sse = 0;
+  double sums[3] = {0, 0, 0};  // squared error, target, squared target
   for (std::int64_t i = 0; i < valid.block.size(); ++i) {
-    const double e = static_cast<double>(valid_pred[i]) - valid.block.target[i];
-    sse += e * e;
+    const double t = valid.block.target[i], e = static_cast<double>(valid_pred[i]) - t;
+    sums[0] += e * e;
+    sums[1] += t;
+    sums[2] += t * t;
   }
-  r.validation_mse = mpi::sum(sse, comm) / static_cast<double>(valid.total);
+  MPI_Allreduce(MPI_IN_PLACE, sums, 3, MPI_DOUBLE, MPI_SUM, comm);
+  const double n_valid = static_cast<double>(valid.total);
+  r.validation_mse = sums[0] / n_valid;
   r.validation_mse_physical = r.validation_mse * train.norm.target_std * train.norm.target_std;
+  const double valid_var = sums[2] / n_valid - (sums[1] / n_valid) * (sums[1] / n_valid);
+  r.validation_r2 = valid_var > 0 ? 1.0 - r.validation_mse / valid_var : 0.0;
   all_ranks_agree(comm, [&] {
     if (mpi::rank(comm) != 0) return;
     write_text_atomically(r.eval_path, eval_csv.str());
@@ -334,6 +340,7 @@ XgboostTrainResult train_xgboost(const config::Config& cfg, const XgboostTrainOp
                     {"validation_samples", r.validation_samples},
                     {"validation_mse", r.validation_mse},
                     {"validation_mse_physical", r.validation_mse_physical},
+                    {"validation_r2", r.validation_r2},
                     {"seconds",
                      {{"boosting", r.train_seconds},
                       {"evaluation_in_boosting", r.eval_seconds},

@@ -47,6 +47,7 @@ struct XgboostTrainResult {
   std::int64_t train_samples = 0, validation_samples = 0;
   double validation_mse = 0;           // z-scored target
   double validation_mse_physical = 0;  // in the target's units squared
+  double validation_r2 = 0;            // 1 - MSE / variance of the validation target
   double seconds = 0;                  // the whole call
   double train_seconds = 0;            // boosting rounds incl. evaluation
   double eval_seconds = 0;             // of which evaluating both sets after each round

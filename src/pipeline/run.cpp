@@ -125,13 +125,7 @@ void train_stage(Context& ctx, const ModelRun& m, StageRecord& record) {
   record.written = r.model_path;
   if (r.reused) return;
   ctx.retrained.push_back(m.name);
-  const bool neural = models::model_info(m.name).neural;
-  log::info("train ", m.name, ": wrote ", r.model_path, " (", r.steps,
-            neural ? " epochs" : " rounds", ", best ", r.best_step, ") in ",
-            log::seconds(r.seconds), " (", r.rate_text, "); validation MSE ", r.validation_mse,
-            " (z-scored), ",
-            neural ? concat("R^2 ", r.validation_r2)
-                   : concat(r.validation_mse_physical, " (physical units squared)"));
+  log::info(models::train_summary_line(m.name, r, mpi::size(ctx.comm)));
 }
 
 std::vector<std::string> model_names(const RunConfig& rc) {

@@ -34,7 +34,7 @@ run2 train --model xgboost --samples "$work/samples" --params "$work/xgb.yaml" -
 check "train exits 0" test $? -eq 0
 check "train wrote the model file" test -f "$work/models/xgboost.json"
 check "train wrote the evaluation log" test "$(wc -l < "$work/models/xgboost_eval.csv")" -eq 21
-check "train summary line" grep -q "train xgboost: wrote .* validation MSE" "$work/train.log"
+check "train summary line in the target's units with R^2" grep -q "train xgboost: wrote .* validation RMSE [0-9.e+-]* mol m-2 yr-1, R^2 0\.[0-9]" "$work/train.log"
 printf 'num_boost_round: 20\ncolsample_by_tree: 0.5\n' > "$work/xgb_typo.yaml"
 run2 train --model xgboost --samples "$work/samples" --params "$work/xgb_typo.yaml" --out "$work/models_typo" > "$work/train_typo.log" 2>&1
 rc=$?
