@@ -1,4 +1,4 @@
-// Heat maps and beeswarm summaries (the explanations' figures).
+// Heat maps, beeswarm summaries and category maps (the explanations' figures).
 #include <algorithm>
 #include <cmath>
 
@@ -132,6 +132,82 @@ void plot_beeswarm(const std::string& png_path, const Beeswarm& plot) {
   pls.mtex("t", 1.5, 0.5, 0.5, plot.title.c_str());
   canvas.text(1.0);
   draw_colour_bar(canvas, 0.9, 0.92, 0.1, 0.92, 0.0, 1.0, plot.colour_label, false);
+  canvas.finish();
+}
+
+void plot_category_map(const std::string& png_path, const CategoryMap& plot) {
+  const auto n = plot.lat.size();
+  require_input(plot.lon.size() == n && plot.category.size() == n, png_path,
+                concat("category map has ", n, " latitudes, ", plot.lon.size(), " longitudes and ",
+                       plot.category.size(), " categories"));
+  std::vector<std::size_t> count(plot.names.size(), 0);
+  double lat_lo = 90, lat_hi = -90, lon_lo = 180, lon_hi = -180;
+  std::vector<double> lon(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const int k = plot.category[i];
+    require_input(
+        k < static_cast<int>(plot.names.size()), png_path,
+        concat("category map: point ", i, " has category ", k, " of ", plot.names.size()));
+    require_input(std::isfinite(plot.lat[i]) && std::isfinite(plot.lon[i]), png_path,
+                  concat("category map: point ", i, " has no finite position"));
+    lon[i] = std::remainder(plot.lon[i], 360.0);  // -180..180
+    if (k < 0) continue;
+    ++count[static_cast<std::size_t>(k)];
+    lat_lo = std::min(lat_lo, plot.lat[i]);
+    lat_hi = std::max(lat_hi, plot.lat[i]);
+    lon_lo = std::min(lon_lo, lon[i]);
+    lon_hi = std::max(lon_hi, lon[i]);
+  }
+  require_input(lat_lo <= lat_hi, png_path, "category map has no point to draw");
+  // The categories by frequency: the first kSeriesCount - 1 get their own colour.
+  std::vector<std::size_t> order;
+  for (std::size_t k = 0; k < count.size(); ++k)
+    if (count[k] > 0) order.push_back(k);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return count[a] > count[b]; });
+  const std::size_t own = order.size() <= kSeriesCount ? order.size() : kSeriesCount - 1;
+  std::vector<int> slot(plot.names.size(), static_cast<int>(own));  // own = "other"
+  for (std::size_t r = 0; r < own; ++r) slot[order[r]] = static_cast<int>(r);
+
+  const double pad_lat = std::max(2.0, 0.05 * (lat_hi - lat_lo)),
+               pad_lon = std::max(2.0, 0.05 * (lon_hi - lon_lo));
+  Canvas canvas(png_path, plot.width, plot.height);
+  plstream& pls = canvas.pls();
+  pls.vpor(0.08, 0.74, 0.12, 0.9);
+  pls.wind(std::max(-180.0, lon_lo - pad_lon), std::min(180.0, lon_hi + pad_lon),
+           std::max(-90.0, lat_lo - pad_lat), std::min(90.0, lat_hi + pad_lat));
+  pls.col0(kGridLine);
+  pls.box("g", 0, 0, "g", 0, 0);
+  canvas.text(0.6);
+  for (std::size_t i = 0; i < n; ++i) {
+    const int k = plot.category[i];
+    if (k < 0) continue;
+    pls.col0(series_colour(static_cast<std::size_t>(slot[static_cast<std::size_t>(k)])));
+    const PLFLT x = lon[i], y = plot.lat[i];
+    pls.string(1, &x, &y, "#[0x25cf]");
+  }
+  canvas.text(1.0);
+  pls.col0(kForeground);
+  pls.box("bcnst", 0, 0, "bcnstv", 0, 0);
+  pls.mtex("b", 3.0, 0.5, 0.5, "longitude (degrees east)");
+  pls.mtex("l", 4.5, 0.5, 0.5, "latitude (degrees north)");
+  canvas.text(1.2);
+  pls.mtex("t", 1.5, 0.5, 0.5, plot.title.c_str());
+  canvas.text(0.9);
+  const std::size_t rows = own + (order.size() > own ? 1 : 0);
+  for (std::size_t r = 0; r < rows; ++r) {
+    std::size_t points = 0;
+    std::string name = "other";
+    if (r < own) {
+      name = plot.names[order[r]];
+      points = count[order[r]];
+    } else {
+      for (std::size_t q = own; q < order.size(); ++q) points += count[order[q]];
+    }
+    pls.col0(series_colour(r));
+    pls.mtex("rv", 1.5, 1.0 - (static_cast<double>(r) + 0.5) / 14.0, 0.0,
+             concat("#[0x25cf] ", name, " (", points, ")").c_str());
+  }
   canvas.finish();
 }
 

@@ -194,4 +194,18 @@ struct Beeswarm {
 
 void plot_beeswarm(const std::string& png_path, const Beeswarm& plot);
 
+// Points on a lat/lon frame coloured by category (e.g. each explained
+// instance by its leading driver), with a legend of the categories drawn,
+// the most frequent first (at most 10 colours: the rest share "other").
+struct CategoryMap {
+  std::string title;
+  std::vector<double> lat, lon;    // degrees; any longitude convention
+  std::vector<int> category;       // index into `names`; < 0 = not drawn
+  std::vector<std::string> names;  // the categories
+  int width = 1100;
+  int height = 600;
+};
+
+void plot_category_map(const std::string& png_path, const CategoryMap& plot);
+
 }  // namespace fluxrecon::analysis

@@ -281,7 +281,21 @@ std::vector<std::string> write_outputs(const std::string& out_dir, const OutputC
     else if (m == "timeshap_cell")
       heat("timeshap_cells", c.model + ": TimeSHAP cell level, mean |value|", "mean |value|",
            mean_abs(t, 2, window * features));
-    else if (m == "attention") {
+    if (by_variable(t)) {
+      analysis::CategoryMap map;
+      map.title = c.model + ": leading driver per instance (" + m + ")";
+      map.names = c.features;
+      for (size_t i = 0; i < c.picked->size(); ++i) {
+        const auto row = static_cast<size_t>((*c.picked)[i]);
+        map.lat.push_back(c.store->lat[row]);
+        map.lon.push_back(c.store->lon[row]);
+        map.category.push_back(leading(t, i, features));
+      }
+      const auto path = (figures / (c.model + "_" + m + "_leading_driver_map.png")).string();
+      analysis::plot_category_map(path, map);
+      written.push_back(path);
+    }
+    if (m == "attention") {
       const auto gamma = mean_abs(t, 2, window * features);  // gamma >= 0
       heat("attention_cells", c.model + ": mean attention alpha x beta", "alpha x beta", gamma);
       std::vector<double> per_variable(features, 0.0);

@@ -438,3 +438,37 @@ TEST(AnalysisPlots, GroupedBarsCompareModels) {
             std::string::npos);
   EXPECT_FALSE(fs::exists(dir + "/bad.png"));
 }
+
+TEST(AnalysisPlots, CategoryMapColoursPointsByTheirCategory) {
+  const auto dir = test_util::shared_temp_dir("plot_categories");
+  fa::CategoryMap plot;
+  plot.title = "leading driver";
+  plot.names = {"SST", "SAL", "ice_frac", "mixed_layer_depth"};
+  for (int i = 0; i < 60; ++i) {
+    plot.lat.push_back(-60.0 + 2.0 * i);
+    plot.lon.push_back(i % 2 ? 190.0 + i : -170.0 + i);  // both longitude conventions
+    plot.category.push_back(i % 7 == 0 ? -1 : i % 3);    // -1: not drawn
+  }
+  fa::plot_category_map(dir + "/map.png", plot);
+  expect_png(dir + "/map.png", plot.width, plot.height);
+  auto other = plot;
+  other.category[1] = 3;
+  fa::plot_category_map(dir + "/other.png", other);
+  EXPECT_NE(slurp(dir + "/map.png"), slurp(dir + "/other.png"));
+
+  auto bad = plot;
+  bad.category[5] = 4;
+  EXPECT_NE(error_of([&] {
+              fa::plot_category_map(dir + "/bad.png", bad);
+            }).find("point 5 has category 4 of 4"),
+            std::string::npos);
+  bad = plot;
+  bad.lon.pop_back();
+  EXPECT_NE(error_of([&] { fa::plot_category_map(dir + "/bad.png", bad); }).find("59 longitudes"),
+            std::string::npos);
+  bad = plot;
+  std::fill(bad.category.begin(), bad.category.end(), -1);
+  EXPECT_NE(error_of([&] { fa::plot_category_map(dir + "/bad.png", bad); }).find("no point"),
+            std::string::npos);
+  EXPECT_FALSE(fs::exists(dir + "/bad.png"));
+}
