@@ -18,6 +18,7 @@
 #include "models/xgboost_config.hpp"
 #include "models/xgboost_model.hpp"
 #include "train/nn_trainer.hpp"
+#include "train/xgboost_trainer.hpp"
 
 namespace fluxrecon::models {
 namespace fs = std::filesystem;
@@ -109,8 +110,9 @@ TrainOutcome train_model(const std::string& name, const config::Config& params,
   TrainOutcome o;
   o.target_units = store_target_units(request.samples_dir);
   if (!model_info(name).neural) {
-    XgboostTrainOptions opt{request.samples_dir, request.out_dir, request.force, request.on_step};
-    const auto r = train_xgboost(params, opt, comm);
+    train::XgboostTrainOptions opt{request.samples_dir, request.out_dir, request.force,
+                                   request.on_step};
+    const auto r = train::train_xgboost(params, opt, comm);
     o.reused = r.reused;
     o.stopped = r.stopped;
     o.model_path = r.model_path;

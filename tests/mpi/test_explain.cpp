@@ -25,6 +25,7 @@
 #include "support/mpi_test_util.hpp"
 #include "support/random_networks.hpp"
 #include "support/testbed_samples.hpp"
+#include "train/xgboost_trainer.hpp"
 
 namespace fs = std::filesystem;
 using namespace fluxrecon;
@@ -50,7 +51,7 @@ const std::string& models_dir() {
   const auto params =
       config::Config::from_text("{num_boost_round: 8, booster: gbtree, max_depth: 4, eta: 0.3}",
                                 models::xgboost_schema(), "test");
-  models::train_xgboost(params, {samples, dir, false}, MPI_COMM_WORLD);
+  train::train_xgboost(params, {samples, dir, false}, MPI_COMM_WORLD);
   if (world_rank() == 0) {
     const auto norm = io::read_normalisation(samples + "/train.h5");
     std::vector<std::string> names(data::feature_names().begin(), data::feature_names().end());

@@ -34,6 +34,7 @@
 #include "support/testbed_samples.hpp"
 #include "support/tiny_dataset.hpp"
 #include "train/nn_trainer.hpp"
+#include "train/xgboost_trainer.hpp"
 
 namespace fs = std::filesystem;
 using test_util::shared_temp_dir;
@@ -179,7 +180,7 @@ TEST(Faults, XgboostTrainingOnANaNStoreFailsOnEveryRankWithoutAModel) {
   poke(dir + "/train.h5", "features", static_cast<hsize_t>(total - 1), 0, std::nanf(""));
   const double start = MPI_Wtime();
   const std::string error = collective_error([&] {
-    models::train_xgboost(xgb_params(), {dir, dir + "/m", false}, MPI_COMM_WORLD);
+    train::train_xgboost(xgb_params(), {dir, dir + "/m", false}, MPI_COMM_WORLD);
   });
   EXPECT_NE(error.find("sample " + std::to_string(total - 1)), std::string::npos) << error;
   EXPECT_LT(MPI_Wtime() - start, 60.0);

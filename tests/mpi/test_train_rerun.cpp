@@ -14,6 +14,7 @@
 #include "support/mpi_test_util.hpp"
 #include "support/testbed_samples.hpp"
 #include "train/nn_trainer.hpp"
+#include "train/xgboost_trainer.hpp"
 
 using namespace fluxrecon;
 using test_util::shared_temp_dir;
@@ -46,11 +47,11 @@ TEST(TrainRerun, ModelsOfStoresPreparedAgainWithOtherSettingsAreTrainedAgain) {
   train::NeuralTrainOptions nn;
   nn.samples_dir = samples;
   nn.out_dir = dir + "/models";
-  const models::XgboostTrainOptions xgb{samples, dir + "/models", false};
+  const train::XgboostTrainOptions xgb{samples, dir + "/models", false};
   const auto train_both = [&] {
     const bool mlp_reused =
         train::train_network(models::NetworkKind::mlp, mlp_params, nn, MPI_COMM_WORLD).reused;
-    const bool xgb_reused = models::train_xgboost(xgb_params, xgb, MPI_COMM_WORLD).reused;
+    const bool xgb_reused = train::train_xgboost(xgb_params, xgb, MPI_COMM_WORLD).reused;
     return std::make_pair(mlp_reused, xgb_reused);
   };
 

@@ -19,6 +19,7 @@
 #include "models/xgboost_model.hpp"
 #include "support/mpi_test_util.hpp"
 #include "support/testbed_samples.hpp"
+#include "train/xgboost_trainer.hpp"
 
 namespace fs = std::filesystem;
 using test_util::shared_temp_dir;
@@ -50,7 +51,7 @@ std::string read_file(const std::string& path) {
 
 TEST(Xgboost, DistributedModelIsIdenticalOnRanksAndCloseToOneProcess) {
   const auto out = shared_temp_dir("train");
-  const auto r = models::train_xgboost(params(), {samples(), out + "/all", false}, MPI_COMM_WORLD);
+  const auto r = train::train_xgboost(params(), {samples(), out + "/all", false}, MPI_COMM_WORLD);
   EXPECT_EQ(r.rounds, 15);
   EXPECT_GT(r.train_samples, 1000);
   // Better than predicting the mean (MSE 1 on the z-scored target).
@@ -68,7 +69,7 @@ TEST(Xgboost, DistributedModelIsIdenticalOnRanksAndCloseToOneProcess) {
   // One process on the same data: the same model up to distributed hist sketching.
   if (world_rank() == 0) {
     const auto one =
-        models::train_xgboost(params(), {samples(), out + "/one", false}, MPI_COMM_SELF);
+        train::train_xgboost(params(), {samples(), out + "/one", false}, MPI_COMM_SELF);
     EXPECT_NEAR(one.validation_mse, r.validation_mse, 0.15 * r.validation_mse);
     const auto a = models::XgboostModel::load(out + "/all/xgboost.json");
     const auto b = models::XgboostModel::load(out + "/one/xgboost.json");
@@ -89,7 +90,7 @@ TEST(Xgboost, DistributedModelIsIdenticalOnRanksAndCloseToOneProcess) {
 
 TEST(Xgboost, ModelFileRoundTripAndShapSumsToPrediction) {
   const auto out = shared_temp_dir("shap");
-  models::train_xgboost(params(), {samples(), out, false}, MPI_COMM_WORLD);
+  train::train_xgboost(params(), {samples(), out, false}, MPI_COMM_WORLD);
   const auto model = models::XgboostModel::load(out + "/xgboost.json");
   EXPECT_EQ(model.width(), 44);
   EXPECT_EQ(model.metadata().at("features").size(), 14u);
@@ -134,7 +135,7 @@ TEST(Xgboost, BadParametersAndStores) {
   EXPECT_THROW(params("subsample: 1.5\n"), Error);
   const auto out = shared_temp_dir("bad");
   try {
-    models::train_xgboost(params(), {out + "/nowhere", out + "/m", false}, MPI_COMM_WORLD);
+    train::train_xgboost(params(), {out + "/nowhere", out + "/m", false}, MPI_COMM_WORLD);
     ADD_FAILURE() << "a missing store was accepted";
   } catch (const Error& e) {
     EXPECT_TRUE(e.collective());
@@ -164,8 +165,8 @@ TEST(Xgboost, RankWithAnEmptyShardStillTakesPart) {
     w.write(0, one);
     w.close();
   }
-  const auto r = models::train_xgboost(params("num_boost_round: 2\n"), {out, out + "/m", false},
-                                       MPI_COMM_WORLD);
+  const auto r = train::train_xgboost(params("num_boost_round: 2\n"), {out, out + "/m", false},
+                                      MPI_COMM_WORLD);
   EXPECT_EQ(r.rounds, 2);
   EXPECT_TRUE(fs::exists(out + "/m/xgboost.json"));
 }

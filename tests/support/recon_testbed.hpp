@@ -13,6 +13,7 @@
 #include "recon/reconstruct.hpp"
 #include "support/mpi_test_util.hpp"
 #include "support/testbed_samples.hpp"
+#include "train/xgboost_trainer.hpp"
 
 namespace test_util {
 
@@ -38,7 +39,7 @@ inline ReconTestbed make_recon_testbed(
   const YAML::Node params = YAML::Load("{num_boost_round: " + std::to_string(rounds) +
                                        ", booster: gbtree, max_depth: 4, eta: 0.3, subsample: "
                                        "1.0, colsample_bytree: 1.0}");
-  models::train_xgboost(
+  train::train_xgboost(
       config::Config::from_yaml(params, models::xgboost_schema(), "xgb_params.yaml"),
       {b.samples, b.models, false}, MPI_COMM_WORLD);
   MPI_Barrier(MPI_COMM_WORLD);
