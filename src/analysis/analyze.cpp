@@ -130,6 +130,21 @@ std::string fingerprint(const std::vector<CacheSet>& sets, const AnalyzeOptions&
   j["years"] = {o.first_year, o.last_year};
   j["models_dir"] = o.models_dir;
   j["provenance"] = o.provenance;
+  // The explanations' figures: a newer explain run redoes the report.
+  if (!o.explain_dir.empty()) {
+    const fs::path figures = fs::path(o.explain_dir) / "figures";
+    std::vector<std::string> pngs;
+    if (fs::is_directory(figures))
+      for (const auto& e : fs::directory_iterator(figures))
+        if (e.path().extension() == ".png") pngs.push_back(e.path().string());
+    std::sort(pngs.begin(), pngs.end());
+    for (const auto& p : pngs) {
+      struct stat st {};
+      ::stat(p.c_str(), &st);
+      j["explain"].push_back(
+          {p, static_cast<long long>(st.st_size), static_cast<long long>(st.st_mtime)});
+    }
+  }
   if (!o.samples_dir.empty()) {
     const std::string train = training_store_path(o.samples_dir);
     struct stat st {};

@@ -35,6 +35,9 @@ struct AnalyzeOptions {
   // Optional: the output folder of fluxrecon prepare; its train.h5 gives the
   // climatology baseline. Empty = no baseline.
   std::string samples_dir;
+  // Optional: the output folder of fluxrecon explain; its figures join the
+  // report (section "Explanations").
+  std::string explain_dir;
   std::vector<std::string> models;       // empty = every model found
   std::vector<std::string> regions;      // empty = every region found
   std::vector<std::string> experiments;  // empty = every experiment found

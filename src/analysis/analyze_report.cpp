@@ -194,6 +194,7 @@ class Writer {
     if (results_.baseline) report.sections.push_back(baseline_section());
     for (const auto& key : region_experiments()) report.sections.push_back(region_section(key));
     if (auto s = training_section(); !s.figures.empty()) report.sections.push_back(std::move(s));
+    if (auto s = explanation_section(); !s.figures.empty()) report.sections.push_back(std::move(s));
     report.provenance = provenance;
     written_.files.push_back(write_report(o_.out_dir, report));
     return written_;
@@ -550,6 +551,44 @@ class Writer {
         "files in " +
         o_.models_dir + ".";
     s.figures.push_back({png, "Loss curves"});
+    return s;
+  }
+
+  // The figures of fluxrecon explain (--explain) of the models analysed, model
+  // by model: <model>_<figure>.png in its figures/ folder.
+  ReportSection explanation_section() const {
+    ReportSection s;
+    s.title = "Explanations";
+    if (o_.explain_dir.empty()) return s;
+    const fs::path dir = fs::path(o_.explain_dir) / "figures";
+    FR_REQUIRE(fs::is_directory(dir), "analyze: --explain '", o_.explain_dir,
+               "' has no figures/ folder (expected the output folder of fluxrecon explain)");
+    std::vector<std::string> pngs;
+    for (const auto& e : fs::directory_iterator(dir))
+      if (e.path().extension() == ".png") pngs.push_back(e.path().filename().string());
+    std::sort(pngs.begin(), pngs.end());
+    std::set<std::string> analysed;
+    for (const auto& r : results_.sets) analysed.insert(r.set.model);
+    for (const auto& info : models::registered_models()) {
+      if (!analysed.count(info.name)) continue;
+      for (const auto& png : pngs) {
+        // "<model>_" prefixes: mlp_ must not take the figures of another model.
+        if (png.rfind(info.name + "_", 0) != 0) continue;
+        bool longer = false;
+        for (const auto& other : models::registered_models())
+          longer = longer ||
+                   (other.name.size() > info.name.size() && png.rfind(other.name + "_", 0) == 0);
+        if (longer) continue;
+        std::string caption = png.substr(info.name.size() + 1);
+        caption = info.name + ": " + caption.substr(0, caption.size() - 4);
+        std::replace(caption.begin(), caption.end(), '_', ' ');
+        s.figures.push_back({(dir / png).string(), caption});
+      }
+    }
+    s.text = "Figures of fluxrecon explain (" + o_.explain_dir +
+             "): SHAP (MLP: KernelSHAP, XGBoost: TreeSHAP), TimeSHAP and attention scores of the "
+             "LSTMs, on the z-scored target; the values themselves are in its CSV and netCDF "
+             "files.";
     return s;
   }
 

@@ -28,6 +28,8 @@ void add_analyze_command(CLI::App& app, std::function<void()>& run) {
   cmd->add_option("--out", o.out_dir, "output folder (index.html, *.csv, figures/)")->required();
   cmd->add_option("--models", o.models_dir,
                   "folder of the model files: adds the neural models' loss curves");
+  cmd->add_option("--explain", o.explain_dir,
+                  "output folder of fluxrecon explain: its figures join the report");
   cmd->add_option("--samples", o.samples_dir,
                   "output folder of fluxrecon prepare: its train.h5 gives a climatology baseline "
                   "(per-location monthly mean of the training target, nearest training location) "

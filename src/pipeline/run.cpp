@@ -182,6 +182,7 @@ void analyze_stage(Context& ctx, StageRecord& record) {
   o.out_dir = absolute(rc.layout.analysis());
   o.models_dir = absolute(rc.layout.models());
   o.samples_dir = absolute(rc.layout.samples());  // train.h5: the climatology baseline
+  if (rc.explain) o.explain_dir = absolute(rc.layout.explain());
   o.models = model_names(rc);
   if (rc.dataset.get<bool>("pco2_route.enabled")) {
     // The caches are named after the route; the samples' target is the pCO2,
@@ -287,8 +288,9 @@ RunSummary run_pipeline(const RunConfig& rc, const RunOptions& opt, MPI_Comm com
   for (const auto& m : rc.models)
     run_stage(ctx, "train " + m.name, [&](StageRecord& r) { train_stage(ctx, m, r); });
   run_stage(ctx, "reconstruct", [&](StageRecord& r) { reconstruct_stage(ctx, r); });
-  run_stage(ctx, "analyze", [&](StageRecord& r) { analyze_stage(ctx, r); });
+  // Explanations first: their figures join the analysis report.
   if (rc.explain) run_stage(ctx, "explain", [&](StageRecord& r) { explain_stage(ctx, r); });
+  run_stage(ctx, "analyze", [&](StageRecord& r) { analyze_stage(ctx, r); });
   ctx.summary.seconds = mpi::max(wall_seconds() - start, comm);
   write_summary(ctx);
   return ctx.summary;

@@ -60,6 +60,9 @@ check "run_summary.json lists 9 stages" sh -c "grep -c '\"stage\"' '$out/run_sum
 check "explain wrote every model's explanations" test -f "$out/explain/explain_mlp.nc" \
   -a -f "$out/explain/explain_lstm.nc" -a -f "$out/explain/explain_attention_lstm.nc" \
   -a -f "$out/explain/explain_xgboost.nc"
+check "the report shows the explanations" sh -c "grep -q '<h2[^>]*>Explanations' '$out/analysis/index.html' &&
+  grep -q 'mlp: kernel shap summary' '$out/analysis/index.html' &&
+  grep -q 'xgboost: tree shap by variable leading driver map' '$out/analysis/index.html'"
 check "resolved pipeline written" grep -q "map_months" "$out/run_config.yaml"
 
 run2 run --config "$work/pipeline.yaml" > "$work/rerun.log" 2>&1
