@@ -489,9 +489,9 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
           ++written;
           samples += mine_windows;
           points_written += mpi::sum(static_cast<std::int64_t>(region_points[r].size()), group);
-          log::info("reconstruct: ", fs::path(paths[r][mi]).filename().string(), " (",
-                    context.samples, " windows", skipped ? concat(", ", skipped, " skipped") : "",
-                    "), year ", task_index, "/", mine.size(), " of rank 0's group");
+          log::debug("reconstruct: ", fs::path(paths[r][mi]).filename().string(), " (",
+                     context.samples, " windows", skipped ? concat(", ", skipped, " skipped") : "",
+                     "), year ", task_index, "/", mine.size(), " of rank 0's group");
         }
       }
     }

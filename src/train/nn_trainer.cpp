@@ -367,8 +367,9 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
               static_cast<long long>(rec.samples_per_second), " samples/s, compute ",
               log::seconds(rec.compute_seconds), " / communication ",
               log::seconds(rec.communication_seconds), state.bad_epochs == 0 ? " (best)" : "");
-    log::info("train ", name, ": epoch ", epoch,
-              " per step (ms, max over ranks): ", phases.text(steps, comm));
+    // Collective (a maximum over ranks), then shown under --verbose only.
+    const std::string profile = phases.text(steps, comm);
+    log::debug("train ", name, ": epoch ", epoch, " per step (ms, max over ranks): ", profile);
     stopped_early = state.bad_epochs >= settings.patience;
     // Checkpoint: every rank holds the same state; rank 0 writes it.
     all_ranks_agree(comm, [&] {
