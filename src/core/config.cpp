@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/log.hpp"
 
 namespace fluxrecon::config {
 
@@ -77,23 +78,13 @@ std::string kind_name(const Schema::Entry& e) {
   return "?";
 }
 
-// Whole numbers in full (1048576, not 1.04858e+06), others in 6 digits.
-std::string number_text(double v) {
-  std::ostringstream out;
-  if (std::abs(v) < 1e15 && v == std::floor(v))
-    out << static_cast<long long>(v);
-  else
-    out << v;
-  return out.str();
-}
-
 std::string bounds_text(const Schema::Entry& e) {
   if (!e.allowed.empty()) return "one of: " + join(e.allowed);
   const bool lo = e.min > -Schema::inf && e.min > static_cast<double>(Schema::int_min);
   const bool hi = e.max < Schema::inf && e.max < static_cast<double>(Schema::int_max);
-  if (lo && hi) return "[" + number_text(e.min) + ", " + number_text(e.max) + "]";
-  if (lo) return ">= " + number_text(e.min);
-  if (hi) return "<= " + number_text(e.max);
+  if (lo && hi) return "[" + log::number(e.min) + ", " + log::number(e.max) + "]";
+  if (lo) return ">= " + log::number(e.min);
+  if (hi) return "<= " + log::number(e.max);
   return "";
 }
 

@@ -36,6 +36,9 @@ void debug(Parts&&... parts) {
 
 // Human-readable sizes and durations for summaries.
 std::string bytes(double count);
+// A number as short as 9 significant digits allow ("1048576", "0.95",
+// "1e-12"); "" for NaN (an empty CSV field).
+std::string number(double value);
 std::string seconds(double s);
 
 }  // namespace fluxrecon::log

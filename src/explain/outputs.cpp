@@ -10,6 +10,7 @@
 #include "analysis/plots.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/log.hpp"
 #include "explain/methods.hpp"
 #include "io/nc_writer.hpp"
 
@@ -27,13 +28,6 @@ double mid_month_days_since_1970(int year, int month) {
 }
 
 namespace {
-
-std::string number(double v) {
-  if (std::isnan(v)) return "";
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.9g", v);
-  return buf;
-}
 
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"") == std::string::npos) return s;
@@ -67,10 +61,11 @@ std::string write_csv(const std::string& path, const OutputContext& c, const Tab
   const size_t width = t.columns.size();
   for (size_t i = 0; i < c.picked->size(); ++i) {
     const auto k = static_cast<size_t>((*c.picked)[i]);
-    out << i << ',' << k << ',' << number(b.lat[k]) << ',' << number(b.lon[k]) << ',' << b.year[k]
-        << ',' << b.month[k] << ',' << number(mid_month_days_since_1970(b.year[k], b.month[k]))
-        << ',' << csv_field(c.region);
-    for (size_t j = 0; j < width; ++j) out << ',' << number(t.values[i * width + j]);
+    out << i << ',' << k << ',' << log::number(b.lat[k]) << ',' << log::number(b.lon[k]) << ','
+        << b.year[k] << ',' << b.month[k] << ','
+        << log::number(mid_month_days_since_1970(b.year[k], b.month[k])) << ','
+        << csv_field(c.region);
+    for (size_t j = 0; j < width; ++j) out << ',' << log::number(t.values[i * width + j]);
     if (lead)
       out << ',' << csv_field(c.features[static_cast<size_t>(leading(t, i, c.features.size()))]);
     out << '\n';

@@ -12,6 +12,7 @@
 #include "analysis/plots.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/log.hpp"
 #include "models/registry.hpp"
 #include "tune/study.hpp"
 
@@ -23,16 +24,9 @@ namespace {
 
 const double kNaN = std::nan("");
 
-std::string number_text(double v) {
-  if (std::isnan(v)) return "";
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.9g", v);
-  return buf;
-}
-
 std::string external_text(const json& v) {
   if (v.is_string()) return v.get<std::string>();
-  if (v.is_number_float()) return number_text(v.get<double>());
+  if (v.is_number_float()) return log::number(v.get<double>());
   return v.dump();
 }
 
@@ -53,7 +47,7 @@ void emit(YAML::Emitter& out, const json& j) {
   } else if (j.is_number_integer()) {
     out << j.get<long long>();
   } else if (j.is_number()) {
-    out << number_text(j.get<double>());
+    out << log::number(j.get<double>());
   } else {
     out << j.get<std::string>();
   }
@@ -80,7 +74,7 @@ std::string best_params_text(const SearchSpace& space, const Trial& best, int ma
   emit(out, overrides);
   std::ostringstream text;
   text << "# Best parameters of the " << space.study().model << " study of " << space.origin()
-       << ":\n# trial " << best.number << ", validation MSE (z-scored) " << number_text(best.value)
+       << ":\n# trial " << best.number << ", validation MSE (z-scored) " << log::number(best.value)
        << "; the space's fixed keys and the trial's parameters.\n";
   if (max_epochs > 0)
     text << "# The trials ran at most " << max_epochs
@@ -99,7 +93,7 @@ std::string trials_csv(const SearchSpace& space, const std::vector<Trial>& trial
   for (const auto& p : space.params()) csv << "," << p.name;
   csv << "\n";
   for (const auto& t : trials) {
-    csv << t.number << "," << state_name(t.state) << "," << number_text(t.value) << ",";
+    csv << t.number << "," << state_name(t.state) << "," << log::number(t.value) << ",";
     if (const auto step = t.last_step()) csv << *step;
     for (const auto& p : space.params()) {
       csv << ",";
