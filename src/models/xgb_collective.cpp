@@ -221,7 +221,9 @@ void XgbCollective::watch() {
   while (!watch_stop_) {
     watch_cv_.wait_for(lock, std::chrono::milliseconds(250));
     if (!in_call_) continue;
-    const double limit = std::max<double>(options_.comm_timeout_s, 4 * longest_call_s_);
+    // Twice rabit's own timeout: a silent peer is rabit's to report (it names
+    // the peer); the watchdog is the backstop for hangs rabit does not see.
+    const double limit = std::max<double>(2.0 * options_.comm_timeout_s, 4 * longest_call_s_);
     const double running =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - call_start_).count();
     if (running <= limit) continue;
@@ -229,7 +231,7 @@ void XgbCollective::watch() {
     // mpiexec ends the other ranks when one exits non-zero.
     log::error_line(concat(
         "fluxrecon: error on rank ", rank_, ": XGBoost distributed training made no progress in ",
-        call_what_, " for ", static_cast<int>(running), " s (limit: collective_timeout_sec ",
+        call_what_, " for ", static_cast<int>(running), " s (limit: 2 x collective_timeout_sec ",
         options_.comm_timeout_s, " s or 4 x the longest call so far, ", longest_call_s_,
         " s): the ranks are stuck in an exchange (ranks that disagree, e.g. on non-finite "
         "inputs, or a stalled peer); ending the job"));

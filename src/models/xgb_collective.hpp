@@ -74,7 +74,7 @@ class XgbCollective {
   // under a watchdog, then check()s it. rabit's poll timeout does not end
   // every hang: ranks that disagree on the size of an allreduce (NaN inputs
   // on one rank do that in XGBoost 1.7's histogram sync) spin in recv
-  // forever. A call that runs longer than the larger of comm_timeout_s and
+  // forever. A call that runs longer than the larger of 2 x comm_timeout_s and
   // four times the longest call so far ends the process (exit code 2) with
   // a message naming the call and the rank; mpiexec then ends the others.
   void run(const std::string& what, const std::function<int()>& call);
