@@ -23,11 +23,13 @@ void add_train_command(CLI::App& app, std::function<void()>& run) {
   cmd->add_option("--model", args->model, "model kind")
       ->required()
       ->check(CLI::IsMember(models::model_names()));
-  cmd->add_option("--samples", args->samples, "folder with train.h5 and validation.h5");
+  // Required unless --describe-config: checked when the command runs.
+  cmd->add_option("--samples", args->samples,
+                  "REQUIRED: folder with train.h5 and validation.h5 (fluxrecon prepare)");
   cmd->add_option("--params", args->params,
                   "model configuration YAML (default inputs/models/<model>.yaml values)")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--out", args->out, "output folder for the model file and logs");
+  cmd->add_option("--out", args->out, "REQUIRED: output folder for the model file and logs");
   cmd->add_flag("--force", args->force,
                 "retrain from scratch even if the model file is complete (no --resume)");
   cmd->add_flag("--resume", args->resume,
@@ -40,8 +42,11 @@ void add_train_command(CLI::App& app, std::function<void()>& run) {
       if (mpi::rank() == 0) std::printf("%s", config::document(schema).c_str());
       return;
     }
-    FR_REQUIRE(!args->samples.empty() && !args->out.empty(),
-               "train: --samples and --out are required");
+    all_ranks_agree(MPI_COMM_WORLD, [&] {
+      FR_REQUIRE(!args->samples.empty(),
+                 "train: --samples is required (the folder of fluxrecon prepare's stores)");
+      FR_REQUIRE(!args->out.empty(), "train: --out is required (the output folder)");
+    });
     config::Config params = config::Config::from_text("{}", schema, "defaults");
     all_ranks_agree(MPI_COMM_WORLD, [&] {
       if (!args->params.empty()) params = config::Config::load(args->params, schema);

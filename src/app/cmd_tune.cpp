@@ -24,12 +24,14 @@ void add_tune_command(CLI::App& app, std::function<void()>& run) {
       "tune",
       "Hyper-parameter search (TPE or random, median pruning) for the model of a search-space "
       "file; trials in parallel over rank groups, a study journal that resumes");
-  cmd->add_option("--space", args->space, "search-space YAML (inputs/tune/<model>.yaml)")
+  // Required unless --describe-config: checked when the command runs.
+  cmd->add_option("--space", args->space, "REQUIRED: search-space YAML (inputs/tune/<model>.yaml)")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--samples", o.samples_dir, "folder with train.h5 and validation.h5");
-  cmd->add_option("--out", o.out_dir,
-                  "study folder: journal.jsonl, trials/<n>/, best_params.yaml, trials.csv, "
-                  "optimisation_history.png, param_importance.png; a rerun continues the study");
+  cmd->add_option("--samples", o.samples_dir, "REQUIRED: folder with train.h5 and validation.h5");
+  cmd->add_option(
+      "--out", o.out_dir,
+      "REQUIRED: study folder: journal.jsonl, trials/<n>/, best_params.yaml, trials.csv, "
+      "optimisation_history.png, param_importance.png; a rerun continues the study");
   cmd->add_option("--trials", o.n_trials,
                   "finished trials to reach (default: the space's study.n_trials)")
       ->check(CLI::Range(1, 1000000));
@@ -50,8 +52,12 @@ void add_tune_command(CLI::App& app, std::function<void()>& run) {
         std::printf("%s", config::document(tune::SearchSpace::schema()).c_str());
       return;
     }
-    FR_REQUIRE(!args->space.empty() && !args->opt.samples_dir.empty() && !args->opt.out_dir.empty(),
-               "tune: --space, --samples and --out are required");
+    all_ranks_agree(MPI_COMM_WORLD, [&] {
+      FR_REQUIRE(!args->space.empty(), "tune: --space is required (inputs/tune/<model>.yaml)");
+      FR_REQUIRE(!args->opt.samples_dir.empty(),
+                 "tune: --samples is required (the folder of fluxrecon prepare's stores)");
+      FR_REQUIRE(!args->opt.out_dir.empty(), "tune: --out is required (the study folder)");
+    });
     tune::SearchSpace space;
     all_ranks_agree(MPI_COMM_WORLD, [&] { space = tune::SearchSpace::load(args->space); });
     const auto r = tune::run_study(space, args->opt, MPI_COMM_WORLD);

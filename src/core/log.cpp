@@ -1,16 +1,28 @@
 #include "core/log.hpp"
 
 #include <mpi.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
+#include "core/log_progress.hpp"
+
 namespace fluxrecon::log {
 namespace {
 Level g_level = Level::info;
-int g_all_ranks = -1;  // -1: read the environment on first use
+int g_all_ranks = -1;          // -1: read the environment on first use
+int g_terminal = -1;           // -1: ask isatty on first use
+bool g_progress_open = false;  // a progress line without its newline is on screen
+
+// Ends an open progress line so that the next line does not overwrite it.
+void close_progress_line() {
+  if (!g_progress_open) return;
+  std::fputc('\n', stdout);
+  g_progress_open = false;
+}
 
 int world_rank() {
   int initialized = 0;
@@ -42,6 +54,7 @@ void write(Level l, const std::string& line) {
   if (all_ranks()) {
     std::fprintf(stdout, "[%d] %s\n", r, line.c_str());
   } else if (r == 0) {
+    close_progress_line();
     std::fprintf(stdout, "%s\n", line.c_str());
   } else {
     return;
@@ -49,7 +62,32 @@ void write(Level l, const std::string& line) {
   std::fflush(stdout);
 }
 
+bool stdout_is_terminal() {
+  if (g_terminal < 0) g_terminal = isatty(fileno(stdout)) ? 1 : 0;
+  return g_terminal == 1;
+}
+
+void force_terminal_for_tests(int is_terminal) { g_terminal = is_terminal; }
+
+void progress_line(const std::string& line, bool final) {
+  if (g_level < Level::info) return;
+  if (all_ranks() || !stdout_is_terminal()) {
+    write(Level::info, line);
+    return;
+  }
+  if (world_rank() != 0) return;
+  // \r and erase-to-end-of-line: the new text replaces the old in place.
+  std::fprintf(stdout, "\r%s\033[K", line.c_str());
+  g_progress_open = true;
+  if (final) close_progress_line();
+  std::fflush(stdout);
+}
+
 void error_line(const std::string& line) {
+  if (world_rank() == 0 && g_progress_open) {
+    close_progress_line();
+    std::fflush(stdout);
+  }
   std::fprintf(stderr, "%s\n", line.c_str());
   std::fflush(stderr);
 }

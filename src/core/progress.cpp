@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "core/log.hpp"
+#include "core/log_progress.hpp"
 #include "core/timer.hpp"
 
 namespace fluxrecon {
@@ -33,14 +34,15 @@ void Progress::advance(std::int64_t items) {
   done_ += items;
   const double now = wall_seconds();
   if (now - last_print_s_ >= interval_s_ && done_ < total_) {
-    log::info(line(what_, done_, total_, unit_, now - start_s_));
+    log::progress_line(line(what_, done_, total_, unit_, now - start_s_), false);
     last_print_s_ = now;
     printed_ = true;
   }
 }
 
 void Progress::finish() {
-  if (printed_) log::info(line(what_, done_, total_, unit_, wall_seconds() - start_s_));
+  if (printed_)
+    log::progress_line(line(what_, done_, total_, unit_, wall_seconds() - start_s_), true);
   printed_ = false;
 }
 

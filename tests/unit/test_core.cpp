@@ -7,6 +7,7 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/log_progress.hpp"
 #include "core/progress.hpp"
 #include "core/timer.hpp"
 
@@ -18,6 +19,30 @@ TEST(Progress, LineSaysDoneRateAndEta) {
   EXPECT_NE(line.find("25/100 years (25%)"), std::string::npos) << line;
   EXPECT_NE(line.find("5 years/s"), std::string::npos) << line;
   EXPECT_NE(line.find("ETA 15.0 s"), std::string::npos) << line;
+}
+
+// On a terminal a progress update replaces the previous one in place and the
+// next ordinary line starts on a line of its own; in a file every update is a
+// line.
+TEST(Progress, RewritesOneLineOnATerminalAndAddsLinesInAFile) {
+  const log::Level keep = log::level();
+  log::set_level(log::Level::info);
+  log::force_terminal_for_tests(1);
+  testing::internal::CaptureStdout();
+  log::progress_line("step 1/2", false);
+  log::progress_line("step 2/2", true);
+  log::progress_line("read 1/3", false);
+  log::info("done");
+  const std::string terminal = testing::internal::GetCapturedStdout();
+  log::force_terminal_for_tests(0);
+  testing::internal::CaptureStdout();
+  log::progress_line("step 1/2", false);
+  log::progress_line("step 2/2", true);
+  const std::string file = testing::internal::GetCapturedStdout();
+  log::force_terminal_for_tests(-1);
+  log::set_level(keep);
+  EXPECT_EQ(terminal, "\rstep 1/2\033[K\rstep 2/2\033[K\n\rread 1/3\033[K\ndone\n");
+  EXPECT_EQ(file, "step 1/2\nstep 2/2\n");
 }
 
 TEST(Log, HumanReadableSizesAndDurations) {
