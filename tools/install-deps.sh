@@ -11,6 +11,7 @@ packages=(
   libxgboost-dev xgboost libcli11-dev libgtest-dev libtrilinos-kokkos-dev
   netcdf-bin libyaml-cpp-dev nlohmann-json3-dev libproj-dev
   libplplot-dev plplot-driver-cairo libopenblas-dev
+  clang libclang-rt-14-dev  # tools/run-sanitized.sh: ASan/UBSan and libFuzzer builds
   chromium  # headless browser test of the analysis report (tests/unit/test_analysis_report.cpp)
 )
 

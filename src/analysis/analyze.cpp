@@ -419,7 +419,9 @@ AnalyzeSummary analyze(const AnalyzeOptions& options, MPI_Comm comm) {
     r.map_year = set.years.rbegin()->first;
     // The set's grid (every cache of a region has the same one).
     const int ny = set.years.begin()->second.ny, nx = set.years.begin()->second.nx;
-    const auto [row_begin, rows] = my_rows(ny, comm);
+    // Not a structured binding: lambdas below capture them (C++17).
+    const std::pair<int, int> my_part = my_rows(ny, comm);
+    const int row_begin = my_part.first, rows = my_part.second;
     std::vector<double> centre_areas;  // when a cache has no cell_area
     const long long cells = 12LL * ny * nx * static_cast<long long>(set.years.size());
     r.scatter_stride = std::max(1LL, cells / kScatterPoints);

@@ -1,5 +1,7 @@
 #include "train/nn_trainer.hpp"
 
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <cmath>
 #include <ctime>
@@ -47,6 +49,48 @@ json history_json(const std::vector<EpochRecord>& history) {
     h.push_back({e.epoch, e.train_mse, e.validation_mse, e.seconds, e.samples_per_second,
                  e.compute_seconds, e.communication_seconds, e.inference_samples_per_second});
   return h;
+}
+
+// A model configuration (YAML text) in a canonical form (no comments),
+// optionally without the epoch budget: a run may be resumed with more (or
+// fewer) epochs, nothing else may change.
+std::string canonical_config(const std::string& yaml_text, bool without_epochs) {
+  YAML::Node node;
+  try {
+    node = YAML::Load(yaml_text);
+  } catch (const YAML::Exception&) {  // a damaged _config.yaml: the model is stale
+    return "(unreadable) " + yaml_text;
+  }
+  if (without_epochs && node.IsMap()) node.remove("epochs");
+  YAML::Emitter out;
+  out << node;
+  return out.c_str();
+}
+std::string config_except_epochs(const std::string& yaml_text) {
+  return canonical_config(yaml_text, true);
+}
+
+// What to do with a complete model whose <model>_config.yaml is `previous`
+// ("" when there is none) when training with `params`.
+enum class PreviousModel { reuse, retrain, extend };
+PreviousModel judge_previous(const std::string& previous, const std::string& params, bool resume,
+                             const std::string& name, const std::string& model_path) {
+  if (previous.empty() || canonical_config(previous, false) == canonical_config(params, false))
+    return PreviousModel::reuse;
+  if (config_except_epochs(previous) != config_except_epochs(params)) {
+    log::info("train ", name, ": ", model_path,
+              " was trained with other parameters (its _config.yaml): training it again");
+    return PreviousModel::retrain;
+  }
+  if (resume) {
+    log::info("train ", name, ": ", model_path,
+              " was trained for another number of epochs: continuing from its checkpoint");
+    return PreviousModel::extend;
+  }
+  log::info("train ", name, ": ", model_path,
+            " was trained for another number of epochs: training it again (--resume continues "
+            "it from its checkpoint instead)");
+  return PreviousModel::retrain;
 }
 
 std::vector<EpochRecord> history_from(const json& h) {
@@ -157,7 +201,25 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
   NeuralTrainResult r;
   r.model_path = (fs::path(opt.out_dir) / (name + ".h5")).string();
   const std::string checkpoint_path = (fs::path(opt.out_dir) / (name + "_checkpoint.h5")).string();
-  if (!opt.force && output_complete(r.model_path, comm)) {
+  // A complete model trained with other parameters is stale; one trained
+  // for fewer epochs may be continued (--resume).
+  PreviousModel previous_model = opt.force ? PreviousModel::retrain : PreviousModel::reuse;
+  if (!opt.force) {
+    const std::string config_path = (fs::path(opt.out_dir) / (name + "_config.yaml")).string();
+    std::string previous;
+    if (mpi::rank(comm) == 0 && output_complete(r.model_path) && output_complete(config_path)) {
+      std::ifstream in(config_path);
+      std::stringstream text;
+      text << in.rdbuf();
+      previous = text.str();
+    }
+    previous = mpi::broadcast(previous, 0, comm);
+    all_ranks_agree(comm, [&] {
+      previous_model = judge_previous(previous, params.to_yaml(), opt.resume, name, r.model_path);
+    });
+  }
+  const bool from_scratch = previous_model == PreviousModel::retrain;
+  if (previous_model == PreviousModel::reuse && output_complete(r.model_path, comm)) {
     // A file that looks complete but does not read (truncated, overwritten)
     // is trained again, as --force would.
     std::string metadata;
@@ -203,7 +265,8 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
   // other samples (the stores were prepared again since) is not resumed.
   // Every rank reads the same stores' metadata, so all decide alike.
   // --force redoes the model from scratch, checkpoint included.
-  const bool have_checkpoint = opt.resume && !opt.force && output_complete(checkpoint_path, comm);
+  const bool have_checkpoint =
+      opt.resume && !from_scratch && output_complete(checkpoint_path, comm);
   bool resumed = false;
   if (have_checkpoint) {
     all_ranks_agree(comm, [&] {
@@ -217,9 +280,11 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
       FR_REQUIRE(!cp.checkpoint.is_null(), checkpoint_path, " is not a checkpoint");
       if (cp.checkpoint.value("samples", json()) != samples_selection(train, valid)) return;
       resumed = true;
-      FR_REQUIRE(cp.checkpoint.at("config").get<std::string>() == params.to_yaml(), checkpoint_path,
-                 " was written with other model parameters; train with --force to start afresh "
-                 "(or remove it)");
+      FR_REQUIRE(config_except_epochs(cp.checkpoint.at("config").get<std::string>()) ==
+                     config_except_epochs(params.to_yaml()),
+                 checkpoint_path,
+                 " was written with other model parameters (only 'epochs' may change on "
+                 "--resume); train with --force to start afresh (or remove it)");
       FR_REQUIRE(cp.spec.window == spec.window, checkpoint_path, " has windows of ", cp.spec.window,
                  " months, the sample store ", spec.window);
       weights.load(cp.weights, checkpoint_path);

@@ -109,3 +109,45 @@ TEST(TrainRerun, CheckpointOfOtherSamplesIsNotResumed) {
     EXPECT_EQ(got.history[e].validation_mse, expected.history[e].validation_mse) << e + 1;
   }
 }
+
+// A complete model is kept only for the parameters it was trained with (its
+// <model>_config.yaml): other parameters train it again; more epochs with
+// --resume continue it from its checkpoint, exactly as one longer run.
+TEST(TrainRerun, OtherParametersRetrainAndMoreEpochsWithResumeContinue) {
+  const auto dir = data_and_stores("train_rerun_params");
+  train::NeuralTrainOptions opt;
+  opt.samples_dir = dir + "/samples";
+  opt.out_dir = dir + "/models";
+  const auto train_mlp = [&](const config::Config& params, bool resume) {
+    train::NeuralTrainOptions o = opt;
+    o.resume = resume;
+    return train::train_network(models::NetworkKind::mlp, params, o, MPI_COMM_WORLD);
+  };
+  EXPECT_FALSE(train_mlp(small_mlp(1), false).reused);
+  EXPECT_TRUE(train_mlp(small_mlp(1), true).reused);  // the same parameters: kept
+
+  const auto other = config::Config::from_text(
+      "{hidden_dims: [8], batch_size: 64, epochs: 1, learning_rate: 0.01}",
+      models::network_schema(models::NetworkKind::mlp), "mlp.yaml");
+  const auto retrained = train_mlp(other, true);
+  EXPECT_FALSE(retrained.reused);
+  EXPECT_EQ(retrained.history.size(), 1u);
+  EXPECT_TRUE(train_mlp(other, false).reused);
+
+  // Two epochs without --resume: trained again from scratch.
+  EXPECT_EQ(train_mlp(small_mlp(2), false).history.size(), 2u);
+
+  // Three epochs with --resume continue the two-epoch run: the same history
+  // as three epochs in one go.
+  const auto continued = train_mlp(small_mlp(3), true);
+  EXPECT_FALSE(continued.reused);
+  train::NeuralTrainOptions straight = opt;
+  straight.out_dir = dir + "/straight";
+  const auto expected =
+      train::train_network(models::NetworkKind::mlp, small_mlp(3), straight, MPI_COMM_WORLD);
+  ASSERT_EQ(continued.history.size(), expected.history.size());
+  for (std::size_t e = 0; e < expected.history.size(); ++e) {
+    EXPECT_EQ(continued.history[e].train_mse, expected.history[e].train_mse) << "epoch " << e + 1;
+    EXPECT_EQ(continued.history[e].validation_mse, expected.history[e].validation_mse) << e + 1;
+  }
+}
