@@ -2,8 +2,8 @@
 # The whole test suite under AddressSanitizer and UndefinedBehaviorSanitizer,
 # plus the libFuzzer targets (tests/fuzz: every YAML schema and the netCDF and
 # HDF5 header paths, a bounded seeded run each), in a Clang build of its own
-# (build-sanitize/, or $FLUXRECON_SANITIZE_BUILD_DIR). CI runs it after the
-# README's test command. Extra arguments go to ctest (e.g. -L fuzz, -R np1:).
+# (build-sanitize/, or $FLUXRECON_SANITIZE_BUILD_DIR).
+# Extra arguments go to ctest (e.g. -L fuzz, -R np1:).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 export CC=clang CXX=clang++
