@@ -8,12 +8,14 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <string>
@@ -482,6 +484,46 @@ TEST_P(GridFileReader, TruncatedCopyFailsOnEveryRank) {
         file->read("packed", {0, 0, 0}, {kTimes, kRows, kCols}, values.data());
       },
       truncated);
+}
+
+// A header that states more than its file holds (a damaged attribute length,
+// as tests/fuzz found: PnetCDF allocated and copied 1.7 GB for it and ran
+// for minutes) fails at once, naming the file; so does every cut of a valid
+// header, and no valid file is refused.
+TEST_P(GridFileReader, DamagedHeaderLengthsFailAtOnceNamingTheFile) {
+  if (GetParam().format == Format::netcdf4_hdf5) GTEST_SKIP() << "classic formats only";
+  const auto damaged = directory() + "/damaged_" + GetParam().name + ".nc";
+  std::vector<char> bytes;
+  if (mpi::rank() == 0) {
+    std::ifstream in(path(), std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+    // The first attribute: its name "units" is followed by the type and the
+    // value count (4 bytes, 8 in CDF-5); that count becomes huge.
+    const std::string units = "units";
+    const auto at = std::search(bytes.begin(), bytes.end(), units.begin(), units.end());
+    ASSERT_NE(at, bytes.end());
+    const std::size_t count_at = static_cast<std::size_t>(at - bytes.begin()) + 8 + 4;
+    bytes[count_at + (GetParam().format == Format::cdf5 ? 4 : 0)] = 0x65;
+    std::ofstream(damaged, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  const double t0 = MPI_Wtime();
+  expect_collective_error([&] { GridFile::open(damaged, MPI_COMM_WORLD); },
+                          damaged + " is truncated or not a valid netCDF file");
+  EXPECT_LT(MPI_Wtime() - t0, 5.0);
+
+  // Every cut inside the header is refused with a message, never a crash.
+  const auto cut = directory() + "/cut_" + GetParam().name + ".nc";
+  for (std::size_t length : {5, 9, 17, 33, 64, 100, 160, 240}) {
+    if (mpi::rank() == 0) {
+      std::ifstream in(path(), std::ios::binary);
+      std::vector<char> head(length);
+      in.read(head.data(), std::streamsize(length));
+      std::ofstream(cut, std::ios::binary).write(head.data(), in.gcount());
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    expect_collective_error([&] { GridFile::open(cut, MPI_COMM_WORLD); }, cut);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllFormats, GridFileReader, ::testing::ValuesIn(kTestFiles),
