@@ -30,7 +30,7 @@ for ranks in 1 2; do
     while IFS=';' read -r model n seconds rate evals; do
       case "$model" in
         mlp) method="KernelSHAP" ;;
-        xgboost) method="TreeSHAP (C API)" ;;
+        xgboost | random_forest) method="TreeSHAP (C API)" ;;
         lstm) method="TimeSHAP (3 levels)" ;;
         attention_lstm) method="TimeSHAP + attention" ;;
       esac

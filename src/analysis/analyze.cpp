@@ -9,6 +9,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -50,6 +51,7 @@ void check_options(const AnalyzeOptions& o) {
   for (const auto& p : o.provenance)
     FR_REQUIRE(p.find('=') != std::string::npos && p.find('=') > 0, "analyze: provenance entry '",
                p, "' is not KIND=PATH");
+  if (!o.tune_dir.empty()) tune_studies(o.tune_dir);  // throws when it holds no study
   if (!o.models_dir.empty())
     FR_REQUIRE(fs::is_directory(o.models_dir), "analyze: --models '", o.models_dir,
                "' is not a directory");
@@ -145,6 +147,15 @@ std::string fingerprint(const std::vector<CacheSet>& sets, const AnalyzeOptions&
           {p, static_cast<long long>(st.st_size), static_cast<long long>(st.st_mtime)});
     }
   }
+  // The studies' trials by content, not time: a rerun of a finished study
+  // rewrites the same files, a continued one redoes the report.
+  if (!o.tune_dir.empty())
+    for (const auto& study : tune_studies(o.tune_dir)) {
+      std::ifstream in(fs::path(study) / "trials.csv");
+      std::stringstream text;
+      text << in.rdbuf();
+      j["tune"].push_back({study, std::to_string(std::hash<std::string>{}(text.str()))});
+    }
   if (!o.samples_dir.empty()) {
     const std::string train = training_store_path(o.samples_dir);
     struct stat st {};
@@ -286,6 +297,10 @@ std::vector<ProvenanceEntry> describe_other_inputs(const std::vector<SetResult>&
   if (!o.samples_dir.empty())
     out.push_back(describe_input("training samples", training_store_path(o.samples_dir),
                                  "the climatology baseline (--samples)"));
+  if (!o.tune_dir.empty())
+    for (const auto& study : tune_studies(o.tune_dir))
+      out.push_back(describe_input("tune study", (fs::path(study) / "journal.jsonl").string(),
+                                   "hyperparameter search (--tune)"));
   return out;
 }
 

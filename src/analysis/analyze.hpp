@@ -38,6 +38,11 @@ struct AnalyzeOptions {
   // Optional: the output folder of fluxrecon explain; its figures join the
   // report (section "Explanations").
   std::string explain_dir;
+  // Optional: a study folder of fluxrecon tune, or a folder of them (as
+  // fluxrecon run writes); each study gets its trials table, optimisation
+  // history and parameter importance in the report (section "Hyperparameter
+  // search").
+  std::string tune_dir;
   std::vector<std::string> models;       // empty = every model found
   std::vector<std::string> regions;      // empty = every region found
   std::vector<std::string> experiments;  // empty = every experiment found

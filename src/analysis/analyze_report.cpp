@@ -195,6 +195,8 @@ class Writer {
     for (const auto& key : region_experiments()) report.sections.push_back(region_section(key));
     if (auto s = training_section(); !s.figures.empty()) report.sections.push_back(std::move(s));
     if (auto s = explanation_section(); !s.figures.empty()) report.sections.push_back(std::move(s));
+    if (!o_.tune_dir.empty())
+      for (auto& s : tune_sections(o_.tune_dir)) report.sections.push_back(std::move(s));
     report.provenance = provenance;
     written_.files.push_back(write_report(o_.out_dir, report));
     return written_;
@@ -586,7 +588,8 @@ class Writer {
       }
     }
     s.text = "Figures of fluxrecon explain (" + o_.explain_dir +
-             "): SHAP (MLP: KernelSHAP, XGBoost: TreeSHAP), TimeSHAP and attention scores of the "
+             "): SHAP (MLP: KernelSHAP, XGBoost and random forest: TreeSHAP), TimeSHAP and "
+             "attention scores of the "
              "LSTMs, on the z-scored target; the values themselves are in its CSV and netCDF "
              "files.";
     return s;

@@ -104,6 +104,12 @@ std::string years_text(const SetResult& r);
 std::vector<ReportFigure> draw_set_figures(const AnalyzeOptions& options, const GeoGrid& grid,
                                            const SetResult& set);
 
+// --tune (analyze_tune.cpp), rank-local: the study folders of `dir` (itself
+// when it holds trials.csv, else its subfolders that do, sorted; an Error
+// when none) and a "Hyperparameter search" section for each.
+std::vector<std::string> tune_studies(const std::string& dir);
+std::vector<ReportSection> tune_sections(const std::string& dir);
+
 // Rank 0: metric CSVs, the figures of every region and experiment, the
 // report (index.html) with the sets' figures. Returns the number of figures
 // (all of them) and of metric rows written.

@@ -30,6 +30,10 @@ void add_analyze_command(CLI::App& app, std::function<void()>& run) {
                   "folder of the model files: adds the neural models' loss curves");
   cmd->add_option("--explain", o.explain_dir,
                   "output folder of fluxrecon explain: its figures join the report");
+  cmd->add_option("--tune", o.tune_dir,
+                  "a study folder of fluxrecon tune, or a folder of them (<output>/tune of "
+                  "fluxrecon run): each study's trials table, optimisation history and parameter "
+                  "importance join the report");
   cmd->add_option("--samples", o.samples_dir,
                   "output folder of fluxrecon prepare: its train.h5 gives a climatology baseline "
                   "(per-location monthly mean of the training target, nearest training location) "

@@ -1,5 +1,6 @@
 // `fluxrecon run`: the whole pipeline of a pipeline YAML (inputs/demo.yaml):
-// synth, prepare, train, reconstruct, analyze, ending with the report.
+// synth, prepare, tune, train, reconstruct, explain, analyze, ending with the
+// report.
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -42,11 +43,15 @@ void add_run_command(CLI::App& app, std::function<void()>& run) {
     pipeline::RunConfig rc;
     all_ranks_agree(MPI_COMM_WORLD,
                     [&] { rc = pipeline::load_run_config(args->config, args->out); });
-    std::string models;
-    for (const auto& m : rc.models) models += (models.empty() ? "" : ", ") + m.name;
+    std::string models, tuned;
+    for (const auto& m : rc.models) {
+      models += (models.empty() ? "" : ", ") + m.name;
+      if (!m.tune_space.empty()) tuned += (tuned.empty() ? ", tune " : ", ") + m.name;
+    }
     log::info("run: ", args->config, " -> ", rc.layout.root, " on ", mpi::size(),
-              " rank(s): ", rc.synthesize ? "synth, " : "", "prepare ", rc.dataset_path, ", train ",
-              models, ", reconstruct years ", rc.first_year, "-", rc.last_year, ", analyze",
+              " rank(s): ", rc.synthesize ? "synth, " : "", "prepare ", rc.dataset_path, tuned,
+              ", train ", models, ", reconstruct years ", rc.first_year, "-", rc.last_year,
+              rc.explain ? ", explain" : "", ", analyze",
               args->force ? " (--force: every stage redone)" : "");
     pipeline::RunOptions opt;
     opt.force = args->force;

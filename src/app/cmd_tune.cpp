@@ -42,7 +42,8 @@ void add_tune_command(CLI::App& app, std::function<void()>& run) {
   cmd->add_option("--seed", o.seed, "sampler seed (default: the space's study.seed)")
       ->check(CLI::Range(0LL, 2147483647LL));
   cmd->add_option("--epochs", o.max_epochs,
-                  "at most this many epochs per neural trial (boosting rounds for xgboost)")
+                  "at most this many epochs per neural trial (boosting rounds for xgboost; a "
+                  "random forest has one)")
       ->check(CLI::Range(1, 1000000));
   cmd->add_flag("--describe-config", args->describe,
                 "print every key of a search-space file and exit");

@@ -183,7 +183,7 @@ class ModelExplainer {
 
   std::vector<Table> run(std::int64_t lo, std::int64_t hi, std::int64_t& evaluations) {
     const auto& info = m_.info();
-    if (info.kind == models::ModelKind::xgboost) {
+    if (m_.xgboost() != nullptr) {  // xgboost and random_forest
       evaluations += hi - lo;  // exact: one pass of the trees per instance, no perturbed inputs
       return tree(lo, hi);
     }

@@ -2,7 +2,7 @@
 // of a sample store (prepare's validation or test set), against a background
 // of the training set's samples of the same month in the instances' region:
 //   mlp             KernelSHAP over the flat inputs (grouped by variable, lag)
-//   xgboost         exact TreeSHAP (XGBoost's C API), interactions optional
+//   xgboost, random_forest  exact TreeSHAP (XGBoost's C API), interactions optional
 //   lstm            TimeSHAP event, feature and cell level
 //   attention_lstm  TimeSHAP and the attention scores alpha * beta
 // Instances are split over the ranks in contiguous blocks and gathered; each

@@ -15,6 +15,7 @@
 #include "models/network.hpp"
 #include "models/nn_config.hpp"
 #include "models/nn_inference.hpp"
+#include "models/random_forest_config.hpp"
 #include "models/xgboost_config.hpp"
 #include "models/xgboost_model.hpp"
 #include "train/nn_trainer.hpp"
@@ -30,6 +31,7 @@ const std::vector<ModelInfo>& registered_models() {
       {ModelKind::lstm, "lstm", "lstm.h5", true, true, "epochs"},
       {ModelKind::attention_lstm, "attention_lstm", "attention_lstm.h5", true, true, "epochs"},
       {ModelKind::xgboost, "xgboost", "xgboost.json", false, false, "num_boost_round"},
+      {ModelKind::random_forest, "random_forest", "random_forest.json", false, false, ""},
   };
   return models;
 }
@@ -69,6 +71,7 @@ NetworkKind network_kind(const std::string& name) {
 }
 
 const config::Schema& model_schema(const std::string& name) {
+  if (model_info(name).kind == ModelKind::random_forest) return random_forest_schema();
   if (!model_info(name).neural) return xgboost_schema();
   return network_schema(network_kind(name));
 }
@@ -112,6 +115,7 @@ TrainOutcome train_model(const std::string& name, const config::Config& params,
   if (!model_info(name).neural) {
     train::XgboostTrainOptions opt{request.samples_dir, request.out_dir, request.force,
                                    request.on_step};
+    opt.model = name;
     const auto r = train::train_xgboost(params, opt, comm);
     o.reused = r.reused;
     o.stopped = r.stopped;
@@ -160,6 +164,8 @@ LoadedModel LoadedModel::load(const std::string& name, const std::string& path) 
   if (!m.info_->neural) {
     m.xgboost_ = std::make_unique<XgboostModel>(XgboostModel::load(path));
     m.metadata_ = m.xgboost_->metadata();
+    const std::string held = m.metadata_.value("model", std::string("xgboost"));
+    FR_REQUIRE(held == name, "model file '", path, "' holds a ", held, " model, expected ", name);
     m.window_ = m.xgboost_->window();
   } else {
     ModelFile file = read_model_file(path);

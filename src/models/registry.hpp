@@ -1,5 +1,5 @@
 // The model registry: the one place that knows the model kinds (mlp, lstm,
-// attention_lstm, xgboost), their config schemas, the file `fluxrecon train`
+// attention_lstm, xgboost, random_forest), their config schemas, the file `fluxrecon train`
 // writes for each, how to train one and how to load one for a uniform batched
 // prediction. Subcommands (train, tune, run, reconstruct, explain) take any
 // registered model through it instead of keeping their own lists and
@@ -30,7 +30,7 @@ namespace fluxrecon::models {
 
 class XgboostModel;
 
-enum class ModelKind { mlp, lstm, attention_lstm, xgboost };
+enum class ModelKind { mlp, lstm, attention_lstm, xgboost, random_forest };
 
 struct ModelInfo {
   ModelKind kind;
@@ -38,20 +38,20 @@ struct ModelInfo {
   std::string file_name;  // what `fluxrecon train` writes into its --out
   bool neural = false;    // trained by the data-parallel oneDNN trainer
   bool sequence = false;  // reads the window as a sequence (TimeSHAP applies)
-  std::string steps_key;  // the config key counting epochs (rounds for XGBoost)
+  std::string steps_key;  // the config key counting epochs (rounds for XGBoost; "": fixed)
 };
 
 // Every registered model, in their fixed order.
 const std::vector<ModelInfo>& registered_models();
 const std::vector<std::string>& model_names();
-// "mlp, lstm, attention_lstm, xgboost", for messages.
+// "mlp, lstm, attention_lstm, xgboost, random_forest", for messages.
 std::string model_names_text();
 bool is_model_name(const std::string& name);
 // Throws an Error naming `name` and the registered models when unknown.
 const ModelInfo& model_info(const std::string& name);
 std::string model_file_name(const std::string& name);
 const config::Schema& model_schema(const std::string& name);
-// The network kind of a neural model (an Error for xgboost).
+// The network kind of a neural model (an Error for the tree models).
 NetworkKind network_kind(const std::string& name);
 
 // ---------------------------------------------------------------- training
@@ -117,8 +117,8 @@ class LoadedModel {
   // (z-scored, oldest step first). Host pointers.
   void predict(const float* windows, std::int64_t n, float* out) const;
 
-  // The neural kernels (attention weights, flops) or XGBoost (SHAP values);
-  // null for the other kind.
+  // The neural kernels (attention weights, flops) or XGBoost (SHAP values; the
+  // boosted trees and the random forest); null for the other kind.
   const models::NnInference* neural() const { return neural_.get(); }
   const XgboostModel* xgboost() const { return xgboost_.get(); }
 

@@ -4,6 +4,7 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -19,6 +20,8 @@
 #include "explain/explain.hpp"
 #include "models/registry.hpp"
 #include "recon/reconstruct.hpp"
+#include "tune/search_space.hpp"
+#include "tune/study.hpp"
 
 namespace fluxrecon::pipeline {
 namespace fs = std::filesystem;
@@ -32,6 +35,13 @@ struct Context {
   MPI_Comm comm;
   RunSummary summary;
   std::vector<std::string> retrained;  // models trained by this run (not reused)
+  // Tuned models: their study's best parameters with the overrides on top.
+  std::map<std::string, config::Config> tuned;
+
+  const config::Config& params_of(const ModelRun& m) const {
+    const auto it = tuned.find(m.name);
+    return it == tuned.end() ? m.params : it->second;
+  }
 };
 
 // Runs one stage: its own logs and summary line, its time (slowest rank),
@@ -94,7 +104,7 @@ std::string parameters_text(const std::string& yaml) {
 
 // True when a complete model file was trained with other parameters than
 // the pipeline's (as its <model>_config.yaml says): the model is stale.
-bool parameters_changed(const Context& ctx, const ModelRun& m) {
+bool parameters_changed(const Context& ctx, const ModelRun& m, const config::Config& params) {
   const auto dir = fs::path(ctx.rc.layout.models());
   const auto model = (dir / models::model_file_name(m.name)).string();
   const auto config = (dir / (m.name + "_config.yaml")).string();
@@ -103,7 +113,7 @@ bool parameters_changed(const Context& ctx, const ModelRun& m) {
     std::ifstream in(config);
     std::stringstream text;
     text << in.rdbuf();
-    changed = parameters_text(text.str()) != parameters_text(m.params.to_yaml());
+    changed = parameters_text(text.str()) != parameters_text(params.to_yaml());
   }
   MPI_Bcast(&changed, 1, MPI_INT, 0, ctx.comm);
   if (changed)
@@ -114,18 +124,48 @@ bool parameters_changed(const Context& ctx, const ModelRun& m) {
 
 void train_stage(Context& ctx, const ModelRun& m, StageRecord& record) {
   const auto samples = ctx.rc.layout.samples(), out = ctx.rc.layout.models();
-  const bool force = ctx.opt.force || parameters_changed(ctx, m);
+  const auto& params = ctx.params_of(m);
+  const bool force = ctx.opt.force || parameters_changed(ctx, m, params);
   models::TrainRequest request;
   request.samples_dir = samples;
   request.out_dir = out;
   request.force = force;
   request.resume = !force;  // a resubmitted job continues from the last epoch's checkpoint
-  const auto r = models::train_model(m.name, m.params, request, ctx.comm);
+  const auto r = models::train_model(m.name, params, request, ctx.comm);
   record.reused = r.reused;
   record.written = r.model_path;
   if (r.reused) return;
   ctx.retrained.push_back(m.name);
   log::info(models::train_summary_line(m.name, r, mpi::size(ctx.comm)));
+}
+
+// A study per tuned model in <output>/tune/<model>; a rerun continues it
+// (the journal), so a finished study trains nothing and only rewrites its
+// outputs. Its best_params.yaml then replaces the model's params file.
+void tune_stage(Context& ctx, const ModelRun& m, StageRecord& record) {
+  const auto& rc = ctx.rc;
+  tune::SearchSpace space;
+  all_ranks_agree(ctx.comm, [&] { space = tune::SearchSpace::load(m.tune_space); });
+  tune::StudyOptions o;
+  o.samples_dir = rc.layout.samples();
+  o.out_dir = (fs::path(rc.layout.tune()) / m.name).string();
+  o.n_trials = rc.tune_trials;
+  // The pipeline's group size is a wish: one job may have fewer ranks.
+  o.group_size = std::min(rc.tune_group_size, mpi::size(ctx.comm));
+  o.seed = rc.tune_seed;
+  o.max_epochs = rc.tune_epochs;
+  const auto r = tune::run_study(space, o, ctx.comm);
+  record.reused = r.run_here == 0;
+  record.written = concat(r.finished, " trial(s) in ", o.out_dir);
+  all_ranks_agree(ctx.comm, [&] {
+    FR_REQUIRE(r.best_number >= 0, "tune ", m.name, ": no complete trial among ", r.finished, " (",
+               r.pruned, " pruned, ", r.failed, " failed) in ", o.out_dir,
+               ", so no best parameters to train with; see the trials' logs there");
+    ctx.tuned.emplace(m.name, model_params(rc.path, m.name, r.best_params_path, m.overrides));
+  });
+  log::info("tune ", m.name, ": ", r.finished, " trial(s) finished (", r.complete, " complete, ",
+            r.pruned, " pruned, ", r.failed, " failed), ", r.run_here, " run now; best trial ",
+            r.best_number, ", validation MSE ", r.best_value, " (z-scored): ", r.best_params_path);
 }
 
 std::vector<std::string> model_names(const RunConfig& rc) {
@@ -183,6 +223,7 @@ void analyze_stage(Context& ctx, StageRecord& record) {
   o.models_dir = absolute(rc.layout.models());
   o.samples_dir = absolute(rc.layout.samples());  // train.h5: the climatology baseline
   if (rc.explain) o.explain_dir = absolute(rc.layout.explain());
+  if (rc.tune) o.tune_dir = absolute(rc.layout.tune());
   o.models = model_names(rc);
   if (rc.dataset.get<bool>("pco2_route.enabled")) {
     // The caches are named after the route; the samples' target is the pCO2,
@@ -205,7 +246,9 @@ void analyze_stage(Context& ctx, StageRecord& record) {
                   "samples=" + absolute(rc.layout.samples())};
   if (!rc.data_dir.empty()) o.provenance.push_back("input files=" + absolute(rc.data_dir));
   for (const auto& m : rc.models)  // overrides: in the pipeline file
-    if (!m.params_path.empty())
+    if (!m.tune_space.empty())
+      o.provenance.push_back(m.name + " search space=" + absolute(m.tune_space));
+    else if (!m.params_path.empty())
       o.provenance.push_back(m.name + " parameters=" + absolute(m.params_path));
   o.command = ctx.opt.command;
   o.force = ctx.opt.force;
@@ -275,7 +318,7 @@ std::string stage_times(const RunSummary& summary) {
 
 RunSummary run_pipeline(const RunConfig& rc, const RunOptions& opt, MPI_Comm comm) {
   const double start = wall_seconds();
-  Context ctx{rc, opt, comm, {}, {}};
+  Context ctx{rc, opt, comm, {}, {}, {}};
   ctx.summary.summary_path = rc.layout.summary();
   // The resolved pipeline next to its outputs, before any stage runs.
   all_ranks_agree(comm, [&] {
@@ -285,6 +328,9 @@ RunSummary run_pipeline(const RunConfig& rc, const RunOptions& opt, MPI_Comm com
   });
   if (rc.synthesize) run_stage(ctx, "synth", [&](StageRecord& r) { synth_stage(ctx, r); });
   run_stage(ctx, "prepare", [&](StageRecord& r) { prepare_stage(ctx, r); });
+  for (const auto& m : rc.models)
+    if (!m.tune_space.empty())
+      run_stage(ctx, "tune " + m.name, [&](StageRecord& r) { tune_stage(ctx, m, r); });
   for (const auto& m : rc.models)
     run_stage(ctx, "train " + m.name, [&](StageRecord& r) { train_stage(ctx, m, r); });
   run_stage(ctx, "reconstruct", [&](StageRecord& r) { reconstruct_stage(ctx, r); });

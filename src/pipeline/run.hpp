@@ -1,5 +1,6 @@
 // `fluxrecon run`: the whole pipeline of a pipeline YAML in one job: synth
-// (optional), prepare, train every model, reconstruct, analyze. Each stage is
+// (optional), prepare, tune (optional), train every model, reconstruct,
+// explain (optional), analyze. Each stage is
 // the library function behind its own subcommand, with its normal logs and
 // summary line; each skips outputs that are already complete, so a rerun
 // goes straight through finished stages, and `force` redoes every one. A
@@ -21,7 +22,7 @@ struct RunOptions {
 };
 
 struct StageRecord {
-  std::string name;     // synth, prepare, train <model>, reconstruct, analyze
+  std::string name;     // synth, prepare, tune <model>, train <model>, reconstruct, analyze
   std::string written;  // what it wrote, e.g. "18 set(s)"
   bool reused = false;  // nothing to do: complete from an earlier run
   double seconds = 0;   // slowest rank

@@ -10,6 +10,7 @@
 #include "data/dataset.hpp"
 #include "data/synth.hpp"
 #include "models/registry.hpp"
+#include "tune/search_space.hpp"
 
 namespace fluxrecon::pipeline {
 namespace fs = std::filesystem;
@@ -51,7 +52,9 @@ Schema build_schema() {
             "folder of the dataset's input files; '' = <output>/data with synthesize, else the "
             "dataset's own directory")
       .map_of("models", model,
-              "models to train, in this order, by name: mlp, lstm, attention_lstm, xgboost", 1)
+              "models to train, in this order, by name: mlp, lstm, attention_lstm, xgboost, "
+              "random_forest",
+              1)
       .section("reconstruct",
                Schema()
                    .texts("experiments", std::vector<std::string>{}, {},
@@ -79,7 +82,27 @@ Schema build_schema() {
                    .integers("months", std::vector<long long>{}, 1, 12,
                              "months (1-12) of the instances; [] = all"),
                "SHAP, TimeSHAP and attention scores of the models (fluxrecon explain) into "
-               "<output>/explain");
+               "<output>/explain")
+      .section(
+          "tune",
+          Schema()
+              .flag("enabled", false,
+                    "tune the models of tune.models after prepare; each is then trained "
+                    "with its study's best_params.yaml (the model's overrides on top)")
+              .map_of("models",
+                      Schema().text("space", std::nullopt, {},
+                                    "search-space YAML (inputs/tune/<model>.yaml); relative "
+                                    "= to this file's folder"),
+                      "models to tune, by name; each must also be under models")
+              .integer("trials", 0, 0, 1000000,
+                       "finished trials per study; 0 = the space's study.n_trials")
+              .integer("epochs", 0, 0, 1000000,
+                       "at most this many epochs (boosting rounds) per trial; 0 = as "
+                       "configured")
+              .integer("group_size", 1, 1, 1000000, "ranks per trial (fluxrecon tune)")
+              .integer("seed", -1, -1, 2147483647, "sampler seed; -1 = the space's study.seed"),
+          "hyper-parameter search (fluxrecon tune) into <output>/tune/<model>; a rerun "
+          "continues each study (delete its folder to start it anew; --force keeps it)");
   return s;
 }
 
@@ -89,21 +112,10 @@ std::string join(const std::vector<std::string>& items) {
   return out;
 }
 
-// The model's parameters: its params file (validated, naming the file) with
-// the pipeline's overrides on top (validated first, naming the pipeline key).
-config::Config model_params(const std::string& pipeline_path, const std::string& name,
-                            const std::string& params_path, const YAML::Node& overrides) {
-  const auto& schema = models::model_schema(name);
-  const std::string key = "models." + name + ".overrides";
-  config::Config::from_yaml(overrides, schema, pipeline_path + " (" + key + ")");
-  const auto base = params_path.empty() ? config::Config::from_text("{}", schema, "seed defaults")
-                                        : config::Config::load(params_path, schema);
-  if (overrides.size() == 0) return base;
-  YAML::Node merged = YAML::Clone(base.node());
-  for (const auto& kv : overrides) merged[kv.first.as<std::string>()] = YAML::Clone(kv.second);
-  return config::Config::from_yaml(merged, schema,
-                                   concat(params_path.empty() ? "seed defaults" : params_path,
-                                          " with ", pipeline_path, " ", key));
+std::vector<std::string> model_names_of(const RunConfig& rc) {
+  std::vector<std::string> names;
+  for (const auto& m : rc.models) names.push_back(m.name);
+  return names;
 }
 
 // Every (experiment, year) the stages will read, with why; checked up front
@@ -157,6 +169,22 @@ void check_inputs(const data::DatasetDescription& d, const RunConfig& rc) {
 
 }  // namespace
 
+// The overrides are validated first, naming the pipeline key.
+config::Config model_params(const std::string& pipeline_path, const std::string& name,
+                            const std::string& params_path, const YAML::Node& overrides) {
+  const auto& schema = models::model_schema(name);
+  const std::string key = "models." + name + ".overrides";
+  config::Config::from_yaml(overrides, schema, pipeline_path + " (" + key + ")");
+  const auto base = params_path.empty() ? config::Config::from_text("{}", schema, "seed defaults")
+                                        : config::Config::load(params_path, schema);
+  if (overrides.size() == 0) return base;
+  YAML::Node merged = YAML::Clone(base.node());
+  for (const auto& kv : overrides) merged[kv.first.as<std::string>()] = YAML::Clone(kv.second);
+  return config::Config::from_yaml(merged, schema,
+                                   concat(params_path.empty() ? "seed defaults" : params_path,
+                                          " with ", pipeline_path, " ", key));
+}
+
 config::Config empty_config() { return config::Config::from_text("{}", config::Schema(), ""); }
 
 const config::Schema& run_schema() {
@@ -198,8 +226,33 @@ RunConfig load_run_config(const std::string& path, const std::string& out_overri
     ModelRun m;
     m.name = name;
     m.params_path = resolve(p.get<std::string>("models." + name + ".params"));
-    m.params = model_params(path, name, m.params_path, p.node()["models"][name]["overrides"]);
+    m.overrides = YAML::Clone(p.node()["models"][name]["overrides"]);
+    m.params = model_params(path, name, m.params_path, m.overrides);
     rc.models.push_back(std::move(m));
+  }
+
+  rc.tune = p.get<bool>("tune.enabled");
+  rc.tune_trials = p.get<int>("tune.trials");
+  rc.tune_epochs = p.get<int>("tune.epochs");
+  rc.tune_group_size = p.get<int>("tune.group_size");
+  rc.tune_seed = p.get<long long>("tune.seed");
+  const auto tuned = p.keys("tune.models");
+  FR_REQUIRE(!rc.tune || !tuned.empty(), path,
+             ": key 'tune.enabled' is true but 'tune.models' names no model");
+  for (const auto& name : tuned) {
+    const auto it = std::find_if(rc.models.begin(), rc.models.end(),
+                                 [&](const ModelRun& m) { return m.name == name; });
+    FR_REQUIRE(
+        it != rc.models.end(), path, ": key 'tune.models.", name,
+        "': not a model of this pipeline (under 'models'); it has: ", join(model_names_of(rc)));
+    const auto space_path = resolve(p.get<std::string>("tune.models." + name + ".space"));
+    FR_REQUIRE(fs::is_regular_file(space_path), path, ": key 'tune.models.", name,
+               ".space': the search space '", space_path, "' does not exist");
+    const auto space = tune::SearchSpace::load(space_path);
+    FR_REQUIRE(space.study().model == name, path, ": key 'tune.models.", name, ".space': '",
+               space_path, "' is a search space of model ", space.study().model);
+    space.check_keys(models::model_schema(name));
+    if (rc.tune) it->tune_space = space_path;
   }
 
   rc.experiments = p.get<std::vector<std::string>>("reconstruct.experiments");

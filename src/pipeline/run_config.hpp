@@ -21,9 +21,13 @@ config::Config empty_config();
 const config::Schema& run_schema();
 
 struct ModelRun {
-  std::string name;                        // mlp, lstm, attention_lstm, xgboost
+  std::string name;                        // mlp, lstm, attention_lstm, xgboost, random_forest
   std::string params_path;                 // resolved; "" = the seed's values (schema defaults)
   config::Config params = empty_config();  // validated: params file with the overrides applied
+  YAML::Node overrides;                    // the pipeline's overrides (applied to tuned params too)
+  // The search space of the tune stage; "" = not tuned. A tuned model is
+  // trained with its study's best_params.yaml and the overrides on top.
+  std::string tune_space;
 };
 
 // Where every stage writes under the output root.
@@ -35,6 +39,7 @@ struct RunLayout {
   std::string caches() const { return root + "/caches"; }      // reconstruct
   std::string analysis() const { return root + "/analysis"; }  // analyze
   std::string explain() const { return root + "/explain"; }    // explain (optional)
+  std::string tune() const { return root + "/tune"; }          // tune (optional): <model>/
   std::string report() const { return analysis() + "/index.html"; }
   std::string resolved_config() const { return root + "/run_config.yaml"; }
   std::string summary() const { return root + "/run_summary.json"; }
@@ -57,7 +62,19 @@ struct RunConfig {
   bool explain = false;
   std::vector<int> explain_months;
   long long explain_instances = 0, explain_background = 0, explain_kmeans = 0;
+  // The optional tune stage (fluxrecon tune of the models with a tune_space).
+  bool tune = false;
+  int tune_trials = 0;       // per study; 0 = the space's study.n_trials
+  int tune_epochs = 0;       // cap per trial; 0 = none
+  int tune_group_size = 1;   // ranks per trial
+  long long tune_seed = -1;  // < 0 = the space's study.seed
 };
+
+// A model's parameters: `params_path` ("" = the seed's values) with the
+// pipeline's `overrides` on top, each validated; errors name the file or the
+// pipeline key (models.<name>.overrides).
+config::Config model_params(const std::string& pipeline_path, const std::string& name,
+                            const std::string& params_path, const YAML::Node& overrides);
 
 // Reads and validates `path` and everything it names (rank-local: call it
 // inside all_ranks_agree). `out_override` replaces the `output` key when not

@@ -20,6 +20,7 @@
 #include "data/dataset.hpp"
 #include "data/features.hpp"
 #include "kernels/flatten.hpp"
+#include "models/random_forest_config.hpp"
 #include "models/xgb_collective.hpp"
 #include "models/xgboost_capi.hpp"
 #include "models/xgboost_config.hpp"
@@ -50,8 +51,14 @@ XgboostTrainResult train_xgboost(const config::Config& cfg, const XgboostTrainOp
                                  MPI_Comm comm) {
   const double start = wall_seconds();
   XgboostTrainResult r;
-  r.model_path = (fs::path(opt.out_dir) / "xgboost.json").string();
-  r.eval_path = (fs::path(opt.out_dir) / "xgboost_eval.csv").string();
+  FR_REQUIRE(opt.model == "xgboost" || opt.model == "random_forest",
+             "internal: the XGBoost trainer got model '", opt.model, "'");
+  const std::string tag = "train " + opt.model + ": ";
+  const auto out_file = [&](const std::string& suffix) {
+    return (fs::path(opt.out_dir) / (opt.model + suffix)).string();
+  };
+  r.model_path = out_file(".json");
+  r.eval_path = out_file("_eval.csv");
   if (!opt.force && output_complete(r.model_path, comm)) {
     // A file that looks complete but does not load is trained again.
     std::string metadata;
@@ -61,19 +68,18 @@ XgboostTrainResult train_xgboost(const config::Config& cfg, const XgboostTrainOp
         metadata = XgboostModel::load(r.model_path).metadata().dump();
       } catch (const std::exception& e) {
         readable = 0;
-        log::info("train xgboost: ", r.model_path, " is unreadable (", e.what(),
-                  "): training again");
+        log::info(tag, r.model_path, " is unreadable (", e.what(), "): training again");
       }
     }
     MPI_Bcast(&readable, 1, MPI_INT, 0, comm);
     if (readable && io::stores_unchanged_since(metadata, opt.samples_dir, comm)) {
       r.reused = true;
-      log::info("train xgboost: ", r.model_path,
-                " is complete from an earlier run (--force redoes it)");
+      log::info(tag, r.model_path, " is complete from an earlier run (--force redoes it)");
       return r;
     }
   }
-  const auto settings = xgboost_settings(cfg);
+  const auto settings =
+      opt.model == "random_forest" ? models::random_forest_settings(cfg) : xgboost_settings(cfg);
   const auto train = io::read_sample_shard(opt.samples_dir + "/train.h5", comm);
   const auto valid = io::read_sample_shard(opt.samples_dir + "/validation.h5", comm);
   int dynamic = 0;
@@ -103,9 +109,8 @@ XgboostTrainResult train_xgboost(const config::Config& cfg, const XgboostTrainOp
     for (std::size_t row = 0; row < 20 && (row + 1) * width <= train_flat.size(); ++row)
       train_flat[row * width + 3] = std::numeric_limits<float>::quiet_NaN();
   const auto valid_flat = flatten_windows(valid.block, valid.window, dynamic);
-  log::info("train xgboost: ", train.total, " training and ", valid.total,
-            " validation samples of ", width, " values on ", mpi::size(comm), " rank(s), ",
-            settings.num_boost_round, " rounds");
+  log::info(tag, train.total, " training and ", valid.total, " validation samples of ", width,
+            " values on ", mpi::size(comm), " rank(s), ", settings.num_boost_round, " rounds");
 
   std::string model;
   std::vector<float> valid_pred;
@@ -156,7 +161,7 @@ XgboostTrainResult train_xgboost(const config::Config& cfg, const XgboostTrainOp
                    valid_rmse = eval_value(text, "validation");
       eval_csv << round + 1 << "," << train_rmse << "," << valid_rmse << "\n";
       if (round % 10 == 0 || round + 1 == settings.num_boost_round)
-        log::info("train xgboost: round ", round + 1, "/", settings.num_boost_round, " train RMSE ",
+        log::info(tag, "round ", round + 1, "/", settings.num_boost_round, " train RMSE ",
                   train_rmse, ", validation RMSE ", valid_rmse);
       r.rounds = round + 1;
       if (opt.on_round) {
@@ -165,7 +170,7 @@ XgboostTrainResult train_xgboost(const config::Config& cfg, const XgboostTrainOp
         all_ranks_agree(comm, [&] { stop = opt.on_round(round + 1, valid_rmse * valid_rmse); });
         MPI_Bcast(&stop, 1, MPI_INT, 0, comm);
         if (stop) {
-          log::info("train xgboost: stopped after round ", round + 1, " by the caller (pruned)");
+          log::info(tag, "stopped after round ", round + 1, " by the caller (pruned)");
           r.stopped = true;
           if (valid_rmse < best) r.best_round = round + 1;
           break;
@@ -177,8 +182,7 @@ XgboostTrainResult train_xgboost(const config::Config& cfg, const XgboostTrainOp
         r.best_round = round + 1;
       } else if (settings.early_stopping_rounds > 0 &&
                  round + 1 - r.best_round >= settings.early_stopping_rounds) {
-        log::info("train xgboost: early stop after round ", round + 1, ", best round ",
-                  r.best_round);
+        log::info(tag, "early stop after round ", round + 1, ", best round ", r.best_round);
         break;
       }
     }
@@ -189,7 +193,7 @@ XgboostTrainResult train_xgboost(const config::Config& cfg, const XgboostTrainOp
       std::swap(booster.handle, sliced.handle);
     }
     json meta;
-    meta["model"] = "xgboost";
+    meta["model"] = opt.model;  // the loader checks it: a forest is no boosted model
     meta["features"] = train.feature_names;
     meta["window"] = train.window;
     meta["input"] = concat("flat: window*", dynamic,
@@ -244,7 +248,7 @@ XgboostTrainResult train_xgboost(const config::Config& cfg, const XgboostTrainOp
   all_ranks_agree(comm, [&] {
     if (mpi::rank(comm) != 0) return;
     write_text_atomically(r.eval_path, eval_csv.str());
-    write_text_atomically((fs::path(opt.out_dir) / "xgboost_config.yaml").string(), cfg.to_yaml());
+    write_text_atomically(out_file("_config.yaml"), cfg.to_yaml());
     json summary = {{"model", r.model_path},
                     {"rounds", r.rounds},
                     {"best_round", r.best_round},
@@ -258,8 +262,7 @@ XgboostTrainResult train_xgboost(const config::Config& cfg, const XgboostTrainOp
                      {{"boosting", r.train_seconds},
                       {"evaluation_in_boosting", r.eval_seconds},
                       {"predict_validation", r.predict_seconds}}}};
-    write_text_atomically((fs::path(opt.out_dir) / "xgboost_summary.json").string(),
-                          summary.dump(2) + "\n");
+    write_text_atomically(out_file("_summary.json"), summary.dump(2) + "\n");
     write_text_atomically(r.model_path, model);
   });
   MPI_Barrier(comm);

@@ -1,6 +1,7 @@
 // XGBoost training through its C API, distributed over MPI (a Rabit
 // collective per run): every rank trains on its own shard of the stores and
 // ends with the same model, written as models/xgboost_model.hpp reads it.
+// Boosted trees (xgboost) and random forests (random_forest) alike.
 #pragma once
 
 #include <mpi.h>
@@ -25,8 +26,11 @@ struct XgboostTrainOptions {
         force(force_redo),
         on_round(std::move(callback)) {}
   std::string samples_dir;  // holds train.h5 and validation.h5 (fluxrecon prepare)
-  std::string out_dir;      // gets xgboost.json and xgboost_eval.csv
+  std::string out_dir;      // gets <model>.json and <model>_eval.csv
   bool force = false;
+  // "xgboost" or "random_forest" (XGBoost's random-forest mode, its own keys):
+  // the configuration's schema and the names of the files written.
+  std::string model = "xgboost";
   // Called on every rank after every round (1-based) with the validation MSE
   // (z-scored); rank 0's answer counts: true ends boosting there (pruning by
   // `fluxrecon tune`) and the model of the rounds so far is written, the

@@ -237,8 +237,8 @@ struct Plan {
 };
 
 void cap_config(config::Config& cfg, const std::string& model, int max_epochs) {
-  if (max_epochs <= 0) return;
   const std::string& key = models::model_info(model).steps_key;
+  if (max_epochs <= 0 || key.empty()) return;  // a random forest has one round
   if (cfg.get<int>(key) <= max_epochs) return;
   YAML::Node node = YAML::Clone(cfg.node());
   node[key] = max_epochs;

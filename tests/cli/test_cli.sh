@@ -41,6 +41,18 @@ rc=$?
 check "misspelt XGBoost parameter exits non-zero" test $rc -ne 0
 check "misspelt XGBoost parameter is named" grep -q "colsample_by_tree': unknown key" "$work/train_typo.log"
 
+# The random forest (XGBoost's random-forest mode) at 2 ranks: one round;
+# a subsample of 1 (a forest of identical trees) is refused by name.
+printf 'num_parallel_tree: 10\nmax_depth: 6\n' > "$work/rf.yaml"
+run2 train --model random_forest --samples "$work/samples" --params "$work/rf.yaml" --out "$work/models" > "$work/rf.log" 2>&1
+check "random forest train exits 0" test $? -eq 0
+check "random forest model file says so" grep -Fq '\"model\":\"random_forest\"' "$work/models/random_forest.json"
+check "random forest summary line: one round" grep -q "train random_forest: wrote .*random_forest.json (1 rounds" "$work/rf.log"
+printf 'subsample: 1\n' > "$work/rf_bad.yaml"
+run2 train --model random_forest --samples "$work/samples" --params "$work/rf_bad.yaml" --out "$work/models_rf_bad" > "$work/rf_bad.log" 2>&1
+check "random forest without subsampling exits non-zero" test $? -ne 0
+check "random forest subsample is named" grep -q "rf_bad.yaml: key 'subsample': 1 is not a number in (0, 1)" "$work/rf_bad.log"
+
 # Train the attention LSTM (small) at 2 ranks; a rerun skips; --resume of a
 # finished model skips too; an impossible value is refused by name.
 printf 'hidden_dim: 16\nepochs: 2\nbatch_size: 64\n' > "$work/att.yaml"

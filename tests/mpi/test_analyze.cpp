@@ -22,6 +22,8 @@
 #include "support/flux_caches.hpp"
 #include "support/headless_chromium.hpp"
 #include "support/mpi_test_util.hpp"
+#include "tune/search_space.hpp"
+#include "tune/study.hpp"
 
 namespace fa = fluxrecon::analysis;
 namespace fs = std::filesystem;
@@ -255,6 +257,73 @@ TEST(Analyze, ReportHoldsEveryFigureTableAndInput) {
   EXPECT_NE(html.find("/models/mlp.h5"), std::string::npos);  // the model file of the caches
   EXPECT_NE(html.find("dataset config"), std::string::npos);
   EXPECT_NE(html.find("Training"), std::string::npos);
+}
+
+// A study's outputs as fluxrecon tune writes them: 4 complete trials, one
+// pruned, one failed.
+void write_study(const std::string& dir) {
+  namespace tune = fluxrecon::tune;
+  const auto space = tune::SearchSpace::from_text(
+      "model: xgboost\nparameters:\n"
+      "  - {name: max_depth, type: int, low: 3, high: 9}\n"
+      "  - {name: eta, type: float, low: 0.01, high: 0.3, log: true}\n",
+      "space.yaml");
+  std::vector<tune::Trial> trials;
+  const double values[6] = {0.5, 0.4, 0.45, 0.3, 0.6, NAN};
+  for (int i = 0; i < 6; ++i) {
+    tune::Trial t;
+    t.number = i;
+    t.uid = "t" + std::to_string(i);
+    t.state = i < 4 ? tune::TrialState::complete
+                    : (i == 4 ? tune::TrialState::pruned : tune::TrialState::failed);
+    t.params = {{"max_depth", 3.0 + i}, {"eta", 0.01 * (i + 1)}};
+    t.value = values[i];
+    if (i == 4) t.intermediate[1] = values[i];
+    trials.push_back(t);
+  }
+  fs::create_directories(dir);
+  tune::write_study_outputs(space, trials, dir, 0);
+}
+
+TEST(Analyze, ReportHasAHyperparameterSearchSectionPerStudy) {
+  const auto dir = test_util::shared_temp_dir("analyze_tune");
+  const auto caches = write_caches(dir + "/caches", standard_specs());
+  if (test_util::world_rank() == 0) write_study(dir + "/tune/xgboost");
+  MPI_Barrier(MPI_COMM_WORLD);
+  auto opt = options_for(caches, dir + "/out");
+  opt.tune_dir = dir + "/tune";  // a folder of studies, as fluxrecon run writes
+  const auto s = fa::analyze(opt, MPI_COMM_WORLD);
+  if (test_util::world_rank() == 0) {
+    for (const char* png : {"optimisation_history.png", "param_importance.png"}) {
+      const std::string path = dir + "/tune/xgboost/" + png;
+      ASSERT_TRUE(fa::png_complete(path)) << path;
+      EXPECT_GT(fa::read_png_info(path).width, 200) << path;
+    }
+    const std::string html = read_file(s.report_path);
+    EXPECT_NE(html.find(">Hyperparameter search: xgboost</h2>"), std::string::npos);
+    EXPECT_NE(html.find("6 trial(s) of the study"), std::string::npos);
+    EXPECT_NE(html.find("Best: trial 3, 0.3;"), std::string::npos);
+    EXPECT_NE(html.find("<th>number</th><th>state</th><th>value</th><th>last_step</th>"
+                        "<th>max_depth</th><th>eta</th>"),
+              std::string::npos);
+    EXPECT_NE(html.find("<tr><td>3</td><td>complete</td><td>0.3</td>"), std::string::npos);
+    EXPECT_NE(html.find("<tr><td>4</td><td>pruned</td><td>0.6</td><td>1</td>"), std::string::npos);
+    EXPECT_NE(html.find("<td>5</td><td>failed</td>"), std::string::npos);
+    EXPECT_NE(html.find("xgboost: optimisation history"), std::string::npos);
+    EXPECT_NE(html.find("xgboost: parameter importance"), std::string::npos);
+    std::size_t images = 0;
+    for (auto p = html.find("<img"); p != std::string::npos; p = html.find("<img", p + 1)) ++images;
+    EXPECT_EQ(images, static_cast<std::size_t>(s.figures) + 2);
+  }
+  // The study folder itself works too; a folder without a study is named.
+  opt.tune_dir = dir + "/tune/xgboost";
+  opt.out_dir = dir + "/out_one";
+  EXPECT_NO_THROW(fa::analyze(opt, MPI_COMM_WORLD));
+  opt.tune_dir = dir + "/caches";
+  opt.out_dir = dir + "/out_none";
+  const auto message = error_of([&] { fa::analyze(opt, MPI_COMM_WORLD); });
+  EXPECT_NE(message.find("holds no study of fluxrecon tune"), std::string::npos) << message;
+  EXPECT_FALSE(fs::exists(dir + "/out_none/index.html"));
 }
 
 TEST(Analyze, RerunSkipsUntilTheCachesChange) {

@@ -37,14 +37,21 @@ models::ModelFile model_file(const models::NetworkSpec& spec, unsigned seed) {
 }
 
 TEST(ModelRegistry, NamesFilesAndSchemasOfEveryKind) {
-  EXPECT_EQ(models::model_names(),
-            (std::vector<std::string>{"mlp", "lstm", "attention_lstm", "xgboost"}));
+  EXPECT_EQ(models::model_names(), (std::vector<std::string>{"mlp", "lstm", "attention_lstm",
+                                                             "xgboost", "random_forest"}));
   EXPECT_EQ(models::model_file_name("mlp"), "mlp.h5");
   EXPECT_EQ(models::model_file_name("attention_lstm"), "attention_lstm.h5");
   EXPECT_EQ(models::model_file_name("xgboost"), "xgboost.json");
   EXPECT_TRUE(models::model_info("lstm").sequence);
   EXPECT_FALSE(models::model_info("xgboost").neural);
+  EXPECT_EQ(models::model_file_name("random_forest"), "random_forest.json");
+  EXPECT_FALSE(models::model_info("random_forest").neural);
+  EXPECT_TRUE(models::model_info("random_forest").steps_key.empty());  // one round, fixed
+  const auto forest_keys = models::model_schema("random_forest").keys();
+  EXPECT_NE(std::find(forest_keys.begin(), forest_keys.end(), "num_parallel_tree"),
+            forest_keys.end());
   for (const auto& m : models::registered_models()) {
+    if (m.steps_key.empty()) continue;
     const auto keys = models::model_schema(m.name).keys();
     EXPECT_NE(std::find(keys.begin(), keys.end(), m.steps_key), keys.end()) << m.name;
   }

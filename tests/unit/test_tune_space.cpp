@@ -8,6 +8,7 @@
 
 #include "core/error.hpp"
 #include "models/nn_config.hpp"
+#include "models/random_forest_config.hpp"
 #include "models/xgboost_config.hpp"
 #include "tune/search_space.hpp"
 
@@ -52,6 +53,10 @@ TEST(TuneSpace, LoadsTheSeedSpacesAndTheirKeysExistInTheModels) {
   EXPECT_NO_THROW(lstm.check_keys(fluxrecon::models::network_schema(NetworkKind::lstm)));
   EXPECT_NO_THROW(att.check_keys(fluxrecon::models::network_schema(NetworkKind::attention_lstm)));
   EXPECT_NO_THROW(xgb.check_keys(fluxrecon::models::xgboost_schema()));
+  const auto forest = SearchSpace::load(tune_input("random_forest"));
+  EXPECT_NO_THROW(forest.check_keys(fluxrecon::models::random_forest_schema()));
+  EXPECT_EQ(forest.study().model, "random_forest");
+  EXPECT_EQ(forest.param("num_parallel_tree").step, 50);
   // The seed's orders and sizes (spec 4.3).
   EXPECT_EQ(mlp.params().size(), 9u);
   EXPECT_EQ(lstm.params()[2].name, "dropout");
