@@ -132,7 +132,12 @@ void check_classic_header(const std::string& path) {
     h.require_entries(n_dims, 8, "dimension list");
     for (std::uint64_t i = 0; i < n_dims; ++i) {
       h.name("dimension");
-      h.count("dimension length");
+      // CDF-5 lengths are 8 bytes; past 2^62 no file could hold them, and
+      // as signed sizes they would turn negative.
+      const std::uint64_t length = h.count("dimension length");
+      FR_REQUIRE(length < (std::uint64_t{1} << 62), "file ", path,
+                 " is truncated or not a valid netCDF file: its header gives dimension ", i + 1,
+                 " a length of ", length);
     }
   }
   attributes(h, "the file (global attributes)", path);

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "core/atomic_file.hpp"
@@ -280,6 +281,27 @@ void read_double_attribute(hid_t file, const char* name, double* out, const std:
   *out = v[0];
 }
 
+// A damaged store may state any shape: before a buffer is sized by it, the
+// dataset must really hold that many values (stores are contiguous and
+// uncompressed), or a flipped bit would ask for exabytes.
+hsize_t checked_element_count(hid_t set, const std::vector<hsize_t>& dims, const std::string& path,
+                              const char* name) {
+  hsize_t total = 1;
+  for (hsize_t d : dims) {
+    FR_REQUIRE(d == 0 || total <= std::numeric_limits<hsize_t>::max() / d, "sample store '", path,
+               "': dataset '", name, "' has an impossible shape (a damaged file)");
+    total *= d;
+  }
+  hid_t type = H5Dget_type(set);
+  const std::size_t size = type >= 0 ? H5Tget_size(type) : 0;
+  if (type >= 0) H5Tclose(type);
+  const hsize_t stored = H5Dget_storage_size(set);
+  FR_REQUIRE(total == 0 || (size > 0 && stored / size >= total), "sample store '", path,
+             "': dataset '", name, "' states ", total, " values but holds ", stored,
+             " bytes (a truncated or damaged file; run fluxrecon prepare again)");
+  return total;
+}
+
 template <class T>
 std::vector<T> read_all(hid_t file, const char* name, hid_t type, const std::string& path,
                         std::vector<hsize_t>* shape = nullptr) {
@@ -289,8 +311,7 @@ std::vector<T> read_all(hid_t file, const char* name, hid_t type, const std::str
   const int rank = H5Sget_simple_extent_ndims(space);
   std::vector<hsize_t> dims(static_cast<size_t>(rank));
   H5Sget_simple_extent_dims(space, dims.data(), nullptr);
-  hsize_t total = 1;
-  for (auto d : dims) total *= d;
+  const hsize_t total = checked_element_count(set, dims, path, name);
   std::vector<T> out(total);
   if (total > 0) check(H5Dread(set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()), path, name);
   H5Sclose(space);
@@ -321,6 +342,7 @@ std::string read_metadata_from(hid_t file, const std::string& path) {
 }
 
 SampleBlock read_samples(const std::string& path, int* window) {
+  QuietErrors quiet;
   SerialFile f(path);
   SampleBlock b;
   std::vector<hsize_t> shape;
@@ -349,6 +371,7 @@ void read_rows(hid_t file, const char* name, hid_t type, std::int64_t offset, st
   const int rank = H5Sget_simple_extent_ndims(file_space);
   hsize_t dims[3] = {0, 0, 0};
   H5Sget_simple_extent_dims(file_space, dims, nullptr);
+  checked_element_count(set, std::vector<hsize_t>(dims, dims + std::max(rank, 0)), path, name);
   out.resize(static_cast<size_t>(count) * inner);
   hid_t memory_space = select_rows(file_space, rank, offset, count, dims[1], dims[2]);
   const herr_t status = H5Dread(set, type, memory_space, file_space, transfer, out.data());
@@ -360,6 +383,7 @@ void read_rows(hid_t file, const char* name, hid_t type, std::int64_t offset, st
 }  // namespace
 
 SampleShard read_sample_shard(const std::string& path, MPI_Comm comm) {
+  QuietErrors quiet;
   SampleShard shard;
   hid_t file = -1;
   int ranks = 1, me = 0;

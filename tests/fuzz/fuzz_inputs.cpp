@@ -11,6 +11,7 @@
 #include <pnetcdf.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -83,7 +84,7 @@ void fuzz_netcdf(const std::string& path) {
     std::vector<std::int64_t> start(var.shape.size(), 0), count(var.shape.size(), 0);
     std::size_t n = 1;
     for (std::size_t d = 0; d < var.shape.size(); ++d) {
-      count[d] = std::min<std::int64_t>(var.shape[d], 2);
+      count[d] = std::clamp<std::int64_t>(var.shape[d], 0, 2);
       n *= static_cast<std::size_t>(count[d]);
     }
     std::vector<double> values(n);
