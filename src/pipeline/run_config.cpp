@@ -51,7 +51,7 @@ Schema build_schema() {
             "folder of the dataset's input files; '' = <output>/data with synthesize, else the "
             "dataset's own directory")
       .map_of("models", model,
-              "models to train, in this order, by name: mlp, lstm, attention_lstm, xgboost", 1)
+              "models to train, in this order, by name: mlp, lstm, attention_lstm, gru, xgboost", 1)
       .section("reconstruct",
                Schema()
                    .texts("experiments", std::vector<std::string>{}, {},
