@@ -56,9 +56,13 @@ TEST(TuneSpace, LoadsTheSeedSpacesAndTheirKeysExistInTheModels) {
   for (std::size_t i = 0; i < gru.params().size(); ++i) {
     const auto &a = gru.params()[i], &b = lstm.params()[i];
     EXPECT_EQ(a.name, b.name);
+    EXPECT_EQ(a.kind, b.kind) << a.name;
     EXPECT_EQ(a.choices, b.choices) << a.name;
-    EXPECT_EQ(a.low, b.low) << a.name;
-    EXPECT_EQ(a.high, b.high) << a.name;
+    if (a.is_numeric()) {  // a categorical's bounds are NaN
+      EXPECT_EQ(a.low, b.low) << a.name;
+      EXPECT_EQ(a.high, b.high) << a.name;
+      EXPECT_EQ(a.log, b.log) << a.name;
+    }
     EXPECT_EQ(a.condition.has_value(), b.condition.has_value()) << a.name;
   }
   EXPECT_EQ(gru.study().fixed, lstm.study().fixed);
