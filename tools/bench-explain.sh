@@ -31,7 +31,7 @@ for ranks in 1 2; do
       case "$model" in
         mlp) method="KernelSHAP" ;;
         xgboost | random_forest) method="TreeSHAP (C API)" ;;
-        lstm) method="TimeSHAP (3 levels)" ;;
+        lstm | gru) method="TimeSHAP (3 levels)" ;;
         attention_lstm) method="TimeSHAP + attention" ;;
       esac
       echo "| $model | $method | $ranks | $n | $seconds | $rate | $evals |"

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Neural inference kernels (issue 7) against OpenBLAS sgemm and PyTorch, one
 # thread: for the seed's MLP (44-207-248-198-1), LSTM (3 x 128) and attention
-# LSTM (256), samples/s of the Kokkos kernels alone on random windows, their
+# LSTM (256), and the GRU (3 x 128; no PyTorch column: torch_models.py has
+# none), samples/s of the Kokkos kernels alone on random windows, their
 # GFLOP/s and share of the sgemm rate measured in the same run, and PyTorch's
 # inference samples/s (../shared/bench/torch_models.py bench, 1 thread) right
-# after; for the MLP and the LSTM also the optional bf16 path through oneDNN
+# after; for the MLP, the LSTM and the GRU also the optional bf16 path through oneDNN
 # and its difference from float32. The whole comparison runs RUNS times (the machine is shared and noisy:
 # compare within one run).
 # Usage: tools/bench-kernels.sh [SAMPLES] [RUNS]   (default 200000 samples, 2 runs)
@@ -49,10 +50,13 @@ print("| model | FLOP/sample | kernel samples/s | kernel GFLOP/s | share of sgem
 print("|---|---|---|---|---|---|---|---|")
 f32 = {k["model"]: k for k in kernels[1:] if not k["model"].endswith("_bf16")}
 for k in f32.values():
-    t = torch[k["model"]]["infer_samples_per_s"]
     f = k["flops_per_sample"]
-    print(f"| {k['model']} | {f:.0f} | {k['samples_per_s']:.0f} | {k['gflops']:.1f} | "
-          f"{100 * k['share_of_sgemm']:.0f} % | {t:.0f} | {t * f / 1e9:.1f} | {k['samples_per_s'] / t:.2f}x |")
+    row = f"| {k['model']} | {f:.0f} | {k['samples_per_s']:.0f} | {k['gflops']:.1f} | {100 * k['share_of_sgemm']:.0f} % | "
+    if k["model"] not in torch:  # the GRU: no PyTorch model in torch_models.py
+        print(row + "- | - | - |")
+        continue
+    t = torch[k["model"]]["infer_samples_per_s"]
+    print(row + f"{t:.0f} | {t * f / 1e9:.1f} | {k['samples_per_s'] / t:.2f}x |")
 bf16 = [k for k in kernels[1:] if k["model"].endswith("_bf16")]
 if bf16:
     print(f"\nOptional bf16 path (oneDNN; native bf16: {bf16[0]['native_bf16']}), same windows:")

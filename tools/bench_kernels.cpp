@@ -1,8 +1,9 @@
 // Benchmark of the neural inference kernels (tools/bench-kernels.sh): for the
-// seed's MLP (44-207-248-198-1), LSTM (3 x 128) and attention LSTM (256),
+// seed's MLP (44-207-248-198-1), LSTM (3 x 128) and attention LSTM (256) and
+// the GRU at the LSTM's size (3 x 128),
 // samples/s of the kernels alone (NnInference::predict_device, fenced) on
 // random windows, and OpenBLAS sgemm GFLOP/s (1024^3, one thread) measured in
-// the same run; for the MLP and the LSTM also the optional bf16 path
+// the same run; for the MLP, the LSTM and the GRU also the optional bf16 path
 // (NnInferenceBf16, oneDNN) and its difference from float32. Prints one JSON
 // object per line.
 // Usage: bench_kernels [SAMPLES] [REPEATS]   (default 200000, 3; median reported)
@@ -92,13 +93,16 @@ StateDict random_weights(const NetworkSpec& spec) {
     }
     put("output_layer.weight", {1, in}, double(in));
     put("output_layer.bias", {1}, double(in));
-  } else if (spec.kind == NetworkKind::lstm) {
+  } else if (spec.kind == NetworkKind::lstm || spec.kind == NetworkKind::gru) {
+    const bool gru = spec.kind == NetworkKind::gru;  // 3 gates, "gru."
+    const std::string p = gru ? "gru." : "lstm.";
+    const std::size_t g = gru ? 3 : 4;
     for (int l = 0; l < spec.num_layers; ++l) {
       const std::string s = "_l" + std::to_string(l);
-      put("lstm.weight_ih" + s, {4 * h, l == 0 ? f : h}, double(h));
-      put("lstm.weight_hh" + s, {4 * h, h}, double(h));
-      put("lstm.bias_ih" + s, {4 * h}, double(h));
-      put("lstm.bias_hh" + s, {4 * h}, double(h));
+      put(p + "weight_ih" + s, {g * h, l == 0 ? f : h}, double(h));
+      put(p + "weight_hh" + s, {g * h, h}, double(h));
+      put(p + "bias_ih" + s, {g * h}, double(h));
+      put(p + "bias_hh" + s, {g * h}, double(h));
     }
     put("fc1.weight", {1, h}, double(h));
     put("fc1.bias", {1}, double(h));
@@ -215,6 +219,9 @@ int main(int argc, char** argv) {
       bench_model("mlp", mlp, n, repeats, sgemm);
       bench_model("lstm", lstm, n, repeats, sgemm);
       bench_model("attention_lstm", attention, n, repeats, sgemm);
+      NetworkSpec gru;
+      gru.kind = NetworkKind::gru;
+      bench_model("gru", gru, n, repeats, sgemm);
     }
   }
   MPI_Finalize();

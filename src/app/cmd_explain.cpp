@@ -16,8 +16,8 @@ void add_explain_command(CLI::App& app, std::function<void()>& run) {
   auto* cmd = app.add_subcommand(
       "explain",
       "Explain trained models on a sample store's instances: KernelSHAP (mlp), TreeSHAP "
-      "(xgboost, random_forest), TimeSHAP (lstm, attention_lstm) and attention scores; instances "
-      "split over ranks");
+      "(xgboost, random_forest), TimeSHAP (lstm, attention_lstm, gru) and attention scores; "
+      "instances split over ranks");
   cmd->add_option("--models", o->models_dir, "folder of the model files (fluxrecon train)")
       ->required();
   cmd->add_option("--samples", o->samples_dir,

@@ -33,8 +33,8 @@ void add_reconstruct_command(CLI::App& app, std::function<void()>& run) {
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("--models", args->models_dir,
-                  "folder of the model files (mlp.h5, lstm.h5, attention_lstm.h5, xgboost.json, "
-                  "random_forest.json)")
+                  "folder of the model files (mlp.h5, lstm.h5, attention_lstm.h5, gru.h5, "
+                  "xgboost.json, random_forest.json)")
       ->required();
   cmd->add_option("--model", args->models, "all (every model file present) or model names")
       ->check(CLI::IsMember([] {

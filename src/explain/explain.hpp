@@ -3,7 +3,7 @@
 // of the training set's samples of the same month in the instances' region:
 //   mlp             KernelSHAP over the flat inputs (grouped by variable, lag)
 //   xgboost, random_forest  exact TreeSHAP (XGBoost's C API), interactions optional
-//   lstm            TimeSHAP event, feature and cell level
+//   lstm, gru       TimeSHAP event, feature and cell level
 //   attention_lstm  TimeSHAP and the attention scores alpha * beta
 // Instances are split over the ranks in contiguous blocks and gathered; each
 // instance's values depend only on it, its month's background and the seed,

@@ -77,6 +77,7 @@ json hyperparameters_json(const NetworkSpec& spec) {
       h["hidden_dims"] = spec.hidden_dims;
       break;
     case NetworkKind::lstm:
+    case NetworkKind::gru:
       h["hidden_dim"] = spec.hidden_dim;
       h["num_layers"] = spec.num_layers;
       break;

@@ -1,11 +1,12 @@
-// MLP and LSTM networks, the factory and shared helpers. The attention LSTM
-// is in attention_lstm.cpp.
+// MLP, LSTM and GRU networks, the factory and shared helpers. The attention
+// LSTM is in attention_lstm.cpp.
 #include "models/network.hpp"
 
 #include <algorithm>
 
 #include "core/error.hpp"
 #include "kernels/flatten.hpp"
+#include "models/gru_layer.hpp"
 #include "models/linear.hpp"
 #include "models/lstm_layer.hpp"
 
@@ -21,14 +22,17 @@ std::string kind_name(NetworkKind kind) {
       return "lstm";
     case NetworkKind::attention_lstm:
       return "attention_lstm";
+    case NetworkKind::gru:
+      return "gru";
   }
   return "?";
 }
 
 NetworkKind parse_kind(const std::string& name) {
-  for (auto k : {NetworkKind::mlp, NetworkKind::lstm, NetworkKind::attention_lstm})
+  for (auto k :
+       {NetworkKind::mlp, NetworkKind::lstm, NetworkKind::attention_lstm, NetworkKind::gru})
     if (kind_name(k) == name) return k;
-  FR_FAIL("unknown neural model '", name, "': expected mlp, lstm or attention_lstm");
+  FR_FAIL("unknown neural model '", name, "': expected mlp, lstm, attention_lstm or gru");
 }
 
 void Network::draw_dropout(std::vector<float>& mask, std::size_t count) {
@@ -119,13 +123,30 @@ class Mlp final : public Network {
   int n_ = 0;
 };
 
-// ---------------------------------------------------------------- LSTM
-class Lstm final : public Network {
+// ---------------------------------------------------------------- LSTM, GRU
+// From the sequence, without initial or final states.
+void run(LstmLayer& layer, int T, int n, const float* x, float* y, LstmLayer::Tape* tape) {
+  layer.forward(T, n, x, nullptr, nullptr, y, nullptr, nullptr, tape);
+}
+void run(GruLayer& layer, int T, int n, const float* x, float* y, GruLayer::Tape* tape) {
+  layer.forward(T, n, x, nullptr, y, nullptr, tape);
+}
+void run_backward(LstmLayer& layer, const LstmLayer::Tape& tape, const float* dy, float* dx) {
+  layer.backward(tape, dy, nullptr, nullptr, dx, nullptr, nullptr);
+}
+void run_backward(GruLayer& layer, const GruLayer::Tape& tape, const float* dy, float* dx) {
+  layer.backward(tape, dy, nullptr, dx, nullptr);
+}
+
+// nn.LSTM or nn.GRU (`name`: the state_dict prefix), the top layer's last
+// state through dropout and fc1.
+template <class Layer>
+class Recurrent final : public Network {
  public:
-  explicit Lstm(const NetworkSpec& spec) : Network(spec) {
-    FR_REQUIRE(spec.num_layers >= 1, "lstm: num_layers must be >= 1");
+  Recurrent(const NetworkSpec& spec, const std::string& name) : Network(spec) {
+    FR_REQUIRE(spec.num_layers >= 1, name, ": num_layers must be >= 1");
     for (int l = 0; l < spec.num_layers; ++l)
-      layers_.emplace_back(params_, "lstm.", "_l" + std::to_string(l),
+      layers_.emplace_back(params_, name + ".", "_l" + std::to_string(l),
                            l == 0 ? spec.n_features : spec.hidden_dim, spec.hidden_dim);
     fc1_ = std::make_unique<Linear>(params_, "fc1", spec.hidden_dim, 1);
     outs_.resize(layers_.size());
@@ -141,9 +162,8 @@ class Lstm final : public Network {
     const float* in = x;
     for (std::size_t l = 0; l < layers_.size(); ++l) {
       outs_[l].resize(seq);
-      layers_[l].forward(T, n, in, nullptr, nullptr, outs_[l].data(), nullptr, nullptr,
-                         training ? &tapes_[l] : nullptr);
-      // Dropout between layers (nn.LSTM's `dropout`) and before fc1.
+      run(layers_[l], T, n, in, outs_[l].data(), training ? &tapes_[l] : nullptr);
+      // Dropout between layers (nn.LSTM's and nn.GRU's `dropout`) and before fc1.
       const bool last = l + 1 == layers_.size();
       if (last) break;
       if (!training) {
@@ -180,8 +200,7 @@ class Lstm final : public Network {
     for (std::size_t l = layers_.size(); l-- > 0;) {
       layers_[l].begin_backward();
       std::vector<float> din(l > 0 ? std::size_t(n) * T * H : 0);
-      layers_[l].backward(tapes_[l], dseq.data(), nullptr, nullptr, l > 0 ? din.data() : nullptr,
-                          nullptr, nullptr);
+      run_backward(layers_[l], tapes_[l], dseq.data(), l > 0 ? din.data() : nullptr);
       layers_[l].end_backward();
       if (l > 0) apply_mask(din.data(), masks_[l - 1]);
       dseq.swap(din);
@@ -189,10 +208,10 @@ class Lstm final : public Network {
   }
 
  private:
-  std::vector<LstmLayer> layers_;
+  std::vector<Layer> layers_;
   std::unique_ptr<Linear> fc1_;
   std::vector<std::vector<float>> outs_, inputs_, masks_;
-  std::vector<LstmLayer::Tape> tapes_;
+  std::vector<typename Layer::Tape> tapes_;
   std::vector<float> last_;
   int n_ = 0;
 };
@@ -205,9 +224,11 @@ std::unique_ptr<Network> make_network(const NetworkSpec& spec) {
     case NetworkKind::mlp:
       return std::make_unique<Mlp>(spec);
     case NetworkKind::lstm:
-      return std::make_unique<Lstm>(spec);
+      return std::make_unique<Recurrent<LstmLayer>>(spec, "lstm");
     case NetworkKind::attention_lstm:
       return make_attention_lstm(spec);
+    case NetworkKind::gru:
+      return std::make_unique<Recurrent<GruLayer>>(spec, "gru");
   }
   FR_FAIL("unknown network kind");
 }

@@ -1,5 +1,5 @@
-// The three neural models of the seed (spec 3.1-3.3) with forward and
-// backward passes: MLP, LSTM and the temporal attention LSTM. Inputs are
+// The neural models with forward and backward passes: the seed's MLP, LSTM
+// and temporal attention LSTM (spec 3.1-3.3), and a GRU (issue 20). Inputs are
 // normalised windows (n, window, features), row-major, oldest step first;
 // the output is one normalised prediction per sample.
 #pragma once
@@ -16,7 +16,7 @@
 namespace fluxrecon::models {
 
 std::string kind_name(NetworkKind kind);
-NetworkKind parse_kind(const std::string& name);  // mlp, lstm, attention_lstm
+NetworkKind parse_kind(const std::string& name);  // mlp, lstm, attention_lstm, gru
 
 class Network {
  public:

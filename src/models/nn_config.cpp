@@ -15,6 +15,7 @@ SeedTraining seed_training(NetworkKind kind) {
     case NetworkKind::mlp:
       return {128, 0.00030206699545840877, 1.9936923594451204e-05};
     case NetworkKind::lstm:
+    case NetworkKind::gru:  // no seed configuration of its own: the LSTM's
       return {32, 0.00015007036384757517, 2.939570672798765e-06};
     case NetworkKind::attention_lstm:
       return {32, 0.00040088682195429254, 1.0214569609572818e-05};
@@ -65,6 +66,16 @@ Schema build(NetworkKind kind) {
       add_training(s, kind);
       return s;
     }
+    case NetworkKind::gru: {
+      Schema s(
+          "GRU: stacked GRU (PyTorch's nn.GRU) over the window (months x features), the top "
+          "layer's last state through dropout and Linear(H, 1).");
+      s.integer("hidden_dim", 128, 1, 65536, "hidden units per layer")
+          .integer("num_layers", 3, 1, 3, "stacked GRU layers")
+          .real("dropout", 0.0, 0.0, 0.95, "dropout between layers and before the output layer");
+      add_training(s, kind);
+      return s;
+    }
     case NetworkKind::attention_lstm: {
       Schema s(
           "Attention LSTM: input attention over the features at each month, an LSTM cell, "
@@ -81,7 +92,7 @@ Schema build(NetworkKind kind) {
 
 const config::Schema& network_schema(NetworkKind kind) {
   static const Schema mlp = build(NetworkKind::mlp), lstm = build(NetworkKind::lstm),
-                      attention = build(NetworkKind::attention_lstm);
+                      attention = build(NetworkKind::attention_lstm), gru = build(NetworkKind::gru);
   switch (kind) {
     case NetworkKind::mlp:
       return mlp;
@@ -89,6 +100,8 @@ const config::Schema& network_schema(NetworkKind kind) {
       return lstm;
     case NetworkKind::attention_lstm:
       return attention;
+    case NetworkKind::gru:
+      return gru;
   }
   return mlp;
 }
@@ -103,7 +116,8 @@ NetworkSpec network_spec(NetworkKind kind, const config::Config& cfg) {
       s.hidden_dims.push_back(static_cast<int>(d));
   } else {
     s.hidden_dim = cfg.get<int>("hidden_dim");
-    if (kind == NetworkKind::lstm) s.num_layers = cfg.get<int>("num_layers");
+    if (kind == NetworkKind::lstm || kind == NetworkKind::gru)
+      s.num_layers = cfg.get<int>("num_layers");
   }
   return s;
 }

@@ -1,4 +1,4 @@
-// Configuration of the neural models (inputs/models/{mlp,lstm,attention_lstm}.yaml):
+// Configuration of the neural models (inputs/models/{mlp,lstm,attention_lstm,gru}.yaml):
 // architecture and training keys, each declared once with the seed's value as
 // default (spec 3.1-3.3, 4.2), bounds and meaning.
 #pragma once

@@ -44,6 +44,16 @@ std::vector<std::pair<std::string, Shape>> expected_keys(const NetworkSpec& spec
     }
     keys.push_back({"fc1.weight", {1, h}});
     keys.push_back({"fc1.bias", {1}});
+  } else if (spec.kind == NetworkKind::gru) {
+    for (int l = 0; l < spec.num_layers; ++l) {
+      const std::string sfx = "_l" + std::to_string(l);
+      keys.push_back({"gru.weight_ih" + sfx, {3 * h, l == 0 ? f : h}});
+      keys.push_back({"gru.weight_hh" + sfx, {3 * h, h}});
+      keys.push_back({"gru.bias_ih" + sfx, {3 * h}});
+      keys.push_back({"gru.bias_hh" + sfx, {3 * h}});
+    }
+    keys.push_back({"fc1.weight", {1, h}});
+    keys.push_back({"fc1.bias", {1}});
   } else {
     keys.push_back({"attention.W.weight", {h, 2 * h}});
     keys.push_back({"attention.W.bias", {h}});
@@ -80,7 +90,7 @@ void validate_spec(const NetworkSpec& spec) {
     FR_REQUIRE(spec.hidden_dim >= 1 && spec.hidden_dim <= 65536, net,
                "hidden_dim = ", spec.hidden_dim, ", expected 1..65536");
   }
-  if (spec.kind == NetworkKind::lstm)
+  if (spec.kind == NetworkKind::lstm || spec.kind == NetworkKind::gru)
     FR_REQUIRE(spec.num_layers >= 1 && spec.num_layers <= nn::kMaxLstmLayers, net,
                "num_layers = ", spec.num_layers, ", expected 1..", nn::kMaxLstmLayers);
 }
@@ -113,6 +123,33 @@ void pack_gates(std::vector<float>& packed, const Tensor& wih, const Tensor& whh
       for (int k = 0; k < h; ++k)
         base[u(in_dim + k) * nn::kRowBlock] = whh.values[row * u(h) + u(k)];
       packed[u(bias_at) + u(rb * nn::kRowBlock + r)] = bih.values[row] + bhh.values[row];
+    }
+}
+
+// One GRU layer in the kernels' order (nn_gru.hpp): rows of a block = part
+// r/U (r, z, n input, n recurrent) of unit U*block + r%U; k over [W_ih
+// (in_real of in_dim columns), W_hh (h of hp)]. PyTorch's gates are r, z, n.
+void pack_gru_gates(std::vector<float>& packed, const Tensor& wih, const Tensor& whh,
+                    const Tensor& bih, const Tensor& bhh, int h, int hp, int in_real, int in_dim,
+                    std::int64_t& weight_at, std::int64_t& bias_at) {
+  constexpr int U = nn::kGruUnitsPerRowBlock;
+  const std::size_t k_total = u(in_dim + hp);
+  weight_at = append(packed, u(hp / U) * k_total * nn::kRowBlock);
+  bias_at = append(packed, u(4 * hp));
+  for (int unit = 0; unit < h; ++unit)
+    for (int part = 0; part < 4; ++part) {
+      const std::size_t row = u(std::min(part, 2) * h + unit);  // both n parts: gate n
+      const int rb = unit / U, r = part * U + unit % U;
+      float* base = packed.data() + weight_at + u(rb) * k_total * nn::kRowBlock + r;
+      if (part != 3)
+        for (int k = 0; k < in_real; ++k)
+          base[u(k) * nn::kRowBlock] = wih.values[row * u(in_real) + u(k)];
+      if (part != 2)
+        for (int k = 0; k < h; ++k)
+          base[u(in_dim + k) * nn::kRowBlock] = whh.values[row * u(h) + u(k)];
+      const float b = part < 2 ? bih.values[row] + bhh.values[row]
+                               : (part == 2 ? bih.values[row] : bhh.values[row]);
+      packed[u(bias_at) + u(rb * nn::kRowBlock + r)] = b;
     }
 }
 
@@ -192,6 +229,20 @@ NnInference::NnInference(const NetworkSpec& spec, const StateDict& weights, std:
     }
     lstm_.head_weight_at = pack_vector(packed, w("fc1.weight"), hp);
     lstm_.head_bias_at = pack_vector(packed, w("fc1.bias"), 1);
+  } else if (spec.kind == NetworkKind::gru) {
+    gru_.steps = spec.window;
+    gru_.features = f;
+    gru_.hidden = hp;
+    gru_.n_layers = spec.num_layers;
+    for (int l = 0; l < spec.num_layers; ++l) {
+      const std::string sfx = "_l" + std::to_string(l);
+      gru_.in_dim[l] = l == 0 ? f : hp;
+      pack_gru_gates(packed, w("gru.weight_ih" + sfx), w("gru.weight_hh" + sfx),
+                     w("gru.bias_ih" + sfx), w("gru.bias_hh" + sfx), h, hp, l == 0 ? f : h,
+                     gru_.in_dim[l], gru_.weight_at[l], gru_.bias_at[l]);
+    }
+    gru_.head_weight_at = pack_vector(packed, w("fc1.weight"), hp);
+    gru_.head_bias_at = pack_vector(packed, w("fc1.bias"), 1);
   } else {
     auto& a = attention_;
     a.steps = spec.window;
@@ -247,6 +298,11 @@ double NnInference::flops_per_sample() const {
     for (int l = 0; l < spec_.num_layers; ++l)
       macs += t * 4 * h * (l == 0 ? f : h) + (t - 1) * 4 * h * h;  // no W_hh h at step 0
     macs += h;
+  } else if (spec_.kind == NetworkKind::gru) {
+    // The model's products; the kernel's zero blocks of the split n gate not counted.
+    for (int l = 0; l < spec_.num_layers; ++l)
+      macs += t * 3 * h * (l == 0 ? f : h) + (t - 1) * 3 * h * h;  // no W_hh h at step 0
+    macs += h;
   } else {
     macs += t * h * f + (t - 1) * h * 2 * h;  // U x_t; W [h; c] from step 1 on
     macs += t * f * h;                        // V
@@ -287,6 +343,9 @@ void NnInference::predict_device(ConstDeviceFloats windows, DeviceFloats out, De
     } else if (spec_.kind == NetworkKind::lstm) {
       nn::LstmForward<ExecSpace> k{win, y, params_, lstm_, m};
       launch("fluxrecon::nn::lstm_forward", k, lstm_.scratch_bytes());
+    } else if (spec_.kind == NetworkKind::gru) {
+      nn::GruForward<ExecSpace> k{win, y, params_, gru_, m};
+      launch("fluxrecon::nn::gru_forward", k, gru_.scratch_bytes());
     } else {
       DeviceFloats a = alpha.extent(0) ? DeviceFloats(Kokkos::subview(alpha, range(per_sample)))
                                        : DeviceFloats();

@@ -1,13 +1,14 @@
-// Inference of the neural models (MLP, LSTM, attention LSTM) with the Kokkos
-// kernels of kernels/nn_*.hpp: validates a PyTorch-named state dict against
-// the network spec, packs the weights once into the kernels' layout in the
-// execution space's memory, and predicts batches of normalised windows.
+// Inference of the neural models (MLP, LSTM, attention LSTM, GRU) with the
+// Kokkos kernels of kernels/nn_*.hpp: validates a PyTorch-named state dict
+// against the network spec, packs the weights once into the kernels' layout
+// in the execution space's memory, and predicts batches of normalised windows.
 #pragma once
 
 #include <Kokkos_Core.hpp>
 #include <cstddef>
 
 #include "kernels/nn_attention_lstm.hpp"
+#include "kernels/nn_gru.hpp"
 #include "kernels/nn_lstm.hpp"
 #include "kernels/nn_mlp.hpp"
 #include "models/network_spec.hpp"
@@ -63,6 +64,7 @@ class NnInference {
   kernels::nn::MlpLayout mlp_;
   kernels::nn::LstmLayout lstm_;
   kernels::nn::AttentionLstmLayout attention_;
+  kernels::nn::GruLayout gru_;
 };
 
 }  // namespace fluxrecon::models

@@ -59,11 +59,12 @@ struct NnInferenceBf16::Impl {
     dnnl::memory weights, weights_iter, bias, dst;
   };
   std::vector<Layer> layers;
-  std::vector<float> head_weights;  // lstm: fc1 on the top layer's last h
+  std::vector<float> head_weights;  // lstm, gru: fc1 on the top layer's last h
   float head_bias = 0.0f;
 
   void build_mlp(const models::StateDict& w);
   void build_lstm(const models::StateDict& w);
+  void build_gru(const models::StateDict& w);
   void fill_input(const float* windows, std::size_t m);
 };
 
@@ -147,12 +148,68 @@ void NnInferenceBf16::Impl::build_lstm(const models::StateDict& w) {
   head_bias = w.at("fc1.bias").values[0];
 }
 
+void NnInferenceBf16::Impl::build_gru(const models::StateDict& w) {
+  const dnnl::memory::dim t = spec.window, b = batch, h = spec.hidden_dim;
+  in_width = spec.window * spec.n_features;
+  input_f32 = dnnl::memory({{t, b, spec.n_features}, dt::f32, tag::ntc}, du::engine(), nullptr);
+  input_bf16 = dnnl::memory({{t, b, spec.n_features}, dt::bf16, tag::tnc}, du::engine());
+  dnnl::memory::desc src = input_bf16.get_desc();
+  dnnl::memory::dim in = spec.n_features;
+  // PyTorch's gates r, z, n as oneDNN's u (= z), r, o (= n).
+  const auto permuted = [](const std::vector<float>& v) {
+    const std::size_t block = v.size() / 3;
+    std::vector<float> out(v.size());
+    for (int g = 0; g < 3; ++g)
+      std::copy_n(v.begin() + std::ptrdiff_t((g == 2 ? 2 : 1 - g) * block), block,
+                  out.begin() + std::ptrdiff_t(g * block));
+    return out;
+  };
+  for (int l = 0; l < spec.num_layers; ++l) {
+    const std::string sfx = "_l" + std::to_string(l);
+    const dnnl::memory::desc dst({t, b, h}, dt::bf16, tag::tnc);
+    const dnnl::lbr_gru_forward::desc d(
+        dnnl::prop_kind::forward_inference, dnnl::rnn_direction::unidirectional_left2right, src,
+        dnnl::memory::desc(), dnnl::memory::desc({1, 1, in, 3, h}, dt::bf16, tag::any),
+        dnnl::memory::desc({1, 1, h, 3, h}, dt::bf16, tag::any),
+        dnnl::memory::desc({1, 1, 4, h}, dt::f32, tag::ldgo), dst, dnnl::memory::desc());
+    const dnnl::lbr_gru_forward::primitive_desc pd(d, du::engine());
+    Layer layer;
+    layer.primitive = dnnl::lbr_gru_forward(pd);
+    layer.src_arg = DNNL_ARG_SRC_LAYER;
+    layer.weights_arg = DNNL_ARG_WEIGHTS_LAYER;
+    layer.weights = converted(permuted(w.at("gru.weight_ih" + sfx).values),
+                              dnnl::memory::desc({1, 1, in, 3, h}, dt::f32, tag::ldgoi),
+                              pd.weights_layer_desc());
+    layer.weights_iter =
+        converted(permuted(w.at("gru.weight_hh" + sfx).values),
+                  dnnl::memory::desc({1, 1, h, 3, h}, dt::f32, tag::ldgoi), pd.weights_iter_desc());
+    // Biases u = b_iz + b_hz, r = b_ir + b_hr, o = b_in, u' = b_hn.
+    const auto& bi = w.at("gru.bias_ih" + sfx).values;
+    const auto& bh = w.at("gru.bias_hh" + sfx).values;
+    const std::size_t hs = std::size_t(h);
+    std::vector<float> bias(4 * hs);
+    for (std::size_t k = 0; k < hs; ++k) {
+      bias[k] = bi[hs + k] + bh[hs + k];
+      bias[hs + k] = bi[k] + bh[k];
+      bias[2 * hs + k] = bi[2 * hs + k];
+      bias[3 * hs + k] = bh[2 * hs + k];
+    }
+    layer.bias = float_memory(bias, {1, 1, 4, h}, tag::ldgo);
+    layer.dst = dnnl::memory(pd.dst_layer_desc(), du::engine());
+    layers.push_back(std::move(layer));
+    src = dst;
+    in = h;
+  }
+  head_weights = w.at("fc1.weight").values;
+  head_bias = w.at("fc1.bias").values[0];
+}
+
 // input = the first m windows, as the first layer reads them; zeros after.
 void NnInferenceBf16::Impl::fill_input(const float* windows, std::size_t m) {
   const std::size_t width = std::size_t(in_width),
                     per_sample = std::size_t(spec.window) * spec.n_features;
   std::fill(input.begin() + std::ptrdiff_t(m * width), input.end(), 0.0f);
-  if (spec.kind == NetworkKind::lstm) {
+  if (spec.kind != NetworkKind::mlp) {
     std::copy(windows, windows + m * per_sample, input.begin());
     return;
   }
@@ -171,13 +228,15 @@ NnInferenceBf16::NnInferenceBf16(const models::NetworkSpec& spec, const models::
     : impl_(std::make_unique<Impl>()) {
   NnInference::validate(spec, weights);
   FR_REQUIRE(spec.kind != NetworkKind::attention_lstm,
-             "the bf16 inference path supports mlp and lstm, not attention_lstm");
+             "the bf16 inference path supports mlp, lstm and gru, not attention_lstm");
   FR_REQUIRE(batch >= 1, "NnInferenceBf16: batch = ", batch, ", expected >= 1");
   impl_->spec = spec;
   impl_->batch = batch;
   du::guarded("bf16 inference setup", [&] {
     if (spec.kind == NetworkKind::mlp)
       impl_->build_mlp(weights);
+    else if (spec.kind == NetworkKind::gru)
+      impl_->build_gru(weights);
     else
       impl_->build_lstm(weights);
     impl_->input.assign(std::size_t(batch) * std::size_t(impl_->in_width), 0.0f);
@@ -211,7 +270,7 @@ void NnInferenceBf16::predict(const float* windows, std::size_t n, float* out) {
                                                    {layer.weights_arg, layer.weights},
                                                    {DNNL_ARG_BIAS, layer.bias},
                                                    {DNNL_ARG_DST, layer.dst}};
-        if (im.spec.kind == NetworkKind::lstm) {
+        if (im.spec.kind != NetworkKind::mlp) {
           args.erase(DNNL_ARG_DST);
           args.emplace(DNNL_ARG_DST_LAYER, layer.dst);
           args.emplace(DNNL_ARG_WEIGHTS_ITER, layer.weights_iter);

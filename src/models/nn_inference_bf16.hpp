@@ -1,4 +1,4 @@
-// Optional reduced-precision inference of the MLP and the LSTM through
+// Optional reduced-precision inference of the MLP, the LSTM and the GRU through
 // oneDNN in bfloat16 (weights and activations in bf16, accumulation, biases
 // and the output in float32), host CPU only. Where the CPU has AVX512-BF16
 // oneDNN's bf16 kernels run about twice the float32 rate; elsewhere oneDNN

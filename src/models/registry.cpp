@@ -30,6 +30,7 @@ const std::vector<ModelInfo>& registered_models() {
       {ModelKind::mlp, "mlp", "mlp.h5", true, false, "epochs"},
       {ModelKind::lstm, "lstm", "lstm.h5", true, true, "epochs"},
       {ModelKind::attention_lstm, "attention_lstm", "attention_lstm.h5", true, true, "epochs"},
+      {ModelKind::gru, "gru", "gru.h5", true, true, "epochs"},
       {ModelKind::xgboost, "xgboost", "xgboost.json", false, false, "num_boost_round"},
       {ModelKind::random_forest, "random_forest", "random_forest.json", false, false, ""},
   };

@@ -1,5 +1,5 @@
 // The model registry: the one place that knows the model kinds (mlp, lstm,
-// attention_lstm, xgboost, random_forest), their config schemas, the file `fluxrecon train`
+// attention_lstm, gru, xgboost, random_forest), their config schemas, the file `fluxrecon train`
 // writes for each, how to train one and how to load one for a uniform batched
 // prediction. Subcommands (train, tune, run, reconstruct, explain) take any
 // registered model through it instead of keeping their own lists and
@@ -30,7 +30,7 @@ namespace fluxrecon::models {
 
 class XgboostModel;
 
-enum class ModelKind { mlp, lstm, attention_lstm, xgboost, random_forest };
+enum class ModelKind { mlp, lstm, attention_lstm, gru, xgboost, random_forest };
 
 struct ModelInfo {
   ModelKind kind;
@@ -44,7 +44,7 @@ struct ModelInfo {
 // Every registered model, in their fixed order.
 const std::vector<ModelInfo>& registered_models();
 const std::vector<std::string>& model_names();
-// "mlp, lstm, attention_lstm, xgboost, random_forest", for messages.
+// "mlp, lstm, attention_lstm, gru, xgboost, random_forest", for messages.
 std::string model_names_text();
 bool is_model_name(const std::string& name);
 // Throws an Error naming `name` and the registered models when unknown.

@@ -52,7 +52,7 @@ Schema build_schema() {
             "folder of the dataset's input files; '' = <output>/data with synthesize, else the "
             "dataset's own directory")
       .map_of("models", model,
-              "models to train, in this order, by name: mlp, lstm, attention_lstm, xgboost, "
+              "models to train, in this order, by name: mlp, lstm, attention_lstm, gru, xgboost, "
               "random_forest",
               1)
       .section("reconstruct",

@@ -21,7 +21,7 @@ config::Config empty_config();
 const config::Schema& run_schema();
 
 struct ModelRun {
-  std::string name;                        // mlp, lstm, attention_lstm, xgboost, random_forest
+  std::string name;                        // mlp, lstm, attention_lstm, gru, xgboost, random_forest
   std::string params_path;                 // resolved; "" = the seed's values (schema defaults)
   config::Config params = empty_config();  // validated: params file with the overrides applied
   YAML::Node overrides;                    // the pipeline's overrides (applied to tuned params too)

@@ -73,6 +73,13 @@ check "key of another model exits non-zero" test $rc -ne 0
 check "key of another model is named" grep -q "num_layers': unknown key" "$work/att_bad.log"
 check "refused config writes nothing" test ! -e "$work/models_bad/attention_lstm.h5"
 
+# Train the GRU (small, 2 layers) at 2 ranks: PyTorch's nn.GRU names.
+printf 'hidden_dim: 8\nnum_layers: 2\ndropout: 0.1\nepochs: 2\nbatch_size: 64\n' > "$work/gru.yaml"
+run2 train --model gru --samples "$work/samples" --params "$work/gru.yaml" --out "$work/models" > "$work/gru.log" 2>&1
+check "gru train exits 0" test $? -eq 0
+check "gru model file holds nn.GRU names" sh -c "h5dump -H '$work/models/gru.h5' | grep -q 'gru.weight_hh_l1'"
+check "gru train summary line" grep -q "train gru: wrote .* R^2" "$work/gru.log"
+
 # Bad input: a typo in a key.
 sed 's/^  fraction: 0.5/  fracton: 0.5/' "$work/testbed.yaml" > "$work/typo.yaml"
 run2 prepare --config "$work/typo.yaml" --data-dir "$work/data" --out "$work/typo" > "$work/typo.log" 2>&1

@@ -25,6 +25,7 @@ models:
   mlp: {overrides: {hidden_dims: [16, 16], epochs: 2, batch_size: 64}}
   lstm: {overrides: {hidden_dim: 8, num_layers: 1, epochs: 1, batch_size: 64}}
   attention_lstm: {overrides: {hidden_dim: 8, epochs: 1, batch_size: 64}}
+  gru: {overrides: {hidden_dim: 8, num_layers: 2, epochs: 1, batch_size: 64}}
   xgboost:
     params: $src/inputs/models/xgboost_gbtree.yaml
     overrides: {num_boost_round: 8, max_depth: 4}
@@ -41,10 +42,10 @@ check "run exits 0" test $rc -eq 0
 out="$work/out"
 check "synth wrote 12 files" test "$(ls "$out"/data/*.nc 2>/dev/null | wc -l)" -eq 12
 check "prepare wrote train/validation" test -f "$out/samples/train.h5" -a -f "$out/samples/validation.h5"
-check "train wrote the four models" test -f "$out/models/mlp.h5" -a -f "$out/models/lstm.h5" \
-  -a -f "$out/models/attention_lstm.h5" -a -f "$out/models/xgboost.json"
+check "train wrote the five models" test -f "$out/models/mlp.h5" -a -f "$out/models/lstm.h5" \
+  -a -f "$out/models/attention_lstm.h5" -a -f "$out/models/gru.h5" -a -f "$out/models/xgboost.json"
 check "overrides reached the trainer (2 epochs)" test "$(wc -l < "$out/models/mlp_losses.csv")" -eq 3
-check "reconstruct wrote 4 models x 2 regions x 2 years" test "$(ls "$out"/caches/*.nc 2>/dev/null | wc -l)" -eq 16
+check "reconstruct wrote 5 models x 2 regions x 2 years" test "$(ls "$out"/caches/*.nc 2>/dev/null | wc -l)" -eq 20
 check "the report exists" test -s "$out/analysis/index.html"
 check "the report names the pipeline" grep -q "pipeline.yaml" "$out/analysis/index.html"
 check "the report names the dataset" grep -q "testbed.yaml" "$out/analysis/index.html"
@@ -52,14 +53,14 @@ check "the report names the model files" grep -q "attention_lstm.h5" "$out/analy
 check "the report's figures exist" sh -c "ls '$out'/analysis/figures/*.png > /dev/null"
 check "every stage logged its summary line" sh -c "grep -q '^synth: wrote 12 file' '$work/run.log' &&
   grep -q '^prepare: wrote' '$work/run.log' && grep -q '^train xgboost: wrote' '$work/run.log' &&
-  grep -q '^train attention_lstm: wrote' '$work/run.log' && grep -q '^reconstruct: wrote 16 cache' '$work/run.log' &&
-  grep -q '^analyze: read 16 cache' '$work/run.log'"
-check "summary line with per-stage times" grep -q "^run: 9 of 9 stage(s) ran .*synth .* s, prepare .*, analyze .* s;" "$work/run.log"
+  grep -q '^train attention_lstm: wrote' '$work/run.log' && grep -q '^reconstruct: wrote 20 cache' '$work/run.log' &&
+  grep -q '^train gru: wrote' '$work/run.log' && grep -q '^analyze: read 20 cache' '$work/run.log'"
+check "summary line with per-stage times" grep -q "^run: 10 of 10 stage(s) ran .*synth .* s, prepare .*, analyze .* s;" "$work/run.log"
 check "the last line is the report's path" sh -c "tail -n 1 '$work/run.log' | grep -q 'run: report: /.*/out/analysis/index.html$'"
-check "run_summary.json lists 9 stages" sh -c "grep -c '\"stage\"' '$out/run_summary.json' | grep -qx 9"
+check "run_summary.json lists 10 stages" sh -c "grep -c '\"stage\"' '$out/run_summary.json' | grep -qx 10"
 check "explain wrote every model's explanations" test -f "$out/explain/explain_mlp.nc" \
   -a -f "$out/explain/explain_lstm.nc" -a -f "$out/explain/explain_attention_lstm.nc" \
-  -a -f "$out/explain/explain_xgboost.nc"
+  -a -f "$out/explain/explain_gru.nc" -a -f "$out/explain/explain_xgboost.nc"
 check "the report shows the explanations" sh -c "grep -q '<h2[^>]*>Explanations' '$out/analysis/index.html' &&
   grep -q 'mlp: kernel shap summary' '$out/analysis/index.html' &&
   grep -q 'xgboost: tree shap by variable leading driver map' '$out/analysis/index.html'"
@@ -68,8 +69,8 @@ check "resolved pipeline written" grep -q "map_months" "$out/run_config.yaml"
 run2 run --config "$work/pipeline.yaml" > "$work/rerun.log" 2>&1
 rc=$?
 check "rerun exits 0" test $rc -eq 0
-check "rerun skips every stage" grep -q "^run: 0 of 9 stage(s) ran" "$work/rerun.log"
-check "rerun names each stage complete" test "$(grep -c '^run: .*: complete from an earlier run ([0-9.]* s)$' "$work/rerun.log")" -eq 9
+check "rerun skips every stage" grep -q "^run: 0 of 10 stage(s) ran" "$work/rerun.log"
+check "rerun names each stage complete" test "$(grep -c '^run: .*: complete from an earlier run ([0-9.]* s)$' "$work/rerun.log")" -eq 10
 
 # A removed model is trained again, its caches (only) are redone, and the
 # analysis with them.
@@ -77,10 +78,10 @@ rm "$out/models/mlp.h5"
 run2 run --config "$work/pipeline.yaml" > "$work/retrain.log" 2>&1
 rc=$?
 check "run after removing a model exits 0" test $rc -eq 0
-check "only that model and what depends on it ran" grep -q "^run: 4 of 9 stage(s) ran" "$work/retrain.log"
+check "only that model and what depends on it ran" grep -q "^run: 4 of 10 stage(s) ran" "$work/retrain.log"
 check "its caches are redone, the others kept" sh -c "grep -q '^reconstruct: wrote 4 cache(s) (0 already complete) for mlp ' '$work/retrain.log' &&
-  grep -q '^reconstruct: wrote 0 cache(s) (12 already complete) for lstm,attention_lstm,xgboost ' '$work/retrain.log'"
-check "the analysis is redone" grep -q "^analyze: read 16 cache" "$work/retrain.log"
+  grep -q '^reconstruct: wrote 0 cache(s) (16 already complete) for lstm,attention_lstm,gru,xgboost ' '$work/retrain.log'"
+check "the analysis is redone" grep -q "^analyze: read 20 cache" "$work/retrain.log"
 
 # Changed parameters of one model: that model is trained again.
 sed 's/num_boost_round: 8,/num_boost_round: 6,/' "$work/pipeline.yaml" > "$work/changed.yaml"

@@ -57,7 +57,7 @@ const std::string& models_dir() {
     std::vector<std::string> names(data::feature_names().begin(), data::feature_names().end());
     unsigned seed = 1;
     for (auto kind : {models::NetworkKind::mlp, models::NetworkKind::lstm,
-                      models::NetworkKind::attention_lstm}) {
+                      models::NetworkKind::attention_lstm, models::NetworkKind::gru}) {
       models::ModelFile f;
       f.spec.kind = kind;
       f.spec.hidden_dims = {16, 8};
@@ -136,8 +136,9 @@ TEST(Explain, TreeShapSumsToXgboostsMarginAndInteractionsToTheValues) {
 TEST(Explain, EveryModelIsExplainedTheSameOnOneRankAsOnAll) {
   const auto out = shared_temp_dir("explain_out");
   const auto all = explain::explain(options(out + "/all"), MPI_COMM_WORLD);
-  EXPECT_EQ(all.models, (std::vector<std::string>{"mlp", "lstm", "attention_lstm", "xgboost"}));
-  EXPECT_EQ(all.instances, 4 * 7);
+  EXPECT_EQ(all.models,
+            (std::vector<std::string>{"mlp", "lstm", "attention_lstm", "gru", "xgboost"}));
+  EXPECT_EQ(all.instances, 5 * 7);
   if (world_rank() == 0) {
     const auto one = explain::explain(options(out + "/one"), MPI_COMM_SELF);
     EXPECT_EQ(one.models, all.models);
@@ -148,7 +149,8 @@ TEST(Explain, EveryModelIsExplainedTheSameOnOneRankAsOnAll) {
     }
     // Efficiency in the outputs: values sum to prediction - expected.
     for (const char* table : {"mlp_kernel_shap", "xgboost_tree_shap", "lstm_timeshap_event",
-                              "attention_lstm_timeshap_feature", "attention_lstm_timeshap_cell"}) {
+                              "attention_lstm_timeshap_feature", "attention_lstm_timeshap_cell",
+                              "gru_timeshap_event", "gru_timeshap_feature"}) {
       const auto rows = csv_values(out + "/all/explain_" + std::string(table) + ".csv");
       ASSERT_EQ(rows.size(), 7u) << table;
       for (const auto& r : rows) {
@@ -170,7 +172,7 @@ TEST(Explain, EveryModelIsExplainedTheSameOnOneRankAsOnAll) {
   }
   // A rerun with the same options finds every model complete.
   const auto again = explain::explain(options(out + "/all"), MPI_COMM_WORLD);
-  EXPECT_EQ(again.reused, 4);
+  EXPECT_EQ(again.reused, 5);
   EXPECT_TRUE(again.models.empty());
 }
 

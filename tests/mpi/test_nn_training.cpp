@@ -35,6 +35,7 @@ config::Config small(NetworkKind kind, const std::string& extra = "") {
       yaml = "{hidden_dims: [24, 16], batch_size: 64, learning_rate: 0.003";
       break;
     case NetworkKind::lstm:
+    case NetworkKind::gru:
       yaml = "{hidden_dim: 12, num_layers: 2, dropout: 0.1, batch_size: 64, learning_rate: 0.01";
       break;
     case NetworkKind::attention_lstm:
@@ -149,7 +150,7 @@ TEST_P(NeuralTraining, ResumeAfterInterruptionEqualsUninterruptedRun) {
 
 INSTANTIATE_TEST_SUITE_P(Models, NeuralTraining,
                          ::testing::Values(NetworkKind::mlp, NetworkKind::lstm,
-                                           NetworkKind::attention_lstm),
+                                           NetworkKind::attention_lstm, NetworkKind::gru),
                          [](const auto& p) { return models::kind_name(p.param); });
 
 TEST(NeuralTrainingErrors, NanTargetIsRefusedByTheStoreWithoutModelFile) {

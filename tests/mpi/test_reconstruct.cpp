@@ -36,7 +36,7 @@ using test_util::world_rank;
 namespace {
 
 constexpr int kNx = 36, kNy = 18;
-const char* kNeural[3] = {"mlp", "lstm", "attention_lstm"};
+const char* kNeural[4] = {"mlp", "lstm", "attention_lstm", "gru"};
 
 std::string dataset_yaml(const std::string& data_dir) {
   return "dataset: {name: recon, directory: " + data_dir +
@@ -78,7 +78,7 @@ void write_random_model(const std::string& path, const std::string& kind,
 }
 
 // Synthetic data (1958-1960), prepared sets with test sets for 1959-1960,
-// and the four model files: made once per test binary run.
+// and the five model files: made once per test binary run.
 using Testbed = test_util::ReconTestbed;
 const Testbed& testbed() {
   static const Testbed t = [] {
@@ -208,7 +208,7 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
 
 std::vector<std::string> cache_names(int first, int last) {
   std::vector<std::string> names;
-  for (const char* model : {"mlp", "lstm", "attention_lstm", "xgboost"})
+  for (const char* model : {"mlp", "lstm", "attention_lstm", "gru", "xgboost"})
     for (const char* region : {"global", "North_Atlantic"})
       for (int y = first; y <= last; ++y)
         names.push_back(recon::cache_file_name(model, region, "experiment_1", y));
@@ -242,10 +242,10 @@ TEST(Reconstruct, CachesIdenticalForAnyRanksAndGroups) {
   const auto out = shared_temp_dir("recon_ranks");
   auto grouped = options(out + "/grouped");
   const auto s = recon::reconstruct(dataset(testbed().data), grouped, MPI_COMM_WORLD);
-  EXPECT_EQ(s.caches_written, 16);
+  EXPECT_EQ(s.caches_written, 20);
   EXPECT_EQ(s.caches_reused, 0);
   EXPECT_EQ(s.groups, test_util::world_size());
-  EXPECT_EQ(s.models.size(), 4u);
+  EXPECT_EQ(s.models.size(), 5u);
   EXPECT_GT(s.samples, 0);
   auto shared = options(out + "/shared");
   shared.year_groups = 1;
@@ -289,7 +289,7 @@ TEST(Reconstruct, CachesEqualPredictionsOnPreparedTestSets) {
   const auto out = shared_temp_dir("recon_vs_test");
   recon::reconstruct(dataset(testbed().data), options(out), MPI_COMM_WORLD);
   if (world_rank() != 0) return;
-  for (const char* model : {"mlp", "lstm", "attention_lstm", "xgboost"}) {
+  for (const char* model : {"mlp", "lstm", "attention_lstm", "gru", "xgboost"}) {
     std::unique_ptr<models::NnInference> nn;
     std::unique_ptr<models::XgboostModel> xgb;
     const std::string path = testbed().models + "/" + models::model_file_name(model);

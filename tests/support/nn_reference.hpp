@@ -1,5 +1,6 @@
-// Float64 reference implementations of the seed's neural models (spec 3.1-3.3),
-// written from the equations, independent of the oneDNN and Kokkos code.
+// Float64 reference implementations of the neural models (the seed's, spec
+// 3.1-3.3, and the GRU of issue 20), written from the equations (PyTorch's
+// for nn.LSTM and nn.GRU), independent of the oneDNN and Kokkos code.
 #pragma once
 
 #include <cmath>
@@ -60,6 +61,30 @@ inline void lstm_cell(const Weights& w, const std::string& prefix, const std::st
   }
 }
 
+// PyTorch's GRU cell, gates r, z, n: the recurrent part of n, bias b_hn
+// included, is scaled by r (nn.GRU's equations).
+inline void gru_cell(const Weights& w, const std::string& prefix, const std::string& suffix,
+                     const std::vector<double>& x, std::vector<double>& h) {
+  const auto& Wih = w.at(prefix + "weight_ih" + suffix);
+  const auto& Whh = w.at(prefix + "weight_hh" + suffix);
+  const auto& bih = w.at(prefix + "bias_ih" + suffix);
+  const auto& bhh = w.at(prefix + "bias_hh" + suffix);
+  const std::size_t H = h.size(), D = x.size();
+  std::vector<double> gi(3 * H), gh(3 * H);  // W_i* x + b_i*, W_h* h + b_h*
+  for (std::size_t r = 0; r < 3 * H; ++r) {
+    double a = bih[r], b = bhh[r];
+    for (std::size_t d = 0; d < D; ++d) a += Wih[r * D + d] * x[d];
+    for (std::size_t k = 0; k < H; ++k) b += Whh[r * H + k] * h[k];
+    gi[r] = a;
+    gh[r] = b;
+  }
+  for (std::size_t k = 0; k < H; ++k) {
+    const double r = sigmoid(gi[k] + gh[k]), z = sigmoid(gi[H + k] + gh[H + k]);
+    const double n = std::tanh(gi[2 * H + k] + r * gh[2 * H + k]);
+    h[k] = (1.0 - z) * n + z * h[k];
+  }
+}
+
 // x: one window (T*F values, oldest step first).
 inline double mlp(const Weights& w, const fluxrecon::models::NetworkSpec& s,
                   const std::vector<double>& x) {
@@ -84,6 +109,21 @@ inline double lstm(const Weights& w, const fluxrecon::models::NetworkSpec& s,
     std::vector<double> h(H, 0.0), c(H, 0.0);
     for (int t = 0; t < T; ++t) {
       lstm_cell(w, "lstm.", "_l" + std::to_string(l), seq[t], h, c);
+      seq[t] = h;
+    }
+  }
+  return linear(w, "fc1", seq[T - 1])[0];
+}
+
+inline double gru(const Weights& w, const fluxrecon::models::NetworkSpec& s,
+                  const std::vector<double>& x) {
+  const int T = s.window, F = s.n_features, H = s.hidden_dim;
+  std::vector<std::vector<double>> seq(T);
+  for (int t = 0; t < T; ++t) seq[t].assign(x.begin() + t * F, x.begin() + (t + 1) * F);
+  for (int l = 0; l < s.num_layers; ++l) {
+    std::vector<double> h(H, 0.0);
+    for (int t = 0; t < T; ++t) {
+      gru_cell(w, "gru.", "_l" + std::to_string(l), seq[t], h);
       seq[t] = h;
     }
   }
@@ -139,6 +179,8 @@ inline double predict(const Weights& w, const fluxrecon::models::NetworkSpec& s,
       return lstm(w, s, x);
     case K::attention_lstm:
       return attention_lstm(w, s, x);
+    case K::gru:
+      return gru(w, s, x);
   }
   return 0.0;
 }

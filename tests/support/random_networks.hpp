@@ -45,13 +45,17 @@ inline StateDict random_weights(const NetworkSpec& spec, unsigned seed) {
     }
     put(d, "output_layer.weight", {1, in}, 1.0 / std::sqrt(double(in)), rng);
     put(d, "output_layer.bias", {1}, 1.0 / std::sqrt(double(in)), rng);
-  } else if (spec.kind == NetworkKind::lstm) {
+  } else if (spec.kind == NetworkKind::lstm || spec.kind == NetworkKind::gru) {
+    // nn.LSTM: 4 gates, "lstm."; nn.GRU: 3 gates, "gru.".
+    const bool gru = spec.kind == NetworkKind::gru;
+    const std::string p = gru ? "gru." : "lstm.";
+    const std::size_t g = gru ? 3 : 4;
     for (int l = 0; l < spec.num_layers; ++l) {
       const std::string s = "_l" + std::to_string(l);
-      put(d, "lstm.weight_ih" + s, {4 * h, l == 0 ? f : h}, bh, rng);
-      put(d, "lstm.weight_hh" + s, {4 * h, h}, bh, rng);
-      put(d, "lstm.bias_ih" + s, {4 * h}, bh, rng);
-      put(d, "lstm.bias_hh" + s, {4 * h}, bh, rng);
+      put(d, p + "weight_ih" + s, {g * h, l == 0 ? f : h}, bh, rng);
+      put(d, p + "weight_hh" + s, {g * h, h}, bh, rng);
+      put(d, p + "bias_ih" + s, {g * h}, bh, rng);
+      put(d, p + "bias_hh" + s, {g * h}, bh, rng);
     }
     put(d, "fc1.weight", {1, h}, bh, rng);
     put(d, "fc1.bias", {1}, bh, rng);

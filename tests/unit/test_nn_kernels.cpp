@@ -1,6 +1,7 @@
 // The neural inference kernels (kernels/nn_*.hpp through models::NnInference)
 // against float64 references written here from the equations of the seed
-// spec 3.1-3.3, with random weights in PyTorch's initialisation range.
+// spec 3.1-3.3 and of PyTorch's nn.GRU, with random weights in PyTorch's
+// initialisation range.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -74,6 +75,29 @@ void lstm_step(const StateDict& d, const std::string& prefix, const std::string&
   }
 }
 
+// One PyTorch GRU cell step (gates r, z, n; r scales W_hn h + b_hn).
+void gru_step(const StateDict& d, const std::string& suffix, const Vec& x, Vec& h) {
+  const Tensor& wih = d.at("gru.weight_ih" + suffix);
+  const Tensor& whh = d.at("gru.weight_hh" + suffix);
+  const Tensor& bih = d.at("gru.bias_ih" + suffix);
+  const Tensor& bhh = d.at("gru.bias_hh" + suffix);
+  const std::size_t hd = h.size(), in = x.size();
+  Vec from_x(3 * hd), from_h(3 * hd);
+  for (std::size_t j = 0; j < 3 * hd; ++j) {
+    double a = bih.values[j], b = bhh.values[j];
+    for (std::size_t k = 0; k < in; ++k) a += double(wih.values[j * in + k]) * x[k];
+    for (std::size_t k = 0; k < hd; ++k) b += double(whh.values[j * hd + k]) * h[k];
+    from_x[j] = a;
+    from_h[j] = b;
+  }
+  for (std::size_t j = 0; j < hd; ++j) {
+    const double r = sigmoid(from_x[j] + from_h[j]);
+    const double z = sigmoid(from_x[hd + j] + from_h[hd + j]);
+    const double n = std::tanh(from_x[2 * hd + j] + r * from_h[2 * hd + j]);
+    h[j] = (1 - z) * n + z * h[j];
+  }
+}
+
 Vec step_features(const NetworkSpec& spec, const float* window, int t) {
   return Vec(window + t * spec.n_features, window + (t + 1) * spec.n_features);
 }
@@ -97,6 +121,19 @@ double lstm_reference(const NetworkSpec& spec, const StateDict& d, const float* 
     Vec h(spec.hidden_dim, 0.0), c(spec.hidden_dim, 0.0);
     for (auto& x : seq) {
       lstm_step(d, "lstm.", "_l" + std::to_string(l), x, h, c);
+      x = h;
+    }
+  }
+  return linear(d, "fc1", seq.back())[0];
+}
+
+double gru_reference(const NetworkSpec& spec, const StateDict& d, const float* window) {
+  std::vector<Vec> seq;
+  for (int t = 0; t < spec.window; ++t) seq.push_back(step_features(spec, window, t));
+  for (int l = 0; l < spec.num_layers; ++l) {
+    Vec h(spec.hidden_dim, 0.0);
+    for (auto& x : seq) {
+      gru_step(d, "_l" + std::to_string(l), x, h);
       x = h;
     }
   }
@@ -146,11 +183,13 @@ AttentionReference attention_reference(const NetworkSpec& spec, const StateDict&
   return r;
 }
 
-// |y - ref| <= 1e-5 relative to the larger of |ref| and the batch's rms output.
-void expect_close(const std::vector<float>& y, const Vec& ref, const std::string& what) {
+// |y - ref| <= 1e-5 relative to the largest of |ref|, the batch's rms output
+// and `floor` (the model's typical output, for batches of one that cancel).
+void expect_close(const std::vector<float>& y, const Vec& ref, const std::string& what,
+                  double floor = 0) {
   double rms = 0;
   for (double v : ref) rms += v * v;
-  rms = std::sqrt(rms / ref.size());
+  rms = std::max(std::sqrt(rms / ref.size()), floor);
   double worst = 0;
   for (std::size_t i = 0; i < y.size(); ++i) {
     const double scale = std::max(std::abs(ref[i]), rms);
@@ -182,6 +221,12 @@ NetworkSpec lstm_spec(int hidden, int layers, int window = 4, int features = 14)
   s.n_features = features;
   s.hidden_dim = hidden;
   s.num_layers = layers;
+  return s;
+}
+
+NetworkSpec gru_spec(int hidden, int layers, int window = 4, int features = 14) {
+  NetworkSpec s = lstm_spec(hidden, layers, window, features);
+  s.kind = NetworkKind::gru;
   return s;
 }
 
@@ -257,6 +302,38 @@ TEST(NnKernels, LstmMatchesFloat64ReferenceForOneToThreeLayers) {
   }
 }
 
+TEST(NnKernels, GruMatchesFloat64ReferenceForOneToThreeLayers) {
+  std::vector<NetworkSpec> specs;
+  for (int layers = 1; layers <= 3; ++layers) {
+    specs.push_back(gru_spec(128, layers));
+    specs.push_back(gru_spec(13, layers, 6, 9));  // padded units, other window shape
+  }
+  specs.push_back(gru_spec(5, 2, 1, 3));  // a single step: no recurrent product
+  for (const NetworkSpec& spec : specs) {
+    const StateDict weights = random_weights(spec, 50 + spec.num_layers);
+    const NnInference model(spec, weights);
+    const std::size_t stride = std::size_t(spec.window) * spec.n_features;
+    double typical = 0;  // rms output over 257 windows
+    const auto many = random_windows(spec, 257, 599, 2.0f);
+    for (std::size_t i = 0; i < 257; ++i)
+      typical += std::pow(gru_reference(spec, weights, many.data() + i * stride), 2) / 257;
+    typical = std::sqrt(typical);
+    for (std::size_t n : kBatches) {
+      const auto x = random_windows(spec, n, 600 + n, 2.0f);
+      std::vector<float> y(n);
+      model.predict(x.data(), n, y.data());
+      Vec ref(n);
+      for (std::size_t i = 0; i < n; ++i)
+        ref[i] = gru_reference(spec, weights, x.data() + i * stride);
+      expect_close(y, ref,
+                   "gru_h" + std::to_string(spec.hidden_dim) + "_l" +
+                       std::to_string(spec.num_layers) + "_t" + std::to_string(spec.window) + "_n" +
+                       std::to_string(n),
+                   typical);
+    }
+  }
+}
+
 TEST(NnKernels, AttentionLstmMatchesFloat64ReferenceWithAttentionWeights) {
   for (const NetworkSpec& spec : {attention_spec(256), attention_spec(19, 3, 9)}) {
     const StateDict weights = random_weights(spec, 31);
@@ -295,8 +372,8 @@ TEST(NnKernels, AttentionLstmMatchesFloat64ReferenceWithAttentionWeights) {
 // The parity requirement: the kernels give the oneDNN training
 // forward's predictions (inference mode) within 1e-5 relative.
 TEST(NnKernels, MatchTheOneDnnTrainingForward) {
-  for (const NetworkSpec& spec :
-       {mlp_spec({207, 248, 198}), lstm_spec(128, 3), lstm_spec(13, 1), attention_spec(256)}) {
+  for (const NetworkSpec& spec : {mlp_spec({207, 248, 198}), lstm_spec(128, 3), lstm_spec(13, 1),
+                                  attention_spec(256), gru_spec(128, 3), gru_spec(13, 2)}) {
     auto net = fluxrecon::models::make_network(spec);
     net->parameters().initialise(77);
     const NnInference model(spec, net->parameters().state_dict());
@@ -323,7 +400,8 @@ TEST(NnKernels, MatchTheOneDnnTrainingForward) {
 // The optional bf16 path (oneDNN): close to float32 at bf16's precision
 // (8 significant bits in weights and activations), over several oneDNN calls.
 TEST(NnKernels, Bf16PathStaysCloseToFloat32) {
-  for (const NetworkSpec& spec : {mlp_spec({207, 248, 198}), lstm_spec(128, 3), lstm_spec(13, 2)}) {
+  for (const NetworkSpec& spec : {mlp_spec({207, 248, 198}), lstm_spec(128, 3), lstm_spec(13, 2),
+                                  gru_spec(128, 3), gru_spec(13, 2)}) {
     const StateDict weights = random_weights(spec, 41);
     const NnInference f32(spec, weights);
     fluxrecon::models::NnInferenceBf16 bf16(spec, weights, 64);
@@ -356,6 +434,10 @@ TEST(NnKernels, FlopCountsOfTheSeedSizes) {
   // Layer 0: 4 steps of W_ih (512 x 14), 3 of W_hh (512 x 128); layers 1-2: 4 + 3 of 512 x 128.
   EXPECT_EQ(NnInference(lstm, random_weights(lstm, 1)).flops_per_sample(),
             2.0 * (4 * 512 * 14 + 3 * 512 * 128 + 2 * 7 * 512 * 128 + 128));
+  const NetworkSpec gru = gru_spec(128, 3);
+  // The same with 3 gates: 384 rows.
+  EXPECT_EQ(NnInference(gru, random_weights(gru, 1)).flops_per_sample(),
+            2.0 * (4 * 384 * 14 + 3 * 384 * 128 + 2 * 7 * 384 * 128 + 128));
 }
 
 TEST(NnKernels, RejectsMissingKeysAndWrongShapes) {
@@ -369,6 +451,17 @@ TEST(NnKernels, RejectsMissingKeysAndWrongShapes) {
     const std::string m = e.what();
     EXPECT_NE(m.find("missing key 'lstm.bias_hh_l1'"), std::string::npos) << m;
     EXPECT_NE(m.find("(512)"), std::string::npos) << m;
+  }
+
+  // An LSTM's state dict is not a GRU's: the first GRU key is named.
+  try {
+    NnInference model(gru_spec(128, 3), random_weights(lstm, 5));
+    FAIL() << "an LSTM state dict was accepted as a GRU's";
+  } catch (const fluxrecon::Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("missing key 'gru.weight_ih_l0' (expected shape (384, 14))"),
+              std::string::npos)
+        << m;
   }
 
   const NetworkSpec att = attention_spec(256);

@@ -115,7 +115,7 @@ TEST_P(KernelsVsTraining, PredictionDoesNotDependOnTheBatch) {
 
 INSTANTIATE_TEST_SUITE_P(AllKinds, KernelsVsTraining,
                          ::testing::Values(NetworkKind::mlp, NetworkKind::lstm,
-                                           NetworkKind::attention_lstm),
+                                           NetworkKind::attention_lstm, NetworkKind::gru),
                          [](const auto& param_info) {
                            return models::kind_name(param_info.param);
                          });

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "core/error.hpp"
+#include "models/gru_layer.hpp"
 #include "models/linear.hpp"
 #include "models/lstm_layer.hpp"
 #include "models/network.hpp"
@@ -125,7 +126,7 @@ TEST_P(ForwardTest, GradientsMatchCentralDifferences) {
 
 INSTANTIATE_TEST_SUITE_P(Models, ForwardTest,
                          ::testing::Values(NetworkKind::mlp, NetworkKind::lstm,
-                                           NetworkKind::attention_lstm),
+                                           NetworkKind::attention_lstm, NetworkKind::gru),
                          [](const auto& p) { return kind_name(p.param); });
 
 TEST(AttentionWeights, MatchReferenceAndSumToOne) {
@@ -211,6 +212,72 @@ TEST(LstmLayerGradients, AllInputsAndWeights) {
   check(xd, dx.data(), "dx");
   check(h0d, dh0.data(), "dh0");
   check(c0d, dc0.data(), "dc0");
+  for (std::size_t p = 0; p < params.count(); ++p)
+    check(ref.at(params.name(p)), params.grad(p), params.name(p));
+}
+
+// One GRU layer alone with a given initial state and gradients arriving at
+// every output (sequence and last h): all input and weight gradients, through
+// oneDNN's gate order and 4 biases back to PyTorch's.
+TEST(GruLayerGradients, AllInputsAndWeights) {
+  const int T = 3, n = 2, D = 4, H = 5;
+  ParameterSet params;
+  GruLayer layer(params, "gru.", "_l0", D, H);
+  params.initialise(4);
+  for (auto& v : params.values()) v *= 2.0f;
+  params.touch();
+  std::mt19937 rng(8);
+  std::normal_distribution<float> g;
+  auto draw = [&](std::size_t count) {
+    std::vector<float> v(count);
+    for (auto& a : v) a = g(rng);
+    return v;
+  };
+  auto x = draw(std::size_t(n) * T * D), h0 = draw(n * H);
+  const auto ry = draw(std::size_t(n) * T * H), rh = draw(n * H);
+  std::vector<float> y(std::size_t(n) * T * H), hT(n * H);
+  GruLayer::Tape tape;
+  params.zero_grads();
+  layer.forward(T, n, x.data(), h0.data(), y.data(), hT.data(), &tape);
+  std::vector<float> dx(x.size()), dh0(h0.size());
+  layer.begin_backward();
+  layer.backward(tape, ry.data(), rh.data(), dx.data(), dh0.data());
+  layer.end_backward();
+
+  auto ref = nn_reference::from_state_dict(params.state_dict());
+  std::vector<double> xd(x.begin(), x.end()), h0d(h0.begin(), h0.end());
+  for (int i = 0; i < n; ++i) {  // the forward's outputs first
+    std::vector<double> h(h0d.begin() + i * H, h0d.begin() + (i + 1) * H);
+    for (int t = 0; t < T; ++t) {
+      std::vector<double> xt(xd.begin() + (i * T + t) * D, xd.begin() + (i * T + t + 1) * D);
+      nn_reference::gru_cell(ref, "gru.", "_l0", xt, h);
+      for (int k = 0; k < H; ++k)
+        EXPECT_NEAR(y[(std::size_t(i) * T + t) * H + k], h[k], 1e-5) << i << " " << t;
+    }
+    for (int k = 0; k < H; ++k) EXPECT_NEAR(hT[i * H + k], h[k], 1e-5);
+  }
+  auto loss = [&] {
+    double l = 0.0;
+    for (int i = 0; i < n; ++i) {
+      std::vector<double> h(h0d.begin() + i * H, h0d.begin() + (i + 1) * H);
+      for (int t = 0; t < T; ++t) {
+        std::vector<double> xt(xd.begin() + (i * T + t) * D, xd.begin() + (i * T + t + 1) * D);
+        nn_reference::gru_cell(ref, "gru.", "_l0", xt, h);
+        for (int k = 0; k < H; ++k) l += ry[(std::size_t(i) * T + t) * H + k] * h[k];
+      }
+      for (int k = 0; k < H; ++k) l += rh[i * H + k] * h[k];
+    }
+    return l;
+  };
+  auto check = [&](std::vector<double>& values, const float* analytic, const std::string& what) {
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      const double numeric = central_difference(values, i, loss);
+      EXPECT_NEAR(analytic[i], numeric, 1e-3 * (1.0 + std::abs(numeric)))
+          << what << "[" << i << "]";
+    }
+  };
+  check(xd, dx.data(), "dx");
+  check(h0d, dh0.data(), "dh0");
   for (std::size_t p = 0; p < params.count(); ++p)
     check(ref.at(params.name(p)), params.grad(p), params.name(p));
 }

@@ -49,6 +49,24 @@ TEST(TuneSpace, LoadsTheSeedSpacesAndTheirKeysExistInTheModels) {
   const auto lstm = SearchSpace::load(tune_input("lstm"));
   const auto att = SearchSpace::load(tune_input("attention_lstm"));
   const auto xgb = SearchSpace::load(tune_input("xgboost"));
+  const auto gru = SearchSpace::load(tune_input("gru"));
+  EXPECT_NO_THROW(gru.check_keys(fluxrecon::models::network_schema(NetworkKind::gru)));
+  // The GRU searches the LSTM's space (issue 20).
+  EXPECT_EQ(gru.study().model, "gru");
+  ASSERT_EQ(gru.params().size(), lstm.params().size());
+  for (std::size_t i = 0; i < gru.params().size(); ++i) {
+    const auto &a = gru.params()[i], &b = lstm.params()[i];
+    EXPECT_EQ(a.name, b.name);
+    EXPECT_EQ(a.kind, b.kind) << a.name;
+    EXPECT_EQ(a.choices, b.choices) << a.name;
+    if (a.is_numeric()) {  // a categorical's bounds are NaN
+      EXPECT_EQ(a.low, b.low) << a.name;
+      EXPECT_EQ(a.high, b.high) << a.name;
+      EXPECT_EQ(a.log, b.log) << a.name;
+    }
+    EXPECT_EQ(a.condition.has_value(), b.condition.has_value()) << a.name;
+  }
+  EXPECT_EQ(gru.study().fixed, lstm.study().fixed);
   EXPECT_NO_THROW(mlp.check_keys(fluxrecon::models::network_schema(NetworkKind::mlp)));
   EXPECT_NO_THROW(lstm.check_keys(fluxrecon::models::network_schema(NetworkKind::lstm)));
   EXPECT_NO_THROW(att.check_keys(fluxrecon::models::network_schema(NetworkKind::attention_lstm)));
