@@ -63,7 +63,14 @@ void write(Level l, const std::string& line) {
 }
 
 bool stdout_is_terminal() {
-  if (g_terminal < 0) g_terminal = isatty(fileno(stdout)) ? 1 : 0;
+  // Open MPI's mpirun gives its ranks a pseudo-terminal even when its own
+  // output goes to a file: under a launcher, carriage returns would litter
+  // the log, so only a process started directly rewrites its line.
+  if (g_terminal < 0) {
+    const bool launched = std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_RANK") ||
+                          std::getenv("PMIX_RANK") || std::getenv("SLURM_PROCID");
+    g_terminal = !launched && isatty(fileno(stdout)) ? 1 : 0;
+  }
   return g_terminal == 1;
 }
 

@@ -1,6 +1,7 @@
 // The progress line of core/progress.hpp: on a terminal it is rewritten in
 // place (carriage return, no newline) instead of adding a line per update;
-// in a file or pipe (SLURM logs, tests) every update is a line of its own.
+// in a file or pipe (SLURM logs, tests), and under an MPI launcher, every
+// update is a line of its own.
 #pragma once
 
 #include <string>

@@ -84,7 +84,7 @@ PreviousModel judge_previous(const std::string& previous, const std::string& par
   }
   if (resume) {
     log::info("train ", name, ": ", model_path,
-              " was trained for another number of epochs: continuing from its checkpoint");
+              " was trained for another number of epochs: continuing from its checkpoint (if any)");
     return PreviousModel::extend;
   }
   log::info("train ", name, ": ", model_path,
@@ -302,6 +302,7 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
                   " (the shards change, so the run differs from an "
                   "uninterrupted one)");
     });
+    if (resumed) r.resumed_after_epoch = state.epoch;
     if (resumed)
       log::info("train ", name, ": resuming after epoch ", state.epoch, " from ", checkpoint_path);
     else
@@ -542,9 +543,8 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
                     {"validation_samples", valid.total},
                     {"parameters", weights.values().size()}};
     write_text_atomically(prefix + "_summary.json", summary.dump(2) + "\n");
+    // The checkpoint stays: `--resume` with more epochs continues from it.
     models::write_model_file(r.model_path, file);
-    std::error_code ignored;
-    fs::remove(checkpoint_path, ignored);  // the model file supersedes it
   });
   MPI_Barrier(comm);
   r.seconds = mpi::max(wall_seconds() - start, comm);

@@ -41,8 +41,9 @@ struct EpochRecord {
 
 struct NeuralTrainResult {
   bool reused = false;
-  bool finished = false;  // false when stopped by stop_after_epochs or on_epoch
-  bool stopped = false;   // on_epoch asked to stop
+  bool finished = false;        // false when stopped by stop_after_epochs or on_epoch
+  bool stopped = false;         // on_epoch asked to stop
+  int resumed_after_epoch = 0;  // epochs the resumed checkpoint held (0: started afresh)
   std::string model_path;
   std::vector<EpochRecord> history;
   int best_epoch = 0;

@@ -62,7 +62,8 @@ content() {
     # (and so is the length of that text).
     *.h5) h5dump "$1" | tail -n +2 | grep -v STRSIZE | sed 's#"directory":"[^"]*"#"directory":""#g' ;;
     *.nc) ncdump "$1" | tail -n +2 | grep -v model_file_checksum ;;
-    *_summary.json | *_losses.csv | *_loss.png | */index.html) echo "(not compared)" ;;
+    # Timings inside; the checkpoint's history holds them too.
+    *_summary.json | *_losses.csv | *_loss.png | *_checkpoint.h5 | */index.html) echo "(not compared)" ;;
     *) cat "$1" ;;
   esac
 }

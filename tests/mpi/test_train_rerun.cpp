@@ -141,6 +141,7 @@ TEST(TrainRerun, OtherParametersRetrainAndMoreEpochsWithResumeContinue) {
   // as three epochs in one go.
   const auto continued = train_mlp(small_mlp(3), true);
   EXPECT_FALSE(continued.reused);
+  EXPECT_EQ(continued.resumed_after_epoch, 2) << "the two-epoch run was not continued";
   train::NeuralTrainOptions straight = opt;
   straight.out_dir = dir + "/straight";
   const auto expected =
