@@ -58,12 +58,12 @@ done
 # the model file's checksum, which covers those stamps).
 content() {
   case "$1" in
+    # Timings inside; the checkpoint's history holds them too.
+    *_summary.json | *_losses.csv | *_loss.png | *_checkpoint.h5 | */index.html) echo "(not compared)" ;;
     # The stores record the absolute input folder, which is each case's own
     # (and so is the length of that text).
     *.h5) h5dump "$1" | tail -n +2 | grep -v STRSIZE | sed 's#"directory":"[^"]*"#"directory":""#g' ;;
     *.nc) ncdump "$1" | tail -n +2 | grep -v model_file_checksum ;;
-    # Timings inside; the checkpoint's history holds them too.
-    *_summary.json | *_losses.csv | *_loss.png | *_checkpoint.h5 | */index.html) echo "(not compared)" ;;
     *) cat "$1" ;;
   esac
 }
