@@ -199,6 +199,7 @@ class Validator {
           fail(path, "expected at least " + std::to_string(e.min_length) + " entries");
         YAML::Node out(YAML::NodeType::Map);
         for (const auto& kv : given) {
+          if (!kv.first.IsScalar()) fail(path, "expected names as keys, got a list or a block");
           const std::string name = kv.first.as<std::string>();
           out[name] = block(*e.child, kv.second, path_join(path, name), false);
         }
@@ -231,6 +232,9 @@ class Validator {
     if (given.IsMap()) {
       std::vector<std::string> seen;
       for (const auto& kv : given) {
+        if (!kv.first.IsScalar())
+          fail(path.empty() ? "<top level>" : path,
+               "expected names as keys, got a list or a block");
         const std::string key = kv.first.as<std::string>();
         // yaml-cpp keeps the first of two equal keys; a repeated key is a mistake.
         if (std::find(seen.begin(), seen.end(), key) != seen.end())
@@ -410,7 +414,14 @@ Config Config::from_text(const std::string& yaml_text, const Schema& schema,
 
 Config Config::from_yaml(const YAML::Node& root, const Schema& schema, const std::string& origin) {
   Validator validator(origin);
-  return Config(validator.block(schema, root, "", false), origin, "");
+  // The validator checks every node's kind before converting it; should a
+  // conversion still fail, the user sees the file and the line, not a crash.
+  try {
+    return Config(validator.block(schema, root, "", false), origin, "");
+  } catch (const YAML::Exception& e) {
+    FR_FAIL(origin, ": line ", e.mark.line + 1, ", column ", e.mark.column + 1, ": ", e.msg,
+            " (a value of the wrong kind there)");
+  }
 }
 
 YAML::Node Config::lookup(const std::string& path) const {

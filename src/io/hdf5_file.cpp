@@ -81,6 +81,27 @@ std::string error_stack() {
   return text.empty() ? std::string("HDF5 gave no details") : text;
 }
 
+// A damaged datatype message can state bit fields outside the value's bytes;
+// HDF5 converts such values without checking and reads past its buffers (a
+// crash found by tests/fuzz). Every numeric type is checked first.
+void require_sound_number_type(hid_t type, const std::string& where) {
+  const H5T_class_t type_class = H5Tget_class(type);
+  if (type_class != H5T_INTEGER && type_class != H5T_FLOAT) return;
+  const std::size_t size = H5Tget_size(type), bits = 8 * size;
+  const int precision = static_cast<int>(H5Tget_precision(type)), offset = H5Tget_offset(type);
+  bool sound = (size == 1 || size == 2 || size == 4 || size == 8) && precision > 0 && offset >= 0 &&
+               static_cast<std::size_t>(offset + precision) <= bits;
+  if (sound && type_class == H5T_FLOAT) {
+    std::size_t sign = 0, exponent = 0, exponent_bits = 0, mantissa = 0, mantissa_bits = 0;
+    sound = H5Tget_fields(type, &sign, &exponent, &exponent_bits, &mantissa, &mantissa_bits) >= 0 &&
+            sign < bits && exponent + exponent_bits <= bits && mantissa + mantissa_bits <= bits &&
+            exponent_bits > 0 && exponent_bits < 64 && mantissa_bits > 0;
+  }
+  FR_REQUIRE(sound, where, " has a damaged number type (", size, " bytes, ", precision,
+             " bits of precision at bit ", offset,
+             "): the file is corrupted or not a valid netCDF-4/HDF5 file");
+}
+
 std::string type_name(hid_t type) {
   const auto size = H5Tget_size(type);
   switch (H5Tget_class(type)) {
@@ -351,6 +372,7 @@ void Hdf5File::load_metadata() {
                     ? link.substr(std::string(kNonCoordinatePrefix).size())
                     : link;
     info.type = type_name(type.get());
+    require_sound_number_type(type.get(), where);
     info.dimensions = dimension_list(dataset.get(), rank);
     if (is_scale && rank == 1 && info.dimensions[0].empty()) info.dimensions[0] = link;
     for (int d = 0; d < rank; ++d) {

@@ -422,8 +422,9 @@ const AuxSpec& Meta::aux_product(const std::string& aux_name) const {
           names.empty() ? std::string("none") : join(names), ")");
 }
 
-Meta meta_from_text(const std::string& yaml_text, const std::string& origin,
-                    const std::string& data_path) {
+namespace {
+Meta parse_meta(const std::string& yaml_text, const std::string& origin,
+                const std::string& data_path) {
   const auto cfg = config::Config::from_text(yaml_text, meta_schema(origin), origin);
   const YAML::Node& root = cfg.node();
   Meta m;
@@ -528,12 +529,33 @@ Meta meta_from_text(const std::string& yaml_text, const std::string& origin,
   return m;
 }
 
+}  // namespace
+
+Meta meta_from_text(const std::string& yaml_text, const std::string& origin,
+                    const std::string& data_path) {
+  // The blocks this file parses itself convert YAML nodes; a value of the
+  // wrong kind there (a map where text belongs) is the user's error to see.
+  try {
+    return parse_meta(yaml_text, origin, data_path);
+  } catch (const YAML::Exception& e) {
+    FR_FAIL(origin, ": line ", e.mark.line + 1, ", column ", e.mark.column + 1, ": ", e.msg,
+            " (a value of the wrong kind there, e.g. a list or a map where text or a number "
+            "belongs)");
+  }
+}
+
 Meta load_meta(const std::string& meta_path, const std::string& data_path) {
   std::ifstream in(meta_path);
   FR_REQUIRE(in.good(), "cannot read '", meta_path, "': no such file or not readable");
   std::stringstream text;
   text << in.rdbuf();
-  FR_REQUIRE(!absent(YAML::Load(text.str())), meta_path,
+  YAML::Node root_node;
+  try {
+    root_node = YAML::Load(text.str());
+  } catch (const YAML::Exception& e) {
+    FR_FAIL(meta_path, ": not valid YAML: ", e.what());
+  }
+  FR_REQUIRE(!absent(root_node), meta_path,
              ": is empty; define at least `source`, `type` and `sampling.resolution`");
   const std::string root =
       data_path.empty() ? fs::absolute(fs::path(meta_path)).parent_path().string() : data_path;

@@ -21,8 +21,10 @@ case "$target" in
   netcdf | store) export FLUXRECON_FUZZ_WRITE_SEEDS="$corpus"; max_len=65536 ;;
   *) echo "unknown fuzz target '$target'"; exit 2 ;;
 esac
-echo "fuzz:$target: $runs inputs, seed 1, from $(ls "$corpus" | wc -l) seed file(s) (netcdf, store: the target writes its own)"
-FLUXRECON_FUZZ_TARGET="$target" "$bin" -runs="$runs" -seed=1 -max_len="$max_len" -timeout=20 \
+# Open MPI's own signal handlers would hide libFuzzer's (and its artifacts).
+export OMPI_MCA_opal_signal=""
+echo "fuzz:$target: $runs inputs, seed ${FLUXRECON_FUZZ_SEED:-1}, from $(ls "$corpus" | wc -l) seed file(s) (netcdf, store: the target writes its own)"
+FLUXRECON_FUZZ_TARGET="$target" "$bin" -runs="$runs" -seed="${FLUXRECON_FUZZ_SEED:-1}" -max_len="$max_len" -timeout=20 \
   -rss_limit_mb=2048 -detect_leaks=0 -print_final_stats=1 \
   -artifact_prefix="$PWD/fuzz-$target-" "$corpus" 2>&1 | tail -40
 rc=${PIPESTATUS[0]}

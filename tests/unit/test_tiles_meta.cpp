@@ -271,3 +271,13 @@ TEST(TilesGoesNames, ExpectedNamesAndModes) {
   EXPECT_EQ(expected_sensor_mode(make_time(2019, 1, 1)), 3);
   EXPECT_EQ(full_disk_interval(make_time(2019, 1, 1)), 900);
 }
+
+// Found by tests/fuzz (target meta): a map where text belongs in a block that
+// meta.cpp parses itself escaped as yaml-cpp's bad-conversion exception and
+// ended the process; now it is an error naming the file and the line.
+TEST(TilesMeta, ValuesOfTheWrongKindAreErrorsNamingTheFileAndLine) {
+  const std::string les = "source: LES\ntype: singlechannel__rlut\nsampling: {resolution: 1.0}\n";
+  const auto message = error_of(les + "time:\n  t_start: {a: 1}\n  N_days: 1\n");
+  EXPECT_NE(message.find("meta.yaml: line "), std::string::npos) << message;
+  EXPECT_NE(message.find("wrong kind"), std::string::npos) << message;
+}
