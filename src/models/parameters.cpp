@@ -57,7 +57,8 @@ StateDict ParameterSet::state_dict() const {
 
 void ParameterSet::load(const StateDict& dict, const std::string& origin,
                         const std::vector<std::string>& ignored_prefixes) {
-  for (const auto& [name, tensor] : dict) {
+  for (const auto& entry : dict) {
+    const std::string& name = entry.first;  // not a structured binding: lambdas capture it
     bool known = std::any_of(entries_.begin(), entries_.end(),
                              [&](const Entry& e) { return e.name == name; });
     bool ignored = std::any_of(ignored_prefixes.begin(), ignored_prefixes.end(),

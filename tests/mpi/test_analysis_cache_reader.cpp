@@ -185,7 +185,10 @@ TEST(AnalysisCacheReader, ConvertsUnitsToMolPerSquareMetrePerSecond) {
 
 TEST(AnalysisCacheReader, LayoutErrorsNameTheFile) {
   const auto dir = test_util::shared_temp_dir("cache_bad");
-  const auto [begin, rows] = my_rows();
+  // Not a structured binding: the lambda below captures them (C++17).
+  const auto my_part = my_rows();
+  const auto begin = my_part.first;
+  const auto rows = my_part.second;
   auto check = [&](const std::string& name, const CacheSpec& spec, const std::string& expect) {
     const std::string path = dir + "/" + name;
     write_cache(path, spec);
