@@ -11,6 +11,7 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/mpi_util.hpp"
 #include "io/netcdf_header.hpp"
 
 namespace fluxrecon::io {
@@ -296,7 +297,11 @@ std::unique_ptr<GridFile> open_pnetcdf_file(const std::string& path, Format form
   // on all ranks alike; were it to succeed on some only, those keep the
   // handle (closing it would be a collective the others never join).
   // Our own bounds check first: PnetCDF trusts the header's counts.
-  all_ranks_agree(comm, [&] { check_classic_header(path); });
+  // One rank reads the header for the check, as PnetCDF does for the open:
+  // every rank reading it would be a metadata storm at scale.
+  all_ranks_agree(comm, [&] {
+    if (mpi::rank(comm) == 0) check_classic_header(path);
+  });
   all_ranks_agree(comm, [&] {
     const int err = ncmpi_open(comm, path.c_str(), NC_NOWRITE, MPI_INFO_NULL, &ncid);
     if (err != NC_NOERR) FR_FAIL(describe_failure(path, err));
