@@ -35,6 +35,14 @@ void add_training(Schema& s, NetworkKind kind) {
       .integer("patience", 10, 1, 1000000,
                "stop after this many epochs without a lower validation MSE; the best weights are "
                "kept")
+      .real("lr_plateau_factor", 1.0, 1e-6, 1.0,
+            "multiply the learning rate by this when the validation MSE has not fallen (by 1e-4 "
+            "relative) for more than lr_plateau_patience epochs, as PyTorch's ReduceLROnPlateau; "
+            "1 keeps it constant (the seed's training)")
+      .integer("lr_plateau_patience", 3, 0, 1000000,
+               "epochs without a lower validation MSE that lr_plateau_factor tolerates")
+      .real("min_learning_rate", 0.0, 0.0, 10.0,
+            "lr_plateau_factor never lowers the learning rate below this")
       .integer("seed", 42, 0, Schema::int_max,
                "seed of the initial weights, the shuffling and the dropout masks")
       .integer("eval_batch", 4096, 1, 1 << 22,
@@ -129,6 +137,9 @@ TrainingSettings training_settings(const config::Config& cfg) {
   t.weight_decay = cfg.get<double>("weight_decay");
   t.epochs = cfg.get<int>("epochs");
   t.patience = cfg.get<int>("patience");
+  t.lr_plateau_factor = cfg.get<double>("lr_plateau_factor");
+  t.lr_plateau_patience = cfg.get<int>("lr_plateau_patience");
+  t.min_learning_rate = cfg.get<double>("min_learning_rate");
   t.seed = static_cast<std::uint64_t>(cfg.get<long long>("seed"));
   t.eval_batch = cfg.get<int>("eval_batch");
   t.threads = cfg.get<int>("threads");

@@ -18,6 +18,10 @@ struct TrainingSettings {
   double weight_decay = 0.0;
   int epochs = 100;
   int patience = 10;
+  // ReduceLROnPlateau: factor 1 keeps the seed's constant rate.
+  double lr_plateau_factor = 1.0;
+  int lr_plateau_patience = 3;
+  double min_learning_rate = 0.0;
   std::uint64_t seed = 42;
   int eval_batch = 4096;
   int threads = 0;  // 0: OpenMP's default

@@ -18,6 +18,9 @@ class Adam {
   void step(float* values, const float* grads, float grad_scale = 1.0f);
 
   long long steps() const { return steps_; }
+  double learning_rate() const { return lr_; }
+  // A schedule (ReduceLROnPlateau) changes the rate between steps.
+  void set_learning_rate(double learning_rate) { lr_ = learning_rate; }
   std::vector<float>& first_moment() { return m_; }
   std::vector<float>& second_moment() { return v_; }
   void restore(long long steps, std::vector<float> m, std::vector<float> v);

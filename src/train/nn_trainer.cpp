@@ -41,13 +41,36 @@ struct TrainingState {
   double best_mse = std::numeric_limits<double>::infinity();
   std::vector<float> best_values;
   std::vector<EpochRecord> history;
+  // ReduceLROnPlateau's own record: PyTorch's relative threshold 1e-4 makes
+  // it stricter than early stopping's "lower".
+  double learning_rate = 0, plateau_best = std::numeric_limits<double>::infinity();
+  int plateau_bad_epochs = 0;
 };
+
+// PyTorch's ReduceLROnPlateau(mode "min", threshold 1e-4 relative, cooldown 0)
+// after an epoch with validation MSE `mse`; returns whether it lowered the rate.
+bool reduce_on_plateau(TrainingState& state, double mse, const models::TrainingSettings& s) {
+  if (mse < state.plateau_best * (1.0 - 1e-4)) {
+    state.plateau_best = mse;
+    state.plateau_bad_epochs = 0;
+    return false;
+  }
+  if (s.lr_plateau_factor >= 1.0 || ++state.plateau_bad_epochs <= s.lr_plateau_patience)
+    return false;
+  state.plateau_bad_epochs = 0;
+  const double lowered = std::max(state.learning_rate * s.lr_plateau_factor, s.min_learning_rate);
+  // PyTorch's eps: a change below 1e-8 is not made.
+  if (state.learning_rate - lowered <= 1e-8) return false;
+  state.learning_rate = lowered;
+  return true;
+}
 
 json history_json(const std::vector<EpochRecord>& history) {
   json h = json::array();
   for (const auto& e : history)
     h.push_back({e.epoch, e.train_mse, e.validation_mse, e.seconds, e.samples_per_second,
-                 e.compute_seconds, e.communication_seconds, e.inference_samples_per_second});
+                 e.compute_seconds, e.communication_seconds, e.inference_samples_per_second,
+                 e.learning_rate});
   return h;
 }
 
@@ -97,7 +120,8 @@ std::vector<EpochRecord> history_from(const json& h) {
   std::vector<EpochRecord> out;
   for (const auto& e : h)
     out.push_back({e[0].get<int>(), e[1].get<double>(), e[2].get<double>(), e[3].get<double>(),
-                   e[4].get<double>(), e[5].get<double>(), e[6].get<double>(), e[7].get<double>()});
+                   e[4].get<double>(), e[5].get<double>(), e[6].get<double>(), e[7].get<double>(),
+                   e.size() > 8 ? e[8].get<double>() : 0.0});
   return out;
 }
 
@@ -260,6 +284,7 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
   weights.initialise(settings.seed);
   Adam adam(weights.values().size(), settings.learning_rate, settings.weight_decay);
   TrainingState state;
+  state.learning_rate = settings.learning_rate;
 
   // --resume: the checkpoint must come from the same configuration; one of
   // other samples (the stores were prepared again since) is not resumed.
@@ -296,6 +321,10 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
       state.best_mse = cp.checkpoint.at("best_validation_mse").get<double>();
       state.best_values = cp.extra.at("best");
       state.history = history_from(cp.checkpoint.at("history"));
+      state.learning_rate = cp.checkpoint.value("learning_rate", settings.learning_rate);
+      state.plateau_best = cp.checkpoint.value("plateau_best_validation_mse", state.best_mse);
+      state.plateau_bad_epochs = cp.checkpoint.value("plateau_bad_epochs", state.bad_epochs);
+      adam.set_learning_rate(state.learning_rate);
       if (cp.checkpoint.at("ranks").get<int>() != mpi::size(comm))
         log::info("train ", name, ": the checkpoint was written by ",
                   cp.checkpoint.at("ranks").get<int>(), " rank(s); continuing on ", mpi::size(comm),
@@ -417,6 +446,7 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
     rec.compute_seconds = mpi::max(compute, comm);
     rec.communication_seconds = mpi::max(communication, comm);
     rec.inference_samples_per_second = double(valid.total) / std::max(eval_seconds, 1e-9);
+    rec.learning_rate = state.learning_rate;
     state.history.push_back(rec);
     state.epoch = epoch;
     if (rec.validation_mse < state.best_mse) {
@@ -434,6 +464,11 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
               log::seconds(rec.compute_seconds), " / communication ",
               log::seconds(rec.communication_seconds), state.bad_epochs == 0 ? " (best)" : "");
     // Collective (a maximum over ranks), then shown under --verbose only.
+    if (reduce_on_plateau(state, rec.validation_mse, settings)) {
+      adam.set_learning_rate(state.learning_rate);
+      log::info("train ", name, ": no lower validation MSE for more than ",
+                settings.lr_plateau_patience, " epochs; learning rate now ", state.learning_rate);
+    }
     const std::string profile = phases.text(steps, comm);
     log::debug("train ", name, ": epoch ", epoch, " per step (ms, max over ranks): ", profile);
     stopped_early = state.bad_epochs >= settings.patience;
@@ -453,6 +488,9 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
                        {"best_epoch", state.best_epoch},
                        {"bad_epochs", state.bad_epochs},
                        {"best_validation_mse", state.best_mse},
+                       {"learning_rate", state.learning_rate},
+                       {"plateau_best_validation_mse", state.plateau_best},
+                       {"plateau_bad_epochs", state.plateau_bad_epochs},
                        {"history", history_json(state.history)},
                        {"config", params.to_yaml()},
                        {"samples", samples_selection(train, valid)},
@@ -513,6 +551,7 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
           {"validation_r2", r.validation_r2},
           {"batch_size_per_rank", settings.batch_size},
           {"learning_rate", settings.learning_rate},
+          {"final_learning_rate", state.learning_rate},
           {"weight_decay", settings.weight_decay},
           {"seed", settings.seed},
           {"ranks", mpi::size(comm)},
@@ -523,11 +562,11 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
         {"software", std::string("fluxrecon ") + FLUXRECON_VERSION}};
     std::ostringstream csv;
     csv << "epoch,train_mse,validation_mse,seconds,samples_per_second,compute_seconds,"
-           "communication_seconds,inference_samples_per_second\n";
+           "communication_seconds,inference_samples_per_second,learning_rate\n";
     for (const auto& e : state.history)
       csv << e.epoch << "," << e.train_mse << "," << e.validation_mse << "," << e.seconds << ","
           << e.samples_per_second << "," << e.compute_seconds << "," << e.communication_seconds
-          << "," << e.inference_samples_per_second << "\n";
+          << "," << e.inference_samples_per_second << "," << e.learning_rate << "\n";
     const std::string prefix = (fs::path(opt.out_dir) / name).string();
     write_text_atomically(prefix + "_losses.csv", csv.str());
     write_text_atomically(prefix + "_config.yaml", params.to_yaml());

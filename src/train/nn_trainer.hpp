@@ -37,6 +37,7 @@ struct EpochRecord {
   double train_mse = 0, validation_mse = 0, seconds = 0, samples_per_second = 0;
   double compute_seconds = 0, communication_seconds = 0;
   double inference_samples_per_second = 0;  // the validation pass (inference mode)
+  double learning_rate = 0;                 // Adam's rate during the epoch
 };
 
 struct NeuralTrainResult {

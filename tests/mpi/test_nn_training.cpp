@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 
 #include "core/config.hpp"
@@ -147,6 +148,60 @@ TEST_P(NeuralTraining, ResumeAfterInterruptionEqualsUninterruptedRun) {
   other.stop_after_epochs = 0;
   other.resume = true;
   EXPECT_THROW(train::train_network(kind, small(kind, "seed: 7"), other, MPI_COMM_WORLD), Error);
+}
+
+// lr_plateau_factor: the rate of every epoch is that of PyTorch's
+// ReduceLROnPlateau (mode min, threshold 1e-4 relative, cooldown 0) replayed
+// on the run's validation MSEs; the rate lives in the checkpoint, so a resumed
+// run equals an uninterrupted one.
+TEST(NeuralTrainingSchedule, LearningRateFallsOnPlateausAsPyTorchsSchedulerAndResumes) {
+  const auto out = shared_temp_dir("nn_plateau");
+  const auto params = config::Config::from_text(
+      "{hidden_dims: [24, 16], batch_size: 64, learning_rate: 0.05, lr_plateau_factor: 0.5, "
+      "lr_plateau_patience: 0, min_learning_rate: 0.004, epochs: 9, patience: 20}",
+      models::network_schema(NetworkKind::mlp), "test.yaml");
+  const auto whole =
+      train::train_network(NetworkKind::mlp, params, options(out + "/whole"), MPI_COMM_WORLD);
+  ASSERT_EQ(whole.history.size(), 9u);
+  const int patience = 0;
+  double lr = 0.05, best = HUGE_VAL;
+  int bad = 0, reductions = 0;
+  for (const auto& e : whole.history) {
+    EXPECT_DOUBLE_EQ(e.learning_rate, lr) << "epoch " << e.epoch;
+    if (e.validation_mse < best * (1 - 1e-4)) {
+      best = e.validation_mse;
+      bad = 0;
+    } else if (++bad > patience) {
+      bad = 0;
+      const double lowered = std::max(lr * 0.5, 0.004);
+      if (lr - lowered > 1e-8) {
+        lr = lowered;
+        ++reductions;
+      }
+    }
+  }
+  // At this rate the MLP stalls within nine epochs: the schedule is exercised.
+  EXPECT_GE(reductions, 1);
+  std::ifstream csv(out + "/whole/mlp_losses.csv");
+  std::string header;
+  std::getline(csv, header);
+  EXPECT_NE(header.find(",learning_rate"), std::string::npos) << header;
+
+  auto first = options(out + "/parts");
+  first.stop_after_epochs = 4;
+  train::train_network(NetworkKind::mlp, params, first, MPI_COMM_WORLD);
+  auto rest = options(out + "/parts");
+  rest.resume = true;
+  const auto resumed = train::train_network(NetworkKind::mlp, params, rest, MPI_COMM_WORLD);
+  ASSERT_EQ(resumed.history.size(), whole.history.size());
+  for (std::size_t e = 0; e < whole.history.size(); ++e) {
+    EXPECT_EQ(resumed.history[e].validation_mse, whole.history[e].validation_mse) << e;
+    EXPECT_EQ(resumed.history[e].learning_rate, whole.history[e].learning_rate) << e;
+  }
+  // Off by default: the seed's constant rate.
+  const auto constant = train::train_network(NetworkKind::mlp, small(NetworkKind::mlp),
+                                             options(out + "/constant"), MPI_COMM_WORLD);
+  for (const auto& e : constant.history) EXPECT_EQ(e.learning_rate, 0.003);
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, NeuralTraining,
