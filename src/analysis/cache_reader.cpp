@@ -12,15 +12,14 @@
 
 #include "core/error.hpp"
 #include "core/mpi_util.hpp"
+#include "io/flux_cache_format.hpp"
 #include "io/grid_file.hpp"
 #include "io/time_axis.hpp"
 
 namespace fluxrecon::analysis {
+namespace fc = io::flux_cache;
 namespace {
 
-constexpr const char* kSimulated = "co2flux_simulated";
-constexpr const char* kReconstructed = "co2flux_reconstructed";
-constexpr const char* kSampled = "sampled";
 constexpr double kEarthRadius = 6371229.0;  // m, as NEMO
 constexpr double kDegToRad = M_PI / 180.0;
 
@@ -51,31 +50,32 @@ CacheInfo info_of(io::GridFile& f, MPI_Comm comm) {
   CacheInfo c;
   c.path = f.path();
   all_ranks_agree(comm, [&] {
-    FR_REQUIRE(f.has_dimension("time") && f.dimension_length("time") == kMonths, "cache '",
+    FR_REQUIRE(f.has_dimension(fc::kTime) && f.dimension_length(fc::kTime) == kMonths, "cache '",
                f.path(), "': dimension 'time' must have 12 months, it has ",
-               f.has_dimension("time") ? f.dimension_length("time") : 0);
-    for (const char* v : {kSimulated, kReconstructed}) require_dims(f, v, {"time", "y", "x"});
-    for (const char* v : {"nav_lat", "nav_lon"}) require_dims(f, v, {"y", "x"});
-    require_dims(f, "time_counter", {"time"});
-    c.ny = static_cast<int>(f.dimension_length("y"));
-    c.nx = static_cast<int>(f.dimension_length("x"));
-    c.model = required_text(f, "", "model");
-    c.region = required_text(f, "", "region");
-    c.experiment = required_text(f, "", "experiment");
-    const auto year = f.number_attribute("", "year");
+               f.has_dimension(fc::kTime) ? f.dimension_length(fc::kTime) : 0);
+    for (const char* v : {fc::kSimulated, fc::kReconstructed})
+      require_dims(f, v, {fc::kTime, fc::kY, fc::kX});
+    for (const char* v : {fc::kLat, fc::kLon}) require_dims(f, v, {fc::kY, fc::kX});
+    require_dims(f, fc::kTimeCounter, {fc::kTime});
+    c.ny = static_cast<int>(f.dimension_length(fc::kY));
+    c.nx = static_cast<int>(f.dimension_length(fc::kX));
+    c.model = required_text(f, "", fc::kModel);
+    c.region = required_text(f, "", fc::kRegion);
+    c.experiment = required_text(f, "", fc::kExperiment);
+    const auto year = f.number_attribute("", fc::kYear);
     FR_REQUIRE(year && *year == std::floor(*year), "cache '", f.path(),
                "': global attribute 'year' is missing or not a whole number");
     c.year = static_cast<int>(*year);
-    c.units = required_text(f, kSimulated, "units");
-    const std::string rec_units = required_text(f, kReconstructed, "units");
-    FR_REQUIRE(rec_units == c.units, "cache '", f.path(), "': ", kSimulated, " is in '", c.units,
-               "' but ", kReconstructed, " in '", rec_units, "'");
-    c.to_mol_m2_s = flux_units_to_mol_m2_s(c.units, "cache '" + f.path() + "': " + kSimulated);
-    c.calendar = f.text_attribute("time_counter", "calendar").value_or("standard");
-    c.model_file = optional_text(f, "model_file");
-    c.model_file_checksum = optional_text(f, "model_file_checksum");
-    c.software = optional_text(f, "software");
-    c.dataset_config = optional_text(f, "dataset_config");
+    c.units = required_text(f, fc::kSimulated, "units");
+    const std::string rec_units = required_text(f, fc::kReconstructed, "units");
+    FR_REQUIRE(rec_units == c.units, "cache '", f.path(), "': ", fc::kSimulated, " is in '",
+               c.units, "' but ", fc::kReconstructed, " in '", rec_units, "'");
+    c.to_mol_m2_s = flux_units_to_mol_m2_s(c.units, "cache '" + f.path() + "': " + fc::kSimulated);
+    c.calendar = f.text_attribute(fc::kTimeCounter, "calendar").value_or("standard");
+    c.model_file = optional_text(f, fc::kModelFile);
+    c.model_file_checksum = optional_text(f, fc::kModelFileChecksum);
+    c.software = optional_text(f, fc::kSoftware);
+    c.dataset_config = optional_text(f, fc::kDatasetConfig);
     auto whole = [&](const char* name, int absent) {
       const auto v = f.number_attribute("", name);
       FR_REQUIRE(!v || (*v == std::floor(*v) && *v >= 0), "cache '", f.path(),
@@ -83,24 +83,24 @@ CacheInfo info_of(io::GridFile& f, MPI_Comm comm) {
                  ", expected a whole number >= 0");
       return v ? static_cast<int>(*v) : absent;
     };
-    c.y_offset = whole("y_offset", 0);
-    c.x_offset = whole("x_offset", 0);
-    c.input_ny = whole("input_grid_ny", c.ny);
-    c.input_nx = whole("input_grid_nx", c.nx);
-    c.input_grid_checksum = optional_text(f, "input_grid_checksum");
-    c.sampling_design = optional_text(f, "sampling_design");
-    c.simulated_variable = optional_text(f, "simulated_variable");
-    c.has_sampled = f.has_variable(kSampled);
-    if (c.has_sampled) require_dims(f, kSampled, {"time", "y", "x"});
+    c.y_offset = whole(fc::kYOffset, 0);
+    c.x_offset = whole(fc::kXOffset, 0);
+    c.input_ny = whole(fc::kInputGridNy, c.ny);
+    c.input_nx = whole(fc::kInputGridNx, c.nx);
+    c.input_grid_checksum = optional_text(f, fc::kInputGridChecksum);
+    c.sampling_design = optional_text(f, fc::kSamplingDesign);
+    c.simulated_variable = optional_text(f, fc::kSimulatedVariable);
+    c.has_sampled = f.has_variable(fc::kSampled);
+    if (c.has_sampled) require_dims(f, fc::kSampled, {fc::kTime, fc::kY, fc::kX});
     FR_REQUIRE(c.y_offset + c.ny <= c.input_ny && c.x_offset + c.nx <= c.input_nx, "cache '",
                f.path(), "': its ", c.ny, " x ", c.nx, " cells at offset (", c.y_offset, ", ",
                c.x_offset, ") do not fit in its input grid of ", c.input_ny, " x ", c.input_nx);
   });
   // The time axis: the 12 months of the year, in order (read collectively).
   std::vector<double> t(kMonths);
-  f.read("time_counter", {0}, {kMonths}, t.data());
+  f.read(fc::kTimeCounter, {0}, {kMonths}, t.data());
   all_ranks_agree(comm, [&] {
-    const std::string units = required_text(f, "time_counter", "units");
+    const std::string units = required_text(f, fc::kTimeCounter, "units");
     const auto dates =
         io::decode_time(t, units, c.calendar, "cache '" + f.path() + "': time_counter");
     for (int m = 0; m < kMonths; ++m)
@@ -168,22 +168,22 @@ CacheBlock read_cache_block(const std::string& path, int row_begin, int rows, MP
   const std::size_t grid = static_cast<std::size_t>(ny) * nx;
   b.lat.resize(grid);
   b.lon.resize(grid);
-  f->read("nav_lat", {0, 0}, {ny, nx}, b.lat.data());
-  f->read("nav_lon", {0, 0}, {ny, nx}, b.lon.data());
+  f->read(fc::kLat, {0, 0}, {ny, nx}, b.lat.data());
+  f->read(fc::kLon, {0, 0}, {ny, nx}, b.lon.data());
   const std::size_t block = static_cast<std::size_t>(kMonths) * rows * nx;
   b.simulated.resize(block);
   b.reconstructed.resize(block);
-  f->read(kSimulated, {0, row_begin, 0}, {kMonths, rows, nx}, b.simulated.data());
-  f->read(kReconstructed, {0, row_begin, 0}, {kMonths, rows, nx}, b.reconstructed.data());
+  f->read(fc::kSimulated, {0, row_begin, 0}, {kMonths, rows, nx}, b.simulated.data());
+  f->read(fc::kReconstructed, {0, row_begin, 0}, {kMonths, rows, nx}, b.reconstructed.data());
   // The cell areas reconstruct writes (caches from before it did have none).
-  if (f->has_variable("cell_area")) {
-    all_ranks_agree(comm, [&] { require_dims(*f, "cell_area", {"y", "x"}); });
+  if (f->has_variable(fc::kCellArea)) {
+    all_ranks_agree(comm, [&] { require_dims(*f, fc::kCellArea, {fc::kY, fc::kX}); });
     b.area.resize(static_cast<std::size_t>(rows) * nx);
-    f->read("cell_area", {row_begin, 0}, {rows, nx}, b.area.data());
+    f->read(fc::kCellArea, {row_begin, 0}, {rows, nx}, b.area.data());
   }
   if (b.info.has_sampled) {
     b.sampled.resize(block);
-    f->read(kSampled, {0, row_begin, 0}, {kMonths, rows, nx}, b.sampled.data());
+    f->read(fc::kSampled, {0, row_begin, 0}, {kMonths, rows, nx}, b.sampled.data());
   }
   if (b.info.to_mol_m2_s != 1.0)
     for (auto* v : {&b.simulated, &b.reconstructed})
@@ -240,8 +240,8 @@ std::vector<CacheSet> index_caches(const std::string& dir, MPI_Comm comm) {
     auto f = io::GridFile::open(path, comm);
     CacheInfo info = info_of(*f, comm);
     std::vector<float> lat(static_cast<std::size_t>(info.ny) * info.nx), lon(lat.size());
-    f->read("nav_lat", {0, 0}, {info.ny, info.nx}, lat.data());
-    f->read("nav_lon", {0, 0}, {info.ny, info.nx}, lon.data());
+    f->read(fc::kLat, {0, 0}, {info.ny, info.nx}, lat.data());
+    f->read(fc::kLon, {0, 0}, {info.ny, info.nx}, lon.data());
     info.grid_checksum = coordinates_checksum(lat, lon);
     CacheSet& set = sets[{info.model, info.region, info.experiment}];
     set.model = info.model;
@@ -308,7 +308,7 @@ std::int64_t apply_sampling_mask(CacheBlock& block) {
   if (block.sampled.empty()) return 0;
   FR_REQUIRE(block.sampled.size() == block.simulated.size() &&
                  block.sampled.size() == block.reconstructed.size(),
-             "cache '", block.info.path, "': ", block.sampled.size(), " values of '", kSampled,
+             "cache '", block.info.path, "': ", block.sampled.size(), " values of '", fc::kSampled,
              "' for ", block.simulated.size(), " flux values");
   std::int64_t removed = 0;
   const float nan = std::numeric_limits<float>::quiet_NaN();

@@ -7,12 +7,14 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/mpi_util.hpp"
+#include "io/flux_cache_format.hpp"
 #include "io/grid_file.hpp"
 #include "io/nc_writer.hpp"
 #include "io/time_axis.hpp"
 #include "recon/reconstruct.hpp"
 
 namespace fluxrecon::recon {
+namespace fc = io::flux_cache;
 
 std::vector<double> mid_month_days(int year) {
   std::vector<double> t(12);
@@ -94,18 +96,18 @@ void write_cache(const std::string& path, const CacheContext& c, const CacheFiel
   AtomicOutput output(path, comm);
   io::NcWriter w(output.temp_path(), comm, io::WriteFormat::cdf5);
   using io::NcType;
-  w.define_dimension("time", 12);
-  w.define_dimension("y", crop.rows);
-  w.define_dimension("x", crop.cols);
-  w.define_variable("time_counter", NcType::float64, {"time"});
-  w.put_attribute("time_counter", "standard_name", "time");
-  w.put_attribute("time_counter", "long_name", "middle of the month");
-  w.put_attribute("time_counter", "units", concat("days since ", c.year, "-01-01 00:00:00"));
-  w.put_attribute("time_counter", "calendar", "proleptic_gregorian");
-  w.put_attribute("time_counter", "axis", "T");
-  for (const char* name : {"nav_lat", "nav_lon"}) {
+  w.define_dimension(fc::kTime, 12);
+  w.define_dimension(fc::kY, crop.rows);
+  w.define_dimension(fc::kX, crop.cols);
+  w.define_variable(fc::kTimeCounter, NcType::float64, {fc::kTime});
+  w.put_attribute(fc::kTimeCounter, "standard_name", "time");
+  w.put_attribute(fc::kTimeCounter, "long_name", "middle of the month");
+  w.put_attribute(fc::kTimeCounter, "units", concat("days since ", c.year, "-01-01 00:00:00"));
+  w.put_attribute(fc::kTimeCounter, "calendar", "proleptic_gregorian");
+  w.put_attribute(fc::kTimeCounter, "axis", "T");
+  for (const char* name : {fc::kLat, fc::kLon}) {
     const bool lat = name[4] == 'l' && name[5] == 'a';
-    w.define_variable(name, NcType::float32, {"y", "x"});
+    w.define_variable(name, NcType::float32, {fc::kY, fc::kX});
     w.put_attribute(name, "standard_name", lat ? "latitude" : "longitude");
     w.put_attribute(name, "long_name", lat ? "latitude" : "longitude");
     w.put_attribute(name, "units", lat ? "degrees_north" : "degrees_east");
@@ -128,77 +130,77 @@ void write_cache(const std::string& path, const CacheContext& c, const CacheFiel
                   c.source.model, " model")
             : concat("reconstructed air-sea CO2 flux by the ", c.source.model, " model");
   const std::string sign = route ? c.d.pco2.flux_sign : c.d.target_sign;
-  const char* names[2] = {"co2flux_simulated", "co2flux_reconstructed"};
+  const char* names[2] = {fc::kSimulated, fc::kReconstructed};
   for (int i = 0; i < 2; ++i) {
-    w.define_variable(names[i], NcType::float32, {"time", "y", "x"});
+    w.define_variable(names[i], NcType::float32, {fc::kTime, fc::kY, fc::kX});
     w.put_attribute(names[i], "long_name", i == 0 ? simulated_long : reconstructed_long);
     if (!c.units.empty()) w.put_attribute(names[i], "units", c.units);
     if (!sign.empty()) w.put_attribute(names[i], "sign_convention", sign);
     w.put_attribute(names[i], "coordinates", "time_counter nav_lat nav_lon");
-    w.put_attribute(names[i], "_FillValue", NcType::float32, {kCacheFill});
-    w.put_attribute(names[i], "missing_value", NcType::float32, {kCacheFill});
+    w.put_attribute(names[i], "_FillValue", NcType::float32, {fc::kFill});
+    w.put_attribute(names[i], "missing_value", NcType::float32, {fc::kFill});
   }
-  const char* pco2_names[2] = {"pco2_simulated", "pco2_reconstructed"};
+  const char* pco2_names[2] = {fc::kPco2Simulated, fc::kPco2Reconstructed};
   if (route) {
     for (int i = 0; i < 2; ++i) {
-      w.define_variable(pco2_names[i], NcType::float32, {"time", "y", "x"});
+      w.define_variable(pco2_names[i], NcType::float32, {fc::kTime, fc::kY, fc::kX});
       w.put_attribute(
           pco2_names[i], "long_name",
           i == 0 ? concat("simulated surface-ocean pCO2, variable '", target_var, "'")
                  : concat("surface-ocean pCO2 reconstructed by the ", c.source.model, " model"));
       w.put_attribute(pco2_names[i], "units", "uatm");
       w.put_attribute(pco2_names[i], "coordinates", "time_counter nav_lat nav_lon");
-      w.put_attribute(pco2_names[i], "_FillValue", NcType::float32, {kCacheFill});
+      w.put_attribute(pco2_names[i], "_FillValue", NcType::float32, {fc::kFill});
     }
-    w.put_attribute("co2flux_reconstructed", "transfer_coefficient", NcType::float64,
+    w.put_attribute(fc::kReconstructed, "transfer_coefficient", NcType::float64,
                     {c.d.pco2.transfer_coefficient});
-    w.put_attribute("co2flux_reconstructed", "formula",
+    w.put_attribute(fc::kReconstructed, "formula",
                     "F = k_w K0 (pCO2_sw - pCO2_air) (1 - ice), k_w = a U^2 (Sc/660)^-1/2 "
                     "(Wanninkhof 2014 Schmidt number, Weiss 1974 solubility)");
   }
   // Spatial design: which cells gave training or validation samples in this
   // year, so that the analysis scores the never-sampled ones.
   if (c.d.design == "spatial") {
-    w.define_variable("sampled", NcType::byte, {"time", "y", "x"});
-    w.put_attribute("sampled", "long_name",
+    w.define_variable(fc::kSampled, NcType::byte, {fc::kTime, fc::kY, fc::kX});
+    w.put_attribute(fc::kSampled, "long_name",
                     "1 where the location was observed in this year (its samples of the year "
                     "were training or validation samples), 0 where never sampled");
-    w.put_attribute("sampled", "mask", c.d.sampling_mask);
-    w.put_attribute("sampled", "coordinates", "time_counter nav_lat nav_lon");
+    w.put_attribute(fc::kSampled, "mask", c.d.sampling_mask);
+    w.put_attribute(fc::kSampled, "coordinates", "time_counter nav_lat nav_lon");
   }
   // Cell areas, so that area sums need nothing but the cache (0 on duplicated
   // halo / north-fold points: every cell counts once).
-  w.define_variable("cell_area", NcType::float64, {"y", "x"});
-  w.put_attribute("cell_area", "standard_name", "cell_area");
-  w.put_attribute("cell_area", "long_name", "cell area (e1t*e2t)");
-  w.put_attribute("cell_area", "units", "m2");
-  w.put_attribute("cell_area", "coordinates", "nav_lat nav_lon");
-  w.put_attribute("cell_area", "source", c.areas.source);
+  w.define_variable(fc::kCellArea, NcType::float64, {fc::kY, fc::kX});
+  w.put_attribute(fc::kCellArea, "standard_name", "cell_area");
+  w.put_attribute(fc::kCellArea, "long_name", "cell area (e1t*e2t)");
+  w.put_attribute(fc::kCellArea, "units", "m2");
+  w.put_attribute(fc::kCellArea, "coordinates", "nav_lat nav_lon");
+  w.put_attribute(fc::kCellArea, "source", c.areas.source);
   if (c.d.drop_duplicate_points)
-    w.put_attribute("cell_area", "comment",
+    w.put_attribute(fc::kCellArea, "comment",
                     "0 on duplicated ORCA halo columns and north-fold points, so that a sum over "
                     "the grid counts every cell once");
-  w.put_attribute("co2flux_reconstructed", "first_month_reconstructed", NcType::int32,
+  w.put_attribute(fc::kReconstructed, fc::kFirstMonthReconstructed, NcType::int32,
                   {static_cast<double>(c.first_month)});
   w.put_attribute("", "Conventions", "CF-1.8");
   w.put_attribute("", "title",
                   concat("fluxrecon reconstruction: ", c.source.model, ", ", c.region, ", ",
                          c.experiment, ", ", c.year));
-  w.put_attribute("", "model", c.source.model);
-  w.put_attribute("", "experiment", c.experiment);
-  w.put_attribute("", "region", c.region);
+  w.put_attribute("", fc::kModel, c.source.model);
+  w.put_attribute("", fc::kExperiment, c.experiment);
+  w.put_attribute("", fc::kRegion, c.region);
   w.put_attribute("", "region_boxes", c.region_boxes);
   // Where the cache lies in the input grid (0-based first row and column).
-  w.put_attribute("", "input_grid_ny", NcType::int32, {static_cast<double>(g.ny)});
-  w.put_attribute("", "input_grid_nx", NcType::int32, {static_cast<double>(g.nx)});
-  w.put_attribute("", "y_offset", NcType::int32, {static_cast<double>(crop.row0)});
-  w.put_attribute("", "x_offset", NcType::int32, {static_cast<double>(crop.col0)});
-  w.put_attribute("", "input_grid_checksum", c.grid_checksum);
-  w.put_attribute("", "year", NcType::int32, {static_cast<double>(c.year)});
-  w.put_attribute("", "model_file", c.source.path);
-  w.put_attribute("", "model_file_checksum", "fnv1a64:" + c.source.checksum);
+  w.put_attribute("", fc::kInputGridNy, NcType::int32, {static_cast<double>(g.ny)});
+  w.put_attribute("", fc::kInputGridNx, NcType::int32, {static_cast<double>(g.nx)});
+  w.put_attribute("", fc::kYOffset, NcType::int32, {static_cast<double>(crop.row0)});
+  w.put_attribute("", fc::kXOffset, NcType::int32, {static_cast<double>(crop.col0)});
+  w.put_attribute("", fc::kInputGridChecksum, c.grid_checksum);
+  w.put_attribute("", fc::kYear, NcType::int32, {static_cast<double>(c.year)});
+  w.put_attribute("", fc::kModelFile, c.source.path);
+  w.put_attribute("", fc::kModelFileChecksum, "fnv1a64:" + c.source.checksum);
   w.put_attribute("", "dataset", c.d.name);
-  w.put_attribute("", "dataset_config", c.d.origin);
+  w.put_attribute("", fc::kDatasetConfig, c.d.origin);
   w.put_attribute("", "input_files",
                   c.first_month > 1 ? c.d.file_for(c.experiment, c.year)
                                     : concat(c.d.file_for(c.experiment, c.year - 1), " ",
@@ -206,20 +208,20 @@ void write_cache(const std::string& path, const CacheContext& c, const CacheFiel
   w.put_attribute("", "cell_area_source",
                   c.areas.from_metrics ? "grid metrics (e1t*e2t)" : "computed from cell centres");
   w.put_attribute("", "window_months", NcType::int32, {static_cast<double>(c.d.window)});
-  w.put_attribute("", "sampling_design", c.d.design);
+  w.put_attribute("", fc::kSamplingDesign, c.d.design);
   w.put_attribute("", "target_route", route ? "pco2" : "flux");
   // The file variable the simulated flux comes from ("" = the bulk formula),
   // so that the analysis can check its climatology baseline is of that flux.
-  w.put_attribute("", "simulated_variable", route ? c.d.pco2.flux.file_name : target_var);
-  if (route) w.put_attribute("", "pco2_route_settings", c.source.route);
+  w.put_attribute("", fc::kSimulatedVariable, route ? c.d.pco2.flux.file_name : target_var);
+  if (route) w.put_attribute("", fc::kPco2RouteSettings, c.source.route);
   w.put_attribute("", "samples", NcType::float64, {static_cast<double>(c.samples)});
   w.put_attribute("", "skipped_windows", NcType::float64, {static_cast<double>(c.skipped)});
-  w.put_attribute("", "software", std::string("fluxrecon ") + FLUXRECON_VERSION);
+  w.put_attribute("", fc::kSoftware, std::string("fluxrecon ") + FLUXRECON_VERSION);
   w.end_definitions();
 
   const auto t = mid_month_days(c.year);
   const bool root = mpi::rank(comm) == 0;
-  w.write("time_counter", {0}, {root ? 12 : 0}, t.data());
+  w.write(fc::kTimeCounter, {0}, {root ? 12 : 0}, t.data());
   // The rank's rows of the crop, its columns only (one element more than
   // needed so that a rank without rows still passes valid pointers).
   const size_t cells = static_cast<size_t>(crop.plane());
@@ -235,25 +237,25 @@ void write_cache(const std::string& path, const CacheContext& c, const CacheFiel
       if (!c.areas.area.empty()) area[to] = c.areas.area[from];
     }
   const std::int64_t y0 = crop.my_row0 - crop.row0;
-  w.write("nav_lat", {y0, 0}, {crop.my_rows, crop.cols}, lat.data());
-  w.write("nav_lon", {y0, 0}, {crop.my_rows, crop.cols}, lon.data());
-  w.write("cell_area", {y0, 0}, {crop.my_rows, crop.cols}, area.data());
+  w.write(fc::kLat, {y0, 0}, {crop.my_rows, crop.cols}, lat.data());
+  w.write(fc::kLon, {y0, 0}, {crop.my_rows, crop.cols}, lon.data());
+  w.write(fc::kCellArea, {y0, 0}, {crop.my_rows, crop.cols}, area.data());
   // The rank's rows of each month are one contiguous block in its buffer but
   // not in the file: one put per variable with the (12, rows, cols) block.
   static const float none = 0;
   const float* simulated = f.simulated.empty() ? &none : f.simulated.data();
   const float* reconstructed = f.reconstructed.empty() ? &none : f.reconstructed.data();
-  w.write("co2flux_simulated", {0, y0, 0}, {12, crop.my_rows, crop.cols}, simulated);
-  w.write("co2flux_reconstructed", {0, y0, 0}, {12, crop.my_rows, crop.cols}, reconstructed);
+  w.write(fc::kSimulated, {0, y0, 0}, {12, crop.my_rows, crop.cols}, simulated);
+  w.write(fc::kReconstructed, {0, y0, 0}, {12, crop.my_rows, crop.cols}, reconstructed);
   if (route) {
-    w.write("pco2_simulated", {0, y0, 0}, {12, crop.my_rows, crop.cols},
+    w.write(fc::kPco2Simulated, {0, y0, 0}, {12, crop.my_rows, crop.cols},
             f.pco2_simulated.empty() ? &none : f.pco2_simulated.data());
-    w.write("pco2_reconstructed", {0, y0, 0}, {12, crop.my_rows, crop.cols},
+    w.write(fc::kPco2Reconstructed, {0, y0, 0}, {12, crop.my_rows, crop.cols},
             f.pco2_reconstructed.empty() ? &none : f.pco2_reconstructed.data());
   }
   if (c.d.design == "spatial") {
     static const signed char no = 0;
-    w.write("sampled", {0, y0, 0}, {12, crop.my_rows, crop.cols},
+    w.write(fc::kSampled, {0, y0, 0}, {12, crop.my_rows, crop.cols},
             f.sampled.empty() ? &no : f.sampled.data());
   }
   w.close();
@@ -271,14 +273,14 @@ bool cache_current(const std::string& path, const CacheSource& source, int first
   if (mpi::rank(comm) == 0) {
     try {
       auto f = io::GridFile::open(path, MPI_COMM_SELF);
-      const auto sum = f->text_attribute("", "model_file_checksum");
-      const auto first = f->number_attribute("co2flux_reconstructed", "first_month_reconstructed");
+      const auto sum = f->text_attribute("", fc::kModelFileChecksum);
+      const auto first = f->number_attribute(fc::kReconstructed, fc::kFirstMonthReconstructed);
       // The cells it holds: caches written before regional caches were cut
       // to their region's box hold the whole grid.
-      const auto y0 = f->number_attribute("", "y_offset").value_or(0);
-      const auto x0 = f->number_attribute("", "x_offset").value_or(0);
-      const std::int64_t ny = f->has_dimension("y") ? f->dimension_length("y") : 0;
-      const std::int64_t nx = f->has_dimension("x") ? f->dimension_length("x") : 0;
+      const auto y0 = f->number_attribute("", fc::kYOffset).value_or(0);
+      const auto x0 = f->number_attribute("", fc::kXOffset).value_or(0);
+      const std::int64_t ny = f->has_dimension(fc::kY) ? f->dimension_length(fc::kY) : 0;
+      const std::int64_t nx = f->has_dimension(fc::kX) ? f->dimension_length(fc::kX) : 0;
       if (sum != "fnv1a64:" + source.checksum)
         why = concat("made from another ", source.model, " model file (",
                      sum.value_or("no checksum"), ")");
@@ -288,9 +290,9 @@ bool cache_current(const std::string& path, const CacheSource& source, int first
       else if (ny != crop.rows || nx != crop.cols || y0 != crop.row0 || x0 != crop.col0)
         why = concat("holds ", ny, " x ", nx, " cells at (", y0, ", ", x0, "), not the region's ",
                      crop.rows, " x ", crop.cols, " at (", crop.row0, ", ", crop.col0, ")");
-      else if (f->text_attribute("", "input_grid_checksum") != grid_checksum)
+      else if (f->text_attribute("", fc::kInputGridChecksum) != grid_checksum)
         why = "was cut from another input grid";
-      else if (f->text_attribute("", "pco2_route_settings").value_or("") != source.route)
+      else if (f->text_attribute("", fc::kPco2RouteSettings).value_or("") != source.route)
         why = "was made with other pCO2 route settings";
       current = why.empty() ? 1 : 0;
     } catch (const std::exception& e) {

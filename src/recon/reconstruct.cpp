@@ -21,6 +21,7 @@
 #include "data/sampling.hpp"
 #include "data/windows.hpp"
 #include "data/year_reader.hpp"
+#include "io/flux_cache_format.hpp"
 #include "io/grid_file.hpp"
 #include "models/registry.hpp"
 #include "recon/cache_write.hpp"
@@ -30,11 +31,6 @@
 namespace fluxrecon::recon {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-
-std::string cache_file_name(const std::string& model, const std::string& region,
-                            const std::string& experiment, int year) {
-  return concat(model, "_", region, "_", experiment, "_", year, ".nc");
-}
 
 namespace {
 
@@ -279,9 +275,10 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
       bool any = false;
       for (size_t r = 0; r < regions.size(); ++r)
         for (const auto& m : models) {
-          paths[r].push_back((fs::path(opt.out_dir) / cache_file_name(m.cache_name, regions[r].name,
-                                                                      task.experiment, task.year))
-                                 .string());
+          paths[r].push_back(
+              (fs::path(opt.out_dir) /
+               io::flux_cache::file_name(m.cache_name, regions[r].name, task.experiment, task.year))
+                  .string());
           const bool done = !opt.force && cache_current(paths[r].back(), cache_source(m),
                                                         opt.start_april ? d.window : 1, crops[r],
                                                         grid_checksum, group);
@@ -313,11 +310,11 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
       for (size_t r = 0; r < regions.size(); ++r) {
         if (!region_needed(r)) continue;
         const auto cells = static_cast<size_t>(12 * crops[r].plane());
-        simulated[r].assign(cells, kCacheFill);
+        simulated[r].assign(cells, io::flux_cache::kFill);
         if (d.pco2.enabled)
-          formula_inputs[r].reset(cells, !d.pco2.flux.file_name.empty(), kCacheFill);
+          formula_inputs[r].reset(cells, !d.pco2.flux.file_name.empty(), io::flux_cache::kFill);
         for (size_t mi = 0; mi < n_models; ++mi)
-          if (needed(r, mi)) reconstructed[r * n_models + mi].assign(cells, kCacheFill);
+          if (needed(r, mi)) reconstructed[r * n_models + mi].assign(cells, io::flux_cache::kFill);
       }
       // Spatial design: the year's observed locations, marked in every month.
       std::vector<std::vector<signed char>> sampled(regions.size());
@@ -453,9 +450,10 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
         const std::int64_t skipped = mpi::sum(skipped_of[r], group);
         static const std::vector<float> none;
         if (d.pco2.enabled) {  // the simulated flux: the file's, or the formula's
-          check_formula_inputs(d, formula_inputs[r], kCacheFill, group);
+          check_formula_inputs(d, formula_inputs[r], io::flux_cache::kFill, group);
           if (d.pco2.flux.file_name.empty())
-            flux_from_pco2(d.pco2, formula_inputs[r], simulated[r], kCacheFill, simulated_flux);
+            flux_from_pco2(d.pco2, formula_inputs[r], simulated[r], io::flux_cache::kFill,
+                           simulated_flux);
           else
             simulated_flux = formula_inputs[r].flux;
         }
@@ -477,7 +475,8 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
             auto t = timers.scope("write");
             const auto& field = reconstructed[r * n_models + mi];
             if (d.pco2.enabled) {
-              flux_from_pco2(d.pco2, formula_inputs[r], field, kCacheFill, reconstructed_flux);
+              flux_from_pco2(d.pco2, formula_inputs[r], field, io::flux_cache::kFill,
+                             reconstructed_flux);
               write_cache(paths[r][mi], context,
                           {simulated_flux, reconstructed_flux, sampled[r], simulated[r], field},
                           group);

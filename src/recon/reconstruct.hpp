@@ -56,13 +56,7 @@ struct ReconstructSummary {
 ReconstructSummary reconstruct(const config::Config& dataset, const ReconstructOptions& options,
                                MPI_Comm comm);
 
-// `<model>_<region>_<experiment>_<year>.nc`
-std::string cache_file_name(const std::string& model, const std::string& region,
-                            const std::string& experiment, int year);
 // 64-bit FNV-1a of a file's bytes, as 16 hex digits (rank-local).
 std::string file_checksum(const std::string& path);
-
-// The fill value of the cache's flux variables.
-constexpr float kCacheFill = 1.0e20f;
 
 }  // namespace fluxrecon::recon

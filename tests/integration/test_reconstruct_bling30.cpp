@@ -14,6 +14,7 @@
 
 #include "core/config.hpp"
 #include "data/dataset.hpp"
+#include "io/flux_cache_format.hpp"
 #include "models/model_file.hpp"
 #include "models/network.hpp"
 #include "recon/reconstruct.hpp"
@@ -110,10 +111,10 @@ TEST(ReconstructBling30, SimulatedFieldIsTheFilesAndRanksAgree) {
       if (mask[i] > 0) {
         ++ocean;
         ASSERT_EQ(simulated[at], fgco2[at]) << "month " << m + 1 << " cell " << i;
-        values += reconstructed[at] != recon::kCacheFill && std::isfinite(reconstructed[at]);
+        values += reconstructed[at] != io::flux_cache::kFill && std::isfinite(reconstructed[at]);
       } else {
-        ASSERT_EQ(simulated[at], recon::kCacheFill) << "land cell " << i;
-        ASSERT_EQ(reconstructed[at], recon::kCacheFill) << "land cell " << i;
+        ASSERT_EQ(simulated[at], io::flux_cache::kFill) << "land cell " << i;
+        ASSERT_EQ(reconstructed[at], io::flux_cache::kFill) << "land cell " << i;
       }
     }
   EXPECT_EQ(ocean, 4447u * 12);

@@ -16,6 +16,7 @@
 #include "core/error.hpp"
 #include "data/dataset.hpp"
 #include "data/prepare.hpp"
+#include "io/flux_cache_format.hpp"
 #include "io/sample_store.hpp"
 #include "models/model_file.hpp"
 #include "models/network.hpp"
@@ -211,7 +212,7 @@ std::vector<std::string> cache_names(int first, int last) {
   for (const char* model : {"mlp", "lstm", "attention_lstm", "gru", "xgboost"})
     for (const char* region : {"global", "North_Atlantic"})
       for (int y = first; y <= last; ++y)
-        names.push_back(recon::cache_file_name(model, region, "experiment_1", y));
+        names.push_back(io::flux_cache::file_name(model, region, "experiment_1", y));
   return names;
 }
 
@@ -318,16 +319,17 @@ TEST(Reconstruct, CachesEqualPredictionsOnPreparedTestSets) {
           z = xgb->predict(models::flatten_windows(set, window, 10).data(), set.size());
         }
         const Cache c =
-            read_cache(out + "/" + recon::cache_file_name(model, region, "experiment_1", year));
+            read_cache(out + "/" + io::flux_cache::file_name(model, region, "experiment_1", year));
         EXPECT_EQ(c.model, model);
         EXPECT_EQ(c.region, region);
         EXPECT_EQ(c.experiment, "experiment_1");
         EXPECT_EQ(c.year, year);
         EXPECT_EQ(c.checksum, "fnv1a64:" + recon::file_checksum(path));
-        EXPECT_EQ(c.fill, recon::kCacheFill);
+        EXPECT_EQ(c.fill, io::flux_cache::kFill);
         // The analysis stage's reader accepts the layout, time axis and units.
         const auto info = analysis::read_cache_info(
-            out + "/" + recon::cache_file_name(model, region, "experiment_1", year), MPI_COMM_SELF);
+            out + "/" + io::flux_cache::file_name(model, region, "experiment_1", year),
+            MPI_COMM_SELF);
         EXPECT_EQ(info.year, year);
         EXPECT_EQ(info.to_mol_m2_s, 1.0);
         std::vector<char> covered(c.reconstructed.size(), 0);
@@ -370,12 +372,12 @@ TEST(Reconstruct, CachesEqualPredictionsOnPreparedTestSets) {
         // Everything outside the test set's points (land, outside the region) is fill.
         std::int64_t stray = 0;
         for (size_t i = 0; i < covered.size(); ++i)
-          stray += !covered[i] && c.reconstructed[i] != recon::kCacheFill;
+          stray += !covered[i] && c.reconstructed[i] != io::flux_cache::kFill;
         EXPECT_EQ(stray, 0) << what;
         // Outside the region the simulated field is fill too (same points).
         for (size_t i = 0; i < covered.size(); ++i) {
           if (!covered[i]) {
-            ASSERT_EQ(c.simulated[i], recon::kCacheFill) << what << " " << i;
+            ASSERT_EQ(c.simulated[i], io::flux_cache::kFill) << what << " " << i;
           }
         }
         EXPECT_DOUBLE_EQ(c.time[0], 14.0);
@@ -448,9 +450,9 @@ TEST(Reconstruct, BadInputFailsOnEveryRankNamingTheProblem) {
     std::int64_t early = 0, later = 0, simulated_early = 0;
     for (int m = 0; m < 12; ++m)
       for (int i = 0; i < kNx * kNy; ++i) {
-        const bool value = c.reconstructed[m * kNx * kNy + i] != recon::kCacheFill;
+        const bool value = c.reconstructed[m * kNx * kNy + i] != io::flux_cache::kFill;
         (m < 3 ? early : later) += value;
-        simulated_early += m < 3 && c.simulated[m * kNx * kNy + i] != recon::kCacheFill;
+        simulated_early += m < 3 && c.simulated[m * kNx * kNy + i] != io::flux_cache::kFill;
       }
     EXPECT_EQ(early, 0);
     EXPECT_GT(later, 0);
@@ -644,7 +646,7 @@ TEST(Reconstruct, OrcaHaloAreasCountEveryCellOnce) {
       const bool halo = x == 0 || x == nx - 1 || y == ny - 1;
       ASSERT_EQ(all.area[i], halo ? 0.0 : e1t[i] * e2t[i]) << "y=" << y << " x=" << x;
       if (!halo && tmask[i] > 0) ocean += e1t[i] * e2t[i];
-      if (all.simulated[5 * nx * ny + i] != recon::kCacheFill) ocean_in_cache += all.area[i];
+      if (all.simulated[5 * nx * ny + i] != io::flux_cache::kFill) ocean_in_cache += all.area[i];
     }
   EXPECT_NEAR(sum(all.area) / kSphere, 1.0, 1e-12);
   EXPECT_GT(ocean, 0.3 * kSphere);

@@ -17,6 +17,7 @@
 #include "core/error.hpp"
 #include "data/dataset.hpp"
 #include "data/prepare.hpp"
+#include "io/flux_cache_format.hpp"
 #include "kernels/bulk_flux.hpp"
 #include "models/xgboost_config.hpp"
 #include "models/xgboost_model.hpp"
@@ -86,7 +87,7 @@ TEST(ReconstructPco2, FluxesAreTheBulkFormulaOfThePco2) {
                sst = field(input, "SST"), sal = field(input, "SAL"), ice = field(input, "ice_frac"),
                wind = field(input, "wind_speed"), air = field(input, "pco2_air");
     auto cache = [&](const std::string& model) {
-      return out + "/" + recon::cache_file_name(model, "global", "experiment_1", year);
+      return out + "/" + io::flux_cache::file_name(model, "global", "experiment_1", year);
     };
     // The reference: the formula on the simulated pCO2 is the testbed's flux.
     const auto ref = cache("simulated_pco2");
@@ -101,12 +102,12 @@ TEST(ReconstructPco2, FluxesAreTheBulkFormulaOfThePco2) {
     int compared = 0;
     for (int i = 0; i < 12 * kCells; ++i) {
       if (!(std::abs(flux[i]) < 1e10f)) {  // land
-        EXPECT_EQ(ref_rec[i], recon::kCacheFill);
+        EXPECT_EQ(ref_rec[i], io::flux_cache::kFill);
         continue;
       }
       EXPECT_EQ(sim[i], flux[i]) << "the simulated flux is the file's, cell-month " << i;
       EXPECT_EQ(ref_sim[i], flux[i]);
-      if (ref_rec[i] == recon::kCacheFill) continue;  // no complete window (January)
+      if (ref_rec[i] == io::flux_cache::kFill) continue;  // no complete window (January)
       ++compared;
       EXPECT_EQ(ref_pco2[i], pco2[i]);
       EXPECT_NEAR(ref_rec[i], flux[i], 1e-5 * std::abs(flux[i]) + 1e-12) << i;

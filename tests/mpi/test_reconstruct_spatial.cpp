@@ -20,6 +20,7 @@
 #include "models/network.hpp"
 #include "models/xgboost_config.hpp"
 #include "models/xgboost_model.hpp"
+#include "io/flux_cache_format.hpp"
 #include "recon/reconstruct.hpp"
 #include "support/mpi_test_util.hpp"
 #include "support/recon_testbed.hpp"
@@ -75,7 +76,7 @@ TEST(ReconstructSpatial, CachesMarkObservedLocationsAndMatchTheTestSets) {
   EXPECT_EQ(xgb.dynamic(), 13);  // the seed's 10, year, month_sin, month_cos
   for (int year : {1959, 1960}) {
     const std::string path =
-        out + "/" + recon::cache_file_name("xgboost", "global", "experiment_1", year);
+        out + "/" + io::flux_cache::file_name("xgboost", "global", "experiment_1", year);
     int nc = -1;
     check_nc(ncmpi_open(MPI_COMM_SELF, path.c_str(), NC_NOWRITE, MPI_INFO_NULL, &nc), path);
     int v = -1;

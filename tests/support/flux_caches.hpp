@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "io/flux_cache_format.hpp"
 #include "io/nc_writer.hpp"
 
 namespace test_util {
@@ -38,7 +39,7 @@ struct FluxCacheSpec {
   std::string sampling_design;  // global attribute, written when not empty
 };
 
-constexpr float kFluxCacheFill = 1.0e20f;
+constexpr float kFluxCacheFill = fluxrecon::io::flux_cache::kFill;
 
 inline double cache_lat(const FluxCacheSpec& s, int j) {
   return -75.0 + 140.0 * j / (s.ny - 1) + s.lat_shift;
@@ -70,12 +71,13 @@ inline bool cache_sampled(int year, int m, int j, int i) {
 inline double cache_area(int j, int i) { return 1e9 * (1.0 + 0.5 * j + 0.01 * i); }
 
 inline std::string cache_name(const FluxCacheSpec& s) {
-  return s.model + "_" + s.region + "_" + s.experiment + "_" + std::to_string(s.year) + ".nc";
+  return fluxrecon::io::flux_cache::file_name(s.model, s.region, s.experiment, s.year);
 }
 
 // Collective over MPI_COMM_WORLD; rows split over the ranks.
 inline void write_flux_cache(const std::string& path, const FluxCacheSpec& s) {
   namespace io = fluxrecon::io;
+  namespace fc = fluxrecon::io::flux_cache;
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
@@ -85,43 +87,43 @@ inline void write_flux_cache(const std::string& path, const FluxCacheSpec& s) {
   // Rows of the cache (0-based in the cache); grid rows are y0 + those.
   const int begin = ny * rank / size, rows = ny * (rank + 1) / size - begin;
   io::NcWriter w(path, MPI_COMM_WORLD, io::WriteFormat::cdf5);
-  w.define_dimension("time", 12);
-  w.define_dimension("y", ny);
-  w.define_dimension("x", nx);
-  w.define_variable("time_counter", io::NcType::float64, {"time"});
-  w.put_attribute("time_counter", "units", "days since " + std::to_string(s.year) + "-01-01");
-  w.put_attribute("time_counter", "calendar", "noleap");
-  for (const char* v : {"nav_lat", "nav_lon"})
-    w.define_variable(v, io::NcType::float32, {"y", "x"});
-  for (const char* v : {"co2flux_simulated", "co2flux_reconstructed"}) {
-    w.define_variable(v, io::NcType::float32, {"time", "y", "x"});
+  w.define_dimension(fc::kTime, 12);
+  w.define_dimension(fc::kY, ny);
+  w.define_dimension(fc::kX, nx);
+  w.define_variable(fc::kTimeCounter, io::NcType::float64, {fc::kTime});
+  w.put_attribute(fc::kTimeCounter, "units", "days since " + std::to_string(s.year) + "-01-01");
+  w.put_attribute(fc::kTimeCounter, "calendar", "noleap");
+  for (const char* v : {fc::kLat, fc::kLon})
+    w.define_variable(v, io::NcType::float32, {fc::kY, fc::kX});
+  for (const char* v : {fc::kSimulated, fc::kReconstructed}) {
+    w.define_variable(v, io::NcType::float32, {fc::kTime, fc::kY, fc::kX});
     w.put_attribute(v, "units", s.units);
     w.put_attribute(v, "_FillValue", io::NcType::float32, {kFluxCacheFill});
   }
   if (s.with_cell_area) {
-    w.define_variable("cell_area", io::NcType::float64, {"y", "x"});
-    w.put_attribute("cell_area", "units", "m2");
+    w.define_variable(fc::kCellArea, io::NcType::float64, {fc::kY, fc::kX});
+    w.put_attribute(fc::kCellArea, "units", "m2");
   }
   if (s.with_sampled) {
-    w.define_variable("sampled", io::NcType::byte, {"time", "y", "x"});
-    w.put_attribute("sampled", "long_name",
+    w.define_variable(fc::kSampled, io::NcType::byte, {fc::kTime, fc::kY, fc::kX});
+    w.put_attribute(fc::kSampled, "long_name",
                     "1 where the cell-month's target was a training or validation sample");
   }
-  if (!s.sampling_design.empty()) w.put_attribute("", "sampling_design", s.sampling_design);
-  w.put_attribute("", "model", s.model);
-  w.put_attribute("", "experiment", s.experiment);
-  w.put_attribute("", "region", s.region);
-  w.put_attribute("", "year", io::NcType::int32, {static_cast<double>(s.year)});
-  w.put_attribute("", "model_file", "/models/" + s.model + ".h5");
-  w.put_attribute("", "model_file_checksum", "fnv1a64:0123456789abcdef");
-  w.put_attribute("", "software", "fluxrecon test");
+  if (!s.sampling_design.empty()) w.put_attribute("", fc::kSamplingDesign, s.sampling_design);
+  w.put_attribute("", fc::kModel, s.model);
+  w.put_attribute("", fc::kExperiment, s.experiment);
+  w.put_attribute("", fc::kRegion, s.region);
+  w.put_attribute("", fc::kYear, io::NcType::int32, {static_cast<double>(s.year)});
+  w.put_attribute("", fc::kModelFile, "/models/" + s.model + ".h5");
+  w.put_attribute("", fc::kModelFileChecksum, "fnv1a64:0123456789abcdef");
+  w.put_attribute("", fc::kSoftware, "fluxrecon test");
   if (!s.input_grid_checksum.empty())
-    w.put_attribute("", "input_grid_checksum", s.input_grid_checksum);
+    w.put_attribute("", fc::kInputGridChecksum, s.input_grid_checksum);
   if (cropped) {
-    w.put_attribute("", "input_grid_ny", io::NcType::int32, {static_cast<double>(s.ny)});
-    w.put_attribute("", "input_grid_nx", io::NcType::int32, {static_cast<double>(s.nx)});
-    w.put_attribute("", "y_offset", io::NcType::int32, {static_cast<double>(y0)});
-    w.put_attribute("", "x_offset", io::NcType::int32, {static_cast<double>(x0)});
+    w.put_attribute("", fc::kInputGridNy, io::NcType::int32, {static_cast<double>(s.ny)});
+    w.put_attribute("", fc::kInputGridNx, io::NcType::int32, {static_cast<double>(s.nx)});
+    w.put_attribute("", fc::kYOffset, io::NcType::int32, {static_cast<double>(y0)});
+    w.put_attribute("", fc::kXOffset, io::NcType::int32, {static_cast<double>(x0)});
   }
   w.end_definitions();
 
@@ -132,7 +134,7 @@ inline void write_flux_cache(const std::string& path, const FluxCacheSpec& s) {
     t.push_back(start + days[m] / 2.0);
     start += days[m];
   }
-  w.write("time_counter", {0}, {rank == 0 ? 12 : 0}, t.data());
+  w.write(fc::kTimeCounter, {0}, {rank == 0 ? 12 : 0}, t.data());
   std::vector<float> lat, lon, sim, rec;
   std::vector<signed char> sampled;
   std::vector<double> area;
@@ -157,12 +159,12 @@ inline void write_flux_cache(const std::string& path, const FluxCacheSpec& s) {
   for (auto* v : {&lat, &lon, &sim, &rec}) v->reserve(1);
   area.reserve(1);
   sampled.reserve(1);
-  w.write("nav_lat", {begin, 0}, {rows, nx}, lat.data());
-  w.write("nav_lon", {begin, 0}, {rows, nx}, lon.data());
-  w.write("co2flux_simulated", {0, begin, 0}, {12, rows, nx}, sim.data());
-  w.write("co2flux_reconstructed", {0, begin, 0}, {12, rows, nx}, rec.data());
-  if (s.with_cell_area) w.write("cell_area", {begin, 0}, {rows, nx}, area.data());
-  if (s.with_sampled) w.write("sampled", {0, begin, 0}, {12, rows, nx}, sampled.data());
+  w.write(fc::kLat, {begin, 0}, {rows, nx}, lat.data());
+  w.write(fc::kLon, {begin, 0}, {rows, nx}, lon.data());
+  w.write(fc::kSimulated, {0, begin, 0}, {12, rows, nx}, sim.data());
+  w.write(fc::kReconstructed, {0, begin, 0}, {12, rows, nx}, rec.data());
+  if (s.with_cell_area) w.write(fc::kCellArea, {begin, 0}, {rows, nx}, area.data());
+  if (s.with_sampled) w.write(fc::kSampled, {0, begin, 0}, {12, rows, nx}, sampled.data());
   w.close();
 }
 
