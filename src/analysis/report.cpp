@@ -12,9 +12,9 @@
 
 #include "analysis/png_info.hpp"
 #include "core/atomic_file.hpp"
+#include "core/checksum.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
-#include "recon/reconstruct.hpp"
 
 namespace fluxrecon::analysis {
 namespace {
@@ -185,7 +185,7 @@ ProvenanceEntry describe_input(const std::string& kind, const std::string& path,
   }
   if (S_ISREG(st.st_mode)) {
     e.size = log::bytes(static_cast<double>(st.st_size));
-    e.checksum = "fnv1a64:" + recon::file_checksum(path);
+    e.checksum = file_checksum(path);
   } else {
     e.size = S_ISDIR(st.st_mode) ? "directory" : "not a regular file";
   }

@@ -64,6 +64,9 @@ const ModelInfo& model_info(const std::string& name) {
 }
 
 std::string model_file_name(const std::string& name) { return model_info(name).file_name; }
+std::string model_config_name(const std::string& name) {
+  return model_info(name).name + "_config.yaml";
+}
 
 NetworkKind network_kind(const std::string& name) {
   const ModelInfo& m = model_info(name);

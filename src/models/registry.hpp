@@ -49,7 +49,10 @@ std::string model_names_text();
 bool is_model_name(const std::string& name);
 // Throws an Error naming `name` and the registered models when unknown.
 const ModelInfo& model_info(const std::string& name);
+// What `fluxrecon train` writes for model `name` into its --out: the model
+// file, and the resolved parameters it was trained with.
 std::string model_file_name(const std::string& name);
+std::string model_config_name(const std::string& name);
 const config::Schema& model_schema(const std::string& name);
 // The network kind of a neural model (an Error for the tree models).
 NetworkKind network_kind(const std::string& name);

@@ -107,7 +107,7 @@ std::string parameters_text(const std::string& yaml) {
 bool parameters_changed(const Context& ctx, const ModelRun& m, const config::Config& params) {
   const auto dir = fs::path(ctx.rc.layout.models());
   const auto model = (dir / models::model_file_name(m.name)).string();
-  const auto config = (dir / (m.name + "_config.yaml")).string();
+  const auto config = (dir / models::model_config_name(m.name)).string();
   int changed = 0;
   if (mpi::rank(ctx.comm) == 0 && output_complete(model) && output_complete(config)) {
     std::ifstream in(config);

@@ -198,7 +198,7 @@ void write_cache(const std::string& path, const CacheContext& c, const CacheFiel
   w.put_attribute("", fc::kInputGridChecksum, c.grid_checksum);
   w.put_attribute("", fc::kYear, NcType::int32, {static_cast<double>(c.year)});
   w.put_attribute("", fc::kModelFile, c.source.path);
-  w.put_attribute("", fc::kModelFileChecksum, "fnv1a64:" + c.source.checksum);
+  w.put_attribute("", fc::kModelFileChecksum, c.source.checksum);
   w.put_attribute("", "dataset", c.d.name);
   w.put_attribute("", fc::kDatasetConfig, c.d.origin);
   w.put_attribute("", "input_files",
@@ -281,7 +281,7 @@ bool cache_current(const std::string& path, const CacheSource& source, int first
       const auto x0 = f->number_attribute("", fc::kXOffset).value_or(0);
       const std::int64_t ny = f->has_dimension(fc::kY) ? f->dimension_length(fc::kY) : 0;
       const std::int64_t nx = f->has_dimension(fc::kX) ? f->dimension_length(fc::kX) : 0;
-      if (sum != "fnv1a64:" + source.checksum)
+      if (sum != source.checksum)
         why = concat("made from another ", source.model, " model file (",
                      sum.value_or("no checksum"), ")");
       else if (!first || static_cast<int>(*first) != first_month)

@@ -49,7 +49,7 @@ std::string input_grid_checksum(const data::Grid& g, MPI_Comm comm);
 struct CacheSource {
   std::string model;     // the model name the cache carries
   std::string path;      // the model file
-  std::string checksum;  // of the model file (fnv1a64 hex)
+  std::string checksum;  // of the model file (core/checksum: "fnv1a64:<hex>")
   std::string route;     // pCO2 route: its settings (recon/pco2_fields.hpp), else empty
 };
 

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "core/atomic_file.hpp"
+#include "core/checksum.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/mpi_util.hpp"
@@ -31,38 +32,6 @@
 namespace fluxrecon::recon {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-
-namespace {
-
-constexpr std::uint64_t kFnvOffset = 1469598103934665603ull, kFnvPrime = 1099511628211ull;
-
-std::string hex64(std::uint64_t h) {
-  char hex[17];
-  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
-  return hex;
-}
-
-// The checksum of a text (the pCO2 route reference's "model file").
-std::string file_checksum_of_text(const std::string& text) {
-  std::uint64_t h = kFnvOffset;
-  for (const char c : text) h = (h ^ static_cast<unsigned char>(c)) * kFnvPrime;
-  return hex64(h);
-}
-
-}  // namespace
-
-std::string file_checksum(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  FR_REQUIRE(in.good(), "cannot read '", path, "' to checksum it");
-  std::uint64_t h = kFnvOffset;
-  std::vector<char> buf(1 << 20);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    for (std::streamsize i = 0; i < in.gcount(); ++i)
-      h = (h ^ static_cast<unsigned char>(buf[static_cast<size_t>(i)])) * kFnvPrime;
-  }
-  return hex64(h);
-}
 
 namespace {
 
@@ -123,7 +92,7 @@ std::vector<Model> load_models(const ReconstructOptions& opt, const data::Datase
     const std::string settings = route_settings(d);
     for (auto& m : out) {
       m.route = settings;
-      if (m.formula_only) m.checksum = file_checksum_of_text(settings);
+      if (m.formula_only) m.checksum = text_checksum(settings);  // its "model file"
     }
   }
   return out;

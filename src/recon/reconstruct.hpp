@@ -56,7 +56,4 @@ struct ReconstructSummary {
 ReconstructSummary reconstruct(const config::Config& dataset, const ReconstructOptions& options,
                                MPI_Comm comm);
 
-// 64-bit FNV-1a of a file's bytes, as 16 hex digits (rank-local).
-std::string file_checksum(const std::string& path);
-
 }  // namespace fluxrecon::recon

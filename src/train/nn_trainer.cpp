@@ -24,6 +24,7 @@
 #include "models/model_file.hpp"
 #include "models/nn_config.hpp"
 #include "models/nn_inference.hpp"
+#include "models/registry.hpp"
 #include "train/adam.hpp"
 #include "train/loss_curve.hpp"
 
@@ -223,13 +224,14 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
   const double start = wall_seconds();
   const std::string name = models::kind_name(kind);
   NeuralTrainResult r;
-  r.model_path = (fs::path(opt.out_dir) / (name + ".h5")).string();
+  r.model_path = (fs::path(opt.out_dir) / models::model_file_name(name)).string();
   const std::string checkpoint_path = (fs::path(opt.out_dir) / (name + "_checkpoint.h5")).string();
   // A complete model trained with other parameters is stale; one trained
   // for fewer epochs may be continued (--resume).
   PreviousModel previous_model = opt.force ? PreviousModel::retrain : PreviousModel::reuse;
   if (!opt.force) {
-    const std::string config_path = (fs::path(opt.out_dir) / (name + "_config.yaml")).string();
+    const std::string config_path =
+        (fs::path(opt.out_dir) / models::model_config_name(name)).string();
     std::string previous;
     if (mpi::rank(comm) == 0 && output_complete(r.model_path) && output_complete(config_path)) {
       std::ifstream in(config_path);
@@ -569,7 +571,8 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
           << "," << e.inference_samples_per_second << "," << e.learning_rate << "\n";
     const std::string prefix = (fs::path(opt.out_dir) / name).string();
     write_text_atomically(prefix + "_losses.csv", csv.str());
-    write_text_atomically(prefix + "_config.yaml", params.to_yaml());
+    write_text_atomically((fs::path(opt.out_dir) / models::model_config_name(name)).string(),
+                          params.to_yaml());
     write_loss_curve(prefix + "_loss.png", name, state.history, state.best_epoch);
     json summary = {{"model", r.model_path},
                     {"epochs_run", state.epoch},

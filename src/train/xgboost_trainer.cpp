@@ -21,6 +21,7 @@
 #include "data/features.hpp"
 #include "kernels/flatten.hpp"
 #include "models/random_forest_config.hpp"
+#include "models/registry.hpp"
 #include "models/xgb_collective.hpp"
 #include "models/xgboost_capi.hpp"
 #include "models/xgboost_config.hpp"
@@ -57,7 +58,7 @@ XgboostTrainResult train_xgboost(const config::Config& cfg, const XgboostTrainOp
   const auto out_file = [&](const std::string& suffix) {
     return (fs::path(opt.out_dir) / (opt.model + suffix)).string();
   };
-  r.model_path = out_file(".json");
+  r.model_path = (fs::path(opt.out_dir) / models::model_file_name(opt.model)).string();
   r.eval_path = out_file("_eval.csv");
   if (!opt.force && output_complete(r.model_path, comm)) {
     // A file that looks complete but does not load is trained again.
@@ -248,7 +249,8 @@ XgboostTrainResult train_xgboost(const config::Config& cfg, const XgboostTrainOp
   all_ranks_agree(comm, [&] {
     if (mpi::rank(comm) != 0) return;
     write_text_atomically(r.eval_path, eval_csv.str());
-    write_text_atomically(out_file("_config.yaml"), cfg.to_yaml());
+    write_text_atomically((fs::path(opt.out_dir) / models::model_config_name(opt.model)).string(),
+                          cfg.to_yaml());
     json summary = {{"model", r.model_path},
                     {"rounds", r.rounds},
                     {"best_round", r.best_round},

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "analysis/cache_reader.hpp"
+#include "core/checksum.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "data/dataset.hpp"
@@ -303,7 +304,7 @@ TEST(Reconstruct, CachesEqualPredictionsOnPreparedTestSets) {
       nn = std::make_unique<models::NnInference>(file.spec, file.weights);
       norm = models::model_normalisation(file.metadata);
     }
-    EXPECT_EQ(recon::file_checksum(path).size(), 16u);
+    EXPECT_EQ(file_checksum(path).size(), 24u);  // fnv1a64:<16 hex>
     for (const char* region : {"global", "North_Atlantic"})
       for (int year : {1959, 1960}) {
         const std::string what = std::string(model) + " " + region + " " + std::to_string(year);
@@ -324,7 +325,7 @@ TEST(Reconstruct, CachesEqualPredictionsOnPreparedTestSets) {
         EXPECT_EQ(c.region, region);
         EXPECT_EQ(c.experiment, "experiment_1");
         EXPECT_EQ(c.year, year);
-        EXPECT_EQ(c.checksum, "fnv1a64:" + recon::file_checksum(path));
+        EXPECT_EQ(c.checksum, file_checksum(path));
         EXPECT_EQ(c.fill, io::flux_cache::kFill);
         // The analysis stage's reader accepts the layout, time axis and units.
         const auto info = analysis::read_cache_info(
@@ -540,7 +541,7 @@ TEST(Reconstruct, RerunRedoesCachesOfAnotherModelFileOrStartMonth) {
   EXPECT_EQ(redone.caches_reused, 0);
   if (world_rank() == 0) {
     const auto c = read_cache(out + "/caches/mlp_North_Atlantic_experiment_1_1960.nc");
-    EXPECT_EQ(c.checksum, "fnv1a64:" + recon::file_checksum(model));
+    EXPECT_EQ(c.checksum, file_checksum(model));
   }
 }
 

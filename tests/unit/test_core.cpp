@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "core/atomic_file.hpp"
+#include "core/checksum.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/log_progress.hpp"
@@ -97,4 +98,19 @@ TEST(AtomicOutput, RenamedOnlyWhenCommitted) {
   EXPECT_TRUE(fs::exists(dir / "x.json"));
   EXPECT_THROW(ensure_directory("/proc/fluxrecon_not_here"), Error);
   fs::remove_all(dir);
+}
+
+// The published FNV-1a 64 test vectors (Fowler, Noll, Vo: "", "a", "foobar"),
+// and a file's checksum equal to that of its bytes as text.
+TEST(Checksum, Fnv1a64MatchesPublishedVectorsAndFilesEqualTheirText) {
+  EXPECT_EQ(fluxrecon::text_checksum(""), "fnv1a64:cbf29ce484222325");
+  EXPECT_EQ(fluxrecon::text_checksum("a"), "fnv1a64:af63dc4c8601ec8c");
+  EXPECT_EQ(fluxrecon::text_checksum("foobar"), "fnv1a64:85944171f73967e8");
+  const auto path = std::filesystem::temp_directory_path() / "fluxrecon_checksum_test.bin";
+  std::string bytes(3 << 20, '\0');  // over one read buffer
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 131 % 251);
+  std::ofstream(path, std::ios::binary) << bytes;
+  EXPECT_EQ(fluxrecon::file_checksum(path.string()), fluxrecon::text_checksum(bytes));
+  std::filesystem::remove(path);
+  EXPECT_THROW(fluxrecon::file_checksum(path.string()), fluxrecon::Error);
 }
