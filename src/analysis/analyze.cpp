@@ -132,6 +132,7 @@ std::string fingerprint(const std::vector<CacheSet>& sets, const AnalyzeOptions&
   j["years"] = {o.first_year, o.last_year};
   j["models_dir"] = o.models_dir;
   j["provenance"] = o.provenance;
+  if (o.self_contained_report) j["self_contained_report"] = true;  // older markers match
   // The explanations' figures: a newer explain run redoes the report.
   if (!o.explain_dir.empty()) {
     const fs::path figures = fs::path(o.explain_dir) / "figures";

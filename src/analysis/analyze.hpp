@@ -53,8 +53,9 @@ struct AnalyzeOptions {
   // Further inputs listed in the report's provenance (dataset or pipeline
   // config); each as "kind=path".
   std::vector<std::string> provenance;
-  std::vector<std::string> command;  // the command line, for the report
-  bool force = false;                // redo a complete analysis
+  std::vector<std::string> command;    // the command line, for the report
+  bool force = false;                  // redo a complete analysis
+  bool self_contained_report = false;  // figures inside index.html, not linked beside it
 };
 
 struct AnalyzeSummary {

@@ -189,6 +189,7 @@ class Writer {
     Report report;
     report.title = "fluxrecon analysis: reconstructed vs simulated air-sea CO2 flux";
     report.command = o_.command;
+    report.self_contained = o_.self_contained_report;
     report.summary = summary_text();
     report.sections.push_back(overview_section());
     if (results_.baseline) report.sections.push_back(baseline_section());

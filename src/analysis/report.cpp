@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 
 #include <cctype>
+#include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -106,10 +108,36 @@ void table(std::ostringstream& out, const ReportTable& t, std::set<std::string>&
   out << "</tbody>\n</table>\n";
 }
 
-void figure(std::ostringstream& out, const ReportFigure& f) {
+// The figure's address in a page written into `out_dir`: a relative link when
+// it lies inside that folder, else (or when asked) its data.
+std::string image_source(const ReportFigure& f, const std::string& out_dir, bool self_contained) {
+  namespace fs = std::filesystem;
+  if (!self_contained) {
+    std::error_code ec;
+    const auto rel =
+        fs::weakly_canonical(f.png_path, ec).lexically_relative(fs::weakly_canonical(out_dir, ec));
+    if (!ec && !rel.empty() && *rel.begin() != "..") {
+      std::string link;  // percent-encoded where a URL needs it
+      for (const unsigned char c : rel.generic_string()) {
+        if (std::isalnum(c) || std::strchr("-._~/", c)) {
+          link += static_cast<char>(c);
+        } else {
+          char hex[4];
+          std::snprintf(hex, sizeof hex, "%%%02X", c);
+          link += hex;
+        }
+      }
+      return link;
+    }
+  }
+  return "data:image/png;base64," + base64(read_bytes(f.png_path));
+}
+
+void figure(std::ostringstream& out, const ReportFigure& f, const std::string& out_dir,
+            bool self_contained) {
   const PngInfo info = read_png_info(f.png_path);  // throws naming the file
   const std::string name = std::filesystem::path(f.png_path).filename().string();
-  out << "<figure><img src=\"data:image/png;base64," << base64(read_bytes(f.png_path))
+  out << "<figure><img src=\"" << html_escape(image_source(f, out_dir, self_contained))
       << "\" width=\"" << info.width << "\" height=\"" << info.height << "\" alt=\""
       << html_escape(f.caption.empty() ? name : f.caption) << "\" title=\"" << html_escape(name)
       << "\"><figcaption>" << html_escape(f.caption) << " <span class=\"file\">("
@@ -193,7 +221,7 @@ ProvenanceEntry describe_input(const std::string& kind, const std::string& path,
   return e;
 }
 
-std::string render_report(const Report& report) {
+std::string render_report(const Report& report, const std::string& out_dir) {
   std::ostringstream out;
   std::set<std::string> ids;
   out << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -225,7 +253,7 @@ std::string render_report(const Report& report) {
     out << "<section>\n<h2 id=\"" << section_ids[i] << "\">" << html_escape(s.title) << "</h2>\n";
     paragraphs(out, s.text);
     for (const auto& t : s.tables) table(out, t, ids);
-    for (const auto& f : s.figures) figure(out, f);
+    for (const auto& f : s.figures) figure(out, f, out_dir, report.self_contained);
     out << "</section>\n";
   }
 
@@ -246,7 +274,7 @@ std::string render_report(const Report& report) {
 
 std::string write_report(const std::string& out_dir, const Report& report) {
   const std::string path = (std::filesystem::path(out_dir) / "index.html").string();
-  write_text_atomically(path, render_report(report));
+  write_text_atomically(path, render_report(report, out_dir));
   return path;
 }
 

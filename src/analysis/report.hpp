@@ -50,11 +50,16 @@ struct Report {
   std::vector<std::string> command;  // the command line that made it
   std::vector<ReportSection> sections;
   std::vector<ProvenanceEntry> provenance;
+  // Figures inside the page as their PNG data (one file to mail, ~1.3x the
+  // PNGs' bytes) instead of links to the PNG files beside it; figures outside
+  // the page's folder are always inside.
+  bool self_contained = false;
 };
 
-// Renders the page. Throws an Error naming the figure if a PNG is missing or
-// invalid, or the table whose row length does not match its header.
-std::string render_report(const Report& report);
+// Renders the page to be written into `out_dir`. Throws an Error naming the
+// figure if a PNG is missing or invalid, or the table whose row length does
+// not match its header.
+std::string render_report(const Report& report, const std::string& out_dir);
 
 // Writes <out_dir>/index.html atomically (rank-local) and returns its path.
 std::string write_report(const std::string& out_dir, const Report& report);

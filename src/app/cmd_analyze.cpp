@@ -53,6 +53,9 @@ void add_analyze_command(CLI::App& app, std::function<void()>& run) {
                   "further inputs to list in the report, as KIND=PATH (e.g. 'dataset "
                   "config=inputs/bling30.yaml')");
   cmd->add_flag("--force", o.force, "redo an analysis that is complete for these caches");
+  cmd->add_flag("--self-contained", o.self_contained_report,
+                "put the figures inside index.html (one file to send; by default it links "
+                "the PNG files in figures/ beside it)");
   run = [args] {
     auto& opt = args->opt;
     if (!args->years.empty())

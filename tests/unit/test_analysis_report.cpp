@@ -87,7 +87,10 @@ TEST(AnalysisReport, HoldsFiguresTablesAndProvenance) {
   EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
   EXPECT_NE(html.find("<title>fluxrecon analysis &lt;test&gt; &amp; check</title>"),
             std::string::npos);
-  EXPECT_EQ(count_of(html, "<img src=\"data:image/png;base64,iVBORw0KGgo"), 3u);  // PNG magic
+  // The figures beside the page are linked, not copied into it.
+  EXPECT_EQ(count_of(html, "<img src=\"data:"), 0u);
+  for (const char* png : {"loss_lstm.png", "rmse.png", "map.png"})
+    EXPECT_NE(html.find(std::string("<img src=\"") + png + "\""), std::string::npos) << png;
   EXPECT_EQ(count_of(html, "<table id="), 3u);  // two metric tables + provenance
   EXPECT_NE(html.find("<table id=\"metrics-overall\">"), std::string::npos);
   EXPECT_NE(html.find("<td>XGBoost</td><td>0.35</td><td>0.93</td>"), std::string::npos);
@@ -101,6 +104,25 @@ TEST(AnalysisReport, HoldsFiguresTablesAndProvenance) {
   // No temporary file left.
   for (const auto& e : fs::directory_iterator(dir))
     EXPECT_EQ(e.path().filename().string().find(".part-"), std::string::npos);
+}
+
+// --self-contained: every figure inside the page as PNG data; a figure from
+// outside the page's folder (explain's) is inside it in either case.
+TEST(AnalysisReport, SelfContainedPagesCarryTheirFigures) {
+  const auto dir = test_util::shared_temp_dir("report_self_contained");
+  auto r = sample_report(dir);
+  r.self_contained = true;
+  std::string html = slurp(fa::write_report(dir, r));
+  EXPECT_EQ(count_of(html, "<img src=\"data:image/png;base64,iVBORw0KGgo"), 3u);  // PNG magic
+  const auto page_dir = dir + "/page";
+  fs::create_directories(page_dir + "/figures");
+  fs::copy_file(dir + "/map.png", page_dir + "/figures/map 1.png",
+                fs::copy_options::overwrite_existing);
+  r = sample_report(dir);
+  r.sections[1].figures[0].png_path = page_dir + "/figures/map 1.png";
+  html = slurp(fa::write_report(page_dir, r));
+  EXPECT_NE(html.find("<img src=\"figures/map%201.png\""), std::string::npos);
+  EXPECT_EQ(count_of(html, "<img src=\"data:image/png;base64,iVBORw0KGgo"), 2u);  // from ../
 }
 
 TEST(AnalysisReport, BadInputsAreErrorsAndWriteNothing) {
@@ -145,7 +167,9 @@ TEST(AnalysisReport, LoadsInHeadlessChromium) {
   EXPECT_EQ(dom.find("<p class=\"broken\">"), std::string::npos);
 
   // The check sees a broken image: corrupt one figure's data.
-  std::string broken = slurp(page);
+  auto contained = sample_report(dir);
+  contained.self_contained = true;
+  std::string broken = slurp(fa::write_report(dir, contained));
   const auto at = broken.find("base64,") + 7;
   broken.replace(at, 400, std::string(400, 'A'));
   const std::string broken_page = dir + "/broken.html";
