@@ -24,6 +24,7 @@
 #include "core/mpi_util.hpp"
 #include "core/progress.hpp"
 #include "core/timer.hpp"
+#include "data/grid.hpp"
 
 namespace fluxrecon::analysis {
 namespace {
@@ -456,7 +457,8 @@ AnalyzeSummary analyze(const AnalyzeOptions& options, MPI_Comm comm) {
       }
       std::vector<double> area = b.area;
       if (area.empty()) {
-        if (centre_areas.empty()) centre_areas = cell_areas_from_centres(b.lat, b.lon, ny, nx);
+        if (centre_areas.empty())
+          centre_areas = data::cell_areas_from_centres(b.lat, b.lon, ny, nx);
         area.assign(centre_areas.begin() + static_cast<std::ptrdiff_t>(row_begin) * nx,
                     centre_areas.begin() + static_cast<std::ptrdiff_t>(row_begin + rows) * nx);
       }

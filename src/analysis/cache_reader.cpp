@@ -20,9 +20,6 @@ namespace fluxrecon::analysis {
 namespace fc = io::flux_cache;
 namespace {
 
-constexpr double kEarthRadius = 6371229.0;  // m, as NEMO
-constexpr double kDegToRad = M_PI / 180.0;
-
 std::string required_text(const io::GridFile& f, const std::string& var, const std::string& name) {
   const auto v = f.text_attribute(var, name);
   FR_REQUIRE(v && !v->empty(), "cache '", f.path(),
@@ -336,39 +333,6 @@ FluxBlock flux_block(const CacheBlock& block, std::vector<double> area) {
   f.area = std::move(area);
   f.month_seconds = block.info.month_seconds;
   return f;
-}
-
-std::vector<double> cell_areas_from_centres(const std::vector<float>& lat,
-                                            const std::vector<float>& lon, int ny, int nx) {
-  FR_REQUIRE(ny > 0 && nx > 0 && lat.size() == static_cast<std::size_t>(ny) * nx &&
-                 lon.size() == lat.size(),
-             "cell areas: ", lat.size(), " latitudes and ", lon.size(), " longitudes for a ", ny,
-             " x ", nx, " grid");
-  auto at = [&](int j, int i) { return static_cast<std::size_t>(j) * nx + i; };
-  auto distance = [&](std::size_t a, std::size_t b) {  // haversine, m
-    const double p1 = lat[a] * kDegToRad, p2 = lat[b] * kDegToRad;
-    const double dp = p2 - p1, dl = (lon[b] - lon[a]) * kDegToRad;
-    const double h = std::sin(dp / 2) * std::sin(dp / 2) +
-                     std::cos(p1) * std::cos(p2) * std::sin(dl / 2) * std::sin(dl / 2);
-    return 2.0 * kEarthRadius * std::asin(std::min(1.0, std::sqrt(h)));
-  };
-  // Cell width towards the neighbours along one axis: half the distance
-  // between the two neighbours, or the one available neighbour at an edge.
-  auto width = [&](int j, int i, int dj, int di, int n, int pos) {
-    if (n == 1) return std::nan("");
-    if (pos == 0) return distance(at(j, i), at(j + dj, i + di));
-    if (pos == n - 1) return distance(at(j - dj, i - di), at(j, i));
-    return 0.5 * distance(at(j - dj, i - di), at(j + dj, i + di));
-  };
-  std::vector<double> area(lat.size());
-  for (int j = 0; j < ny; ++j)
-    for (int i = 0; i < nx; ++i) {
-      const double e1 = width(j, i, 0, 1, nx, i), e2 = width(j, i, 1, 0, ny, j);
-      FR_REQUIRE(std::isfinite(e1) && std::isfinite(e2), "cell areas: a ", ny, " x ", nx,
-                 " grid has no neighbours to measure its cells by");
-      area[at(j, i)] = e1 * e2;
-    }
-  return area;
 }
 
 }  // namespace fluxrecon::analysis

@@ -97,11 +97,4 @@ FluxBlock flux_block(const CacheBlock& block, std::vector<double> area);
 // "mmol m-2 d-1" ...). Throws an Error naming `what` for anything else.
 double flux_units_to_mol_m2_s(const std::string& units, const std::string& what);
 
-// Cell areas (m^2) of a grid from its centres, as NEMO's e1t * e2t: the
-// great-circle distances between the midpoints towards the neighbours in x
-// and in y (extrapolated at the edges). For caches, whose inputs' e1t/e2t are
-// not at hand. lat/lon: [ny][nx] degrees.
-std::vector<double> cell_areas_from_centres(const std::vector<float>& lat,
-                                            const std::vector<float>& lon, int ny, int nx);
-
 }  // namespace fluxrecon::analysis

@@ -3,7 +3,6 @@
 #include <memory>
 
 #include "app/commands.hpp"
-#include "app/synth_options.hpp"
 #include "core/atomic_file.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
@@ -11,39 +10,9 @@
 #include "core/mpi_util.hpp"
 #include "data/dataset.hpp"
 #include "data/synth.hpp"
+#include "data/synth_options.hpp"
 
 namespace fluxrecon::app {
-
-data::SynthOptions synth_options(const config::Config& cfg, const std::string& out, bool force) {
-  FR_REQUIRE(cfg.get<std::string>("dataset.source") == "synthetic", cfg.origin(),
-             ": key 'dataset.source' must be 'synthetic' for fluxrecon synth, found '",
-             cfg.get<std::string>("dataset.source"), "'");
-  data::SynthOptions o;
-  o.out_dir = out;
-  o.force = force;
-  o.prefix = cfg.get<std::string>("synth.prefix");
-  o.nx = cfg.get<int>("synth.nx");
-  o.ny = cfg.get<int>("synth.ny");
-  o.first_year = cfg.get<int>("synth.first_year");
-  o.last_year = cfg.get<int>("synth.last_year");
-  o.seed = cfg.get<unsigned long long>("synth.seed");
-  o.spinup_years = cfg.get<int>("synth.spinup_years");
-  o.orca_halo = cfg.get<bool>("synth.orca_halo");
-  o.format = cfg.get<std::string>("synth.format");
-  o.experiments.clear();
-  for (const auto& name : cfg.keys("experiments")) {
-    o.experiments.push_back({name, cfg.get<double>("experiments." + name + ".wind_factor")});
-    // prepare must find what synth writes.
-    const std::string expected = o.prefix + "_" + name + "_{year}.nc";
-    const auto pattern = cfg.get<std::string>("experiments." + name + ".pattern");
-    FR_REQUIRE(pattern == expected, cfg.origin(), ": key 'experiments.", name, ".pattern' is '",
-               pattern, "' but synth writes '", expected, "'");
-  }
-  FR_REQUIRE(o.last_year >= o.first_year, cfg.origin(), ": key 'synth.last_year' (", o.last_year,
-             ") is before 'synth.first_year' (", o.first_year, ")");
-  data::validate(o);
-  return o;
-}
 
 void add_synth_command(CLI::App& app, std::function<void()>& run) {
   struct Args {
@@ -65,7 +34,7 @@ void add_synth_command(CLI::App& app, std::function<void()>& run) {
     std::string resolved;
     all_ranks_agree(MPI_COMM_WORLD, [&] {
       const auto cfg = config::Config::load(args->config, data::dataset_schema());
-      o = synth_options(cfg, args->out, args->force);
+      o = data::synth_options(cfg, args->out, args->force);
       resolved = cfg.to_yaml();
     });
     const auto s = data::generate_testbed(o, MPI_COMM_WORLD);

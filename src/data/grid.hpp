@@ -63,4 +63,11 @@ std::vector<std::int64_t> select_locations(const Grid& grid, const Region& regio
 // The hash used for the draw (exposed for tests).
 std::uint64_t location_key(unsigned long long seed, std::int64_t grid_index);
 
+// Cell areas (m^2) of a grid from its centres, as NEMO's e1t * e2t: the
+// great-circle distances between the midpoints towards the neighbours in x
+// and in y (extrapolated at the edges). For caches, whose inputs' e1t/e2t are
+// not at hand. lat/lon: [ny][nx] degrees.
+std::vector<double> cell_areas_from_centres(const std::vector<float>& lat,
+                                            const std::vector<float>& lon, int ny, int nx);
+
 }  // namespace fluxrecon::data

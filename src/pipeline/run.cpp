@@ -9,7 +9,6 @@
 #include <sstream>
 
 #include "analysis/analyze.hpp"
-#include "app/synth_options.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -17,6 +16,7 @@
 #include "core/timer.hpp"
 #include "data/prepare.hpp"
 #include "data/synth.hpp"
+#include "data/synth_options.hpp"
 #include "explain/explain.hpp"
 #include "models/registry.hpp"
 #include "recon/reconstruct.hpp"
@@ -66,7 +66,7 @@ void run_stage(Context& ctx, const std::string& name, Body body) {
 }
 
 void synth_stage(Context& ctx, StageRecord& record) {
-  const auto o = app::synth_options(ctx.rc.dataset, ctx.rc.layout.data(), ctx.opt.force);
+  const auto o = data::synth_options(ctx.rc.dataset, ctx.rc.layout.data(), ctx.opt.force);
   const auto s = data::generate_testbed(o, ctx.comm);
   all_ranks_agree(ctx.comm, [&] {
     if (mpi::rank(ctx.comm) == 0)

@@ -5,10 +5,10 @@
 #include <set>
 #include <utility>
 
-#include "app/synth_options.hpp"
 #include "core/error.hpp"
 #include "data/dataset.hpp"
 #include "data/synth.hpp"
+#include "data/synth_options.hpp"
 #include "models/registry.hpp"
 #include "tune/search_space.hpp"
 
@@ -214,7 +214,7 @@ RunConfig load_run_config(const std::string& path, const std::string& out_overri
              ": key 'output' is empty: name the output folder there or give --out");
 
   rc.synthesize = p.get<bool>("synthesize");
-  if (rc.synthesize) app::synth_options(rc.dataset, rc.layout.data(), false);  // checks it
+  if (rc.synthesize) data::synth_options(rc.dataset, rc.layout.data(), false);  // checks it
   rc.data_dir = resolve(p.get<std::string>("data_directory"));
   if (rc.data_dir.empty() && rc.synthesize) rc.data_dir = rc.layout.data();
   const auto d = data::load_dataset(rc.dataset, rc.data_dir);

@@ -4,10 +4,10 @@
 #include <cmath>
 #include <cstdint>
 
-#include "analysis/cache_reader.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/mpi_util.hpp"
+#include "data/grid.hpp"
 
 namespace fluxrecon::recon {
 namespace {
@@ -48,7 +48,7 @@ std::vector<double> areas_from_centres(io::GridFile& file, const data::DatasetDe
   all_ranks_agree(comm, [&] {
     if (rows == 0) return;
     const std::vector<float> lat_f(lat.begin(), lat.end()), lon_f(lon.begin(), lon.end());
-    const auto with_halo = analysis::cell_areas_from_centres(lat_f, lon_f, h1 - h0, g.nx);
+    const auto with_halo = data::cell_areas_from_centres(lat_f, lon_f, h1 - h0, g.nx);
     const auto first = with_halo.begin() + static_cast<std::ptrdiff_t>(g.row_begin - h0) * g.nx;
     area.assign(first, first + static_cast<std::ptrdiff_t>(rows) * g.nx);
   });

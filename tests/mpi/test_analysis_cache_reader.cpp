@@ -13,6 +13,7 @@
 #include "analysis/cache_reader.hpp"
 #include "analysis/metrics.hpp"
 #include "core/error.hpp"
+#include "data/grid.hpp"
 #include "io/nc_writer.hpp"
 #include "support/error_text.hpp"
 #include "support/mpi_test_util.hpp"
@@ -140,7 +141,7 @@ TEST(AnalysisCacheReader, ReadsBlocksOfACache) {
       }
 
   // Metrics from the cache equal metrics from the same numbers directly.
-  const auto area_all = fa::cell_areas_from_centres(b.lat, b.lon, kNy, kNx);
+  const auto area_all = fluxrecon::data::cell_areas_from_centres(b.lat, b.lon, kNy, kNx);
   std::vector<double> area(area_all.begin() + begin * kNx, area_all.begin() + (begin + rows) * kNx);
   const fa::Metrics got =
       fa::metrics_of(fa::total(fa::reduce_year(fa::flux_block(b, area), MPI_COMM_WORLD, path)));
@@ -227,7 +228,7 @@ TEST(AnalysisCacheReader, CellAreasMatchTheSphere) {
       lat.push_back(static_cast<float>(-59.5 + j));
       lon.push_back(static_cast<float>(0.5 + i));
     }
-  const auto area = fa::cell_areas_from_centres(lat, lon, ny, nx);
+  const auto area = fluxrecon::data::cell_areas_from_centres(lat, lon, ny, nx);
   const double r = 6371229.0, d = M_PI / 180.0;
   double total = 0;
   for (int j = 0; j < ny; ++j) {
@@ -237,7 +238,9 @@ TEST(AnalysisCacheReader, CellAreasMatchTheSphere) {
   }
   const double band = 2 * M_PI * r * r * 2 * std::sin(60 * d);
   EXPECT_NEAR(total, band, 2e-4 * band);
-  EXPECT_NE(error_of([&] { fa::cell_areas_from_centres(lat, lon, ny, nx + 1); }).find("grid"),
+  EXPECT_NE(error_of([&] {
+              fluxrecon::data::cell_areas_from_centres(lat, lon, ny, nx + 1);
+            }).find("grid"),
             std::string::npos);
 }
 

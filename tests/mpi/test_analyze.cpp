@@ -18,6 +18,7 @@
 #include "analysis/cache_reader.hpp"
 #include "analysis/png_info.hpp"
 #include "core/error.hpp"
+#include "data/grid.hpp"
 #include "support/error_text.hpp"
 #include "support/flux_caches.hpp"
 #include "support/headless_chromium.hpp"
@@ -136,7 +137,7 @@ std::vector<double> centre_areas(const FluxCacheSpec& s) {
       lat.push_back(static_cast<float>(test_util::cache_lat(s, j)));
       lon.push_back(static_cast<float>(test_util::cache_lon(s, i)));
     }
-  return fa::cell_areas_from_centres(lat, lon, s.ny, s.nx);
+  return fluxrecon::data::cell_areas_from_centres(lat, lon, s.ny, s.nx);
 }
 
 void expect_metrics(const std::map<std::string, double>& row, const Reference& ref,

@@ -16,6 +16,7 @@
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "data/dataset.hpp"
+#include "data/grid.hpp"
 #include "data/prepare.hpp"
 #include "io/flux_cache_format.hpp"
 #include "io/sample_store.hpp"
@@ -668,7 +669,8 @@ TEST(Reconstruct, CellAreasFromCentresWithoutMetrics) {
     const Cache all = read_cache(out + "/all/" + name), one = read_cache(out + "/one/" + name);
     EXPECT_EQ(all.area_source, "computed from cell centres") << grid;
     EXPECT_EQ(all.area, one.area) << grid;
-    EXPECT_EQ(all.area, analysis::cell_areas_from_centres(all.lat, all.lon, kNy, kNx)) << grid;
+    EXPECT_EQ(all.area, fluxrecon::data::cell_areas_from_centres(all.lat, all.lon, kNy, kNx))
+        << grid;
     EXPECT_NEAR(sum(all.area) / kSphere, 1.0, 0.02) << grid;
     int nc = -1, v = -1;
     EXPECT_EQ(

@@ -7,10 +7,10 @@
 #include "core/config.hpp"
 #include "data/synth.hpp"
 
-namespace fluxrecon::app {
+namespace fluxrecon::data {
 
 // Throws a fluxrecon::Error naming the dataset file and key when the dataset
 // is not synthetic or its synth block is unusable.
-data::SynthOptions synth_options(const config::Config& cfg, const std::string& out, bool force);
+SynthOptions synth_options(const config::Config& cfg, const std::string& out, bool force);
 
-}  // namespace fluxrecon::app
+}  // namespace fluxrecon::data
