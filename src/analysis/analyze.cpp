@@ -537,4 +537,16 @@ AnalyzeSummary analyze(const AnalyzeOptions& options, MPI_Comm comm) {
   return summary;
 }
 
+std::string analyze_summary_line(const AnalyzeSummary& s) {
+  if (s.reused) return concat("analyze: nothing to do; the report is ", s.report_path);
+  return concat(
+      "analyze: read ", s.caches, " cache(s) of ", s.sets, " model/region/experiment set(s)",
+      s.baseline ? " and the climatology baseline" : " (no baseline)", ", wrote ", s.metric_rows,
+      " metric rows and ", s.figures, " figures in ", log::seconds(s.seconds),
+      " (reading and reducing ", log::seconds(s.read_seconds), ", ",
+      static_cast<long long>(s.read_seconds > 0 ? s.cell_months / s.read_seconds : 0),
+      " cell-months/s; figures and report ", log::seconds(s.output_seconds),
+      "); report: ", s.report_path);
+}
+
 }  // namespace fluxrecon::analysis

@@ -78,5 +78,8 @@ struct AnalyzeSummary {
 // a region without any valid cell, a --samples folder without train.h5 or
 // with an unreadable one, a model named like the baseline (climatology).
 AnalyzeSummary analyze(const AnalyzeOptions& options, MPI_Comm comm);
+// The one-line summary of an analyze run (the subcommand's and the pipeline
+// stage's).
+std::string analyze_summary_line(const AnalyzeSummary& summary);
 
 }  // namespace fluxrecon::analysis

@@ -63,18 +63,7 @@ void add_analyze_command(CLI::App& app, std::function<void()>& run) {
         std::tie(opt.first_year, opt.last_year) = parse_year_range(args->years, "analyze: --years");
       });
     const auto s = analysis::analyze(opt, MPI_COMM_WORLD);
-    if (s.reused) {
-      log::summary("analyze: nothing to do; the report is ", s.report_path);
-      return;
-    }
-    log::summary(
-        "analyze: read ", s.caches, " cache(s) of ", s.sets, " model/region/experiment set(s)",
-        s.baseline ? " and the climatology baseline" : " (no baseline)", ", wrote ", s.metric_rows,
-        " metric rows and ", s.figures, " figures in ", log::seconds(s.seconds),
-        " (reading and reducing ", log::seconds(s.read_seconds), ", ",
-        static_cast<long long>(s.read_seconds > 0 ? s.cell_months / s.read_seconds : 0),
-        " cell-months/s; figures and report ", log::seconds(s.output_seconds),
-        "); report: ", s.report_path);
+    log::summary(analysis::analyze_summary_line(s));
   };
 }
 

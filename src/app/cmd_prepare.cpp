@@ -68,14 +68,7 @@ void add_prepare_command(CLI::App& app, std::function<void()>& run) {
     log::info("prepare: dataset ", args->config, " -> ", args->out, " on ", mpi::size(),
               " rank(s)");
     const auto s = data::prepare(cfg, opt, MPI_COMM_WORLD);
-    int written = 0, reused = 0;
-    for (const auto& set : s.sets) (set.reused ? reused : written)++;
-    const double mb = static_cast<double>(s.bytes_read) / 1e6;
-    log::summary("prepare: wrote ", written, " set(s) (", reused, " already complete) with ",
-                 s.samples, " samples to ", args->out, " in ", log::seconds(s.seconds), " (",
-                 static_cast<long long>(s.seconds > 0 ? s.samples / s.seconds : 0),
-                 " samples/s; read ", static_cast<long long>(mb), " MB at ",
-                 static_cast<long long>(s.read_seconds > 0 ? mb / s.read_seconds : 0), " MB/s)");
+    log::summary(data::prepare_summary_line(s, args->out));
   };
 }
 

@@ -83,16 +83,7 @@ void add_reconstruct_command(CLI::App& app, std::function<void()>& run) {
     opt.batch = args->batch;
     opt.chunk_points = args->chunk_points;
     const auto s = recon::reconstruct(cfg, opt, MPI_COMM_WORLD);
-    std::string names;
-    for (const auto& n : s.models) names += (names.empty() ? "" : ",") + n;
-    log::summary("reconstruct: wrote ", s.caches_written, " cache(s) (", s.caches_reused,
-                 " already complete) for ", names, " to ", args->out, " in ",
-                 log::seconds(s.seconds), ": ", s.samples, " windows, ",
-                 static_cast<long long>(s.seconds > 0 ? s.samples / s.seconds : 0),
-                 " samples/s overall, ",
-                 static_cast<long long>(s.predict_seconds > 0 ? s.samples / s.predict_seconds : 0),
-                 " samples/s in prediction; read ", log::seconds(s.read_seconds), ", write ",
-                 log::seconds(s.write_seconds), "; ", s.groups, " rank group(s)");
+    log::summary(recon::reconstruct_summary_line(s, args->out));
   };
 }
 

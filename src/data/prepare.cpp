@@ -578,4 +578,15 @@ PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI
   return summary;
 }
 
+std::string prepare_summary_line(const PrepareSummary& s, const std::string& out_dir) {
+  int written = 0, reused = 0;
+  for (const auto& set : s.sets) (set.reused ? reused : written)++;
+  const double mb = static_cast<double>(s.bytes_read) / 1e6;
+  return concat("prepare: wrote ", written, " set(s) (", reused, " already complete) with ",
+                s.samples, " samples to ", out_dir, " in ", log::seconds(s.seconds), " (",
+                static_cast<long long>(s.seconds > 0 ? s.samples / s.seconds : 0),
+                " samples/s; read ", static_cast<long long>(mb), " MB at ",
+                static_cast<long long>(s.read_seconds > 0 ? mb / s.read_seconds : 0), " MB/s)");
+}
+
 }  // namespace fluxrecon::data

@@ -38,6 +38,10 @@ struct PrepareSummary {
 };
 
 // Collective over `comm`.
+// The one-line summary of a prepare run (the subcommand's and the pipeline
+// stage's).
+std::string prepare_summary_line(const PrepareSummary& summary, const std::string& out_dir);
+
 PrepareSummary prepare(const config::Config& dataset_config, const PrepareOptions& options,
                        MPI_Comm comm);
 

@@ -84,13 +84,11 @@ void prepare_stage(Context& ctx, StageRecord& record) {
   o.force = ctx.opt.force;
   log::info("prepare: dataset ", ctx.rc.dataset_path, " -> ", o.out_dir);
   const auto s = data::prepare(ctx.rc.dataset, o, ctx.comm);
-  int written = 0, reused = 0;
-  for (const auto& set : s.sets) (set.reused ? reused : written)++;
+  int written = 0;
+  for (const auto& set : s.sets) written += set.reused ? 0 : 1;
   record.written = concat(written, " set(s)");
   record.reused = written == 0;
-  log::info("prepare: wrote ", written, " set(s) (", reused, " already complete) with ", s.samples,
-            " samples to ", o.out_dir, " in ", log::seconds(s.seconds), " (",
-            static_cast<long long>(s.seconds > 0 ? s.samples / s.seconds : 0), " samples/s)");
+  log::info(data::prepare_summary_line(s, o.out_dir));
 }
 
 // The resolved parameters without the header comment naming their origin.
@@ -197,13 +195,7 @@ void reconstruct_stage(Context& ctx, StageRecord& record) {
     o.force = models == &fresh;
     const auto s = recon::reconstruct(ctx.rc.dataset, o, ctx.comm);
     written += s.caches_written;
-    std::string names;
-    for (const auto& n : s.models) names += (names.empty() ? "" : ",") + n;
-    log::info("reconstruct: wrote ", s.caches_written, " cache(s) (", s.caches_reused,
-              " already complete) for ", names, " to ", o.out_dir, " in ", log::seconds(s.seconds),
-              ": ", s.samples, " windows, ",
-              static_cast<long long>(s.seconds > 0 ? s.samples / s.seconds : 0), " samples/s; ",
-              s.groups, " rank group(s)");
+    log::info(recon::reconstruct_summary_line(s, o.out_dir));
   }
   record.written = concat(written, " cache(s)");
   record.reused = written == 0;
@@ -257,9 +249,7 @@ void analyze_stage(Context& ctx, StageRecord& record) {
   record.reused = s.reused;
   ctx.summary.report_path = absolute(s.report_path);
   if (s.reused) return;
-  log::info("analyze: read ", s.caches, " cache(s) of ", s.sets,
-            " model/region/experiment set(s), wrote ", s.figures, " figure(s) and ", s.metric_rows,
-            " metric row(s) in ", log::seconds(s.seconds), "; report ", s.report_path);
+  log::info(analysis::analyze_summary_line(s));
 }
 
 // run_summary.json next to the outputs: the stages, their times and outputs.

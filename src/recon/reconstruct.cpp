@@ -491,4 +491,17 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
   return summary;
 }
 
+std::string reconstruct_summary_line(const ReconstructSummary& s, const std::string& out_dir) {
+  std::string names;
+  for (const auto& n : s.models) names += (names.empty() ? "" : ",") + n;
+  return concat("reconstruct: wrote ", s.caches_written, " cache(s) (", s.caches_reused,
+                " already complete) for ", names, " to ", out_dir, " in ", log::seconds(s.seconds),
+                ": ", s.samples, " windows, ",
+                static_cast<long long>(s.seconds > 0 ? s.samples / s.seconds : 0),
+                " samples/s overall, ",
+                static_cast<long long>(s.predict_seconds > 0 ? s.samples / s.predict_seconds : 0),
+                " samples/s in prediction; read ", log::seconds(s.read_seconds), ", write ",
+                log::seconds(s.write_seconds), "; ", s.groups, " rank group(s)");
+}
+
 }  // namespace fluxrecon::recon

@@ -53,6 +53,10 @@ struct ReconstructSummary {
 // Collective over `comm`. Throws a collective fluxrecon::Error for bad input
 // (unknown model, region or experiment, a model trained with other features
 // or window length, a year outside the data, a missing previous year).
+// The one-line summary of a reconstruct run (the subcommand's and the
+// pipeline stage's).
+std::string reconstruct_summary_line(const ReconstructSummary& summary, const std::string& out_dir);
+
 ReconstructSummary reconstruct(const config::Config& dataset, const ReconstructOptions& options,
                                MPI_Comm comm);
 
