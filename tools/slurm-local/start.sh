@@ -8,8 +8,8 @@
 # It waits until the node is idle (SLURM_LOCAL_TIMEOUT seconds, default 60).
 # The node gets this machine's CPUs and memory (slurmd -C); SLURM_LOCAL_CPUS=N
 # declares N CPUs instead (more than there are: jobscripts asking for 16
-# ranks run on a laptop, oversubscribed). Must run as root (SlurmUser=root, as
-# in DEPS.md's recipe) unless SLURM_LOCAL_USER names the user to run as.
+# ranks run on a laptop, oversubscribed). Runs as root (slurmd starts the jobs
+# as their users); SLURM_LOCAL_PORT, SLURM_LOCAL_CRED_EXPIRE: see below.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 usage="usage: $0 DIR   (a scratch folder for every file of the private SLURM)"
@@ -25,11 +25,11 @@ for b in munged slurmctld slurmd sinfo scontrol srun; do
 done
 # munged's socket path must fit a sockaddr_un (108 bytes).
 [ ${#dir} -le 80 ] || die "DIR '$dir' is too long for munge's socket path (at most 80 characters)"
+[ "$(id -u)" -eq 0 ] || die "needs root (slurmd and munged run as root here); run it with sudo"
 if [ -f "$dir/pids/slurmctld.pid" ] && kill -0 "$(cat "$dir/pids/slurmctld.pid")" 2>/dev/null; then
   die "already running under $dir (pid $(cat "$dir/pids/slurmctld.pid")); stop it first: $here/stop.sh $dir"
 fi
 
-user="${SLURM_LOCAL_USER:-$(id -un)}"
 host="$(hostname -s)"
 mkdir -p "$dir"/{munge,spool,state,log,pids}
 chmod 700 "$dir/munge"  # munged refuses a key or socket folder that others can write
@@ -69,7 +69,7 @@ ClusterName=fluxrecon-local
 SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$port
 SlurmdPort=$((port + 1))
-SlurmUser=$user
+SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
@@ -132,12 +132,17 @@ state=""
 while [ $SECONDS -lt $deadline ]; do
   state="$(sinfo -h -n "$host" -o %t 2>/dev/null | head -n 1 || true)"
   case "$state" in idle | mix | alloc) break ;; esac
+  dead=""  # a daemon that died (a port taken, a bad line in slurm.conf) ends the wait
+  for d in slurmctld slurmd; do
+    if [ -f "$dir/pids/$d.pid" ] && ! kill -0 "$(cat "$dir/pids/$d.pid")" 2>/dev/null; then dead="$d"; fi
+  done
+  [ -z "$dead" ] || { state="$dead died"; break; }
   sleep 0.5
 done
 case "$state" in
   idle | mix | alloc) ;;
   *)
-    echo "slurm-local: node $host is not idle after ${timeout_s} s (state '${state:-unknown}')" >&2
+    echo "slurm-local: node $host is not idle after $((timeout_s + SECONDS - deadline)) s (state '${state:-unknown}')" >&2
     for f in slurmctld slurmd munged; do
       echo "--- last lines of $dir/log/$f.log:" >&2
       tail -n 5 "$dir/log/$f.log" >&2 2>/dev/null || true
