@@ -72,7 +72,7 @@ if [ ${#stale[@]} -gt 0 ] && [ -n "$years" ]; then
       for c in "${stale[1]}/${m}_"*"_$y.nc"; do
         if [ -f "$c" ] && [ "$mf" -nt "$c" ]; then
           log "removing $c: older than $mf (the model was trained again)"
-          rm -f "$c"
+          rm -f "$c" "$(dirname "$c")/.$(basename "$c").seal"  # the file and its completeness seal
         fi
       done
     done
@@ -97,7 +97,7 @@ fi
 if [ ${#fresh[@]} -gt 0 ] && [ "${SLURM_RESTART_COUNT:-0}" = 0 ]; then
   for f in "$(model_file "${fresh[0]}" "${fresh[1]}")" "${fresh[0]}/${fresh[1]}_config.yaml" \
     "${fresh[0]}/${fresh[1]}_checkpoint.h5"; do
-    [ -e "$f" ] && { log "removing $f: trained with other parameters"; rm -f "$f"; }
+    [ -e "$f" ] && { log "removing $f: trained with other parameters"; rm -f "$f" "$(dirname "$f")/.$(basename "$f").seal"; }
   done
 fi
 
