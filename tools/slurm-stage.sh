@@ -21,7 +21,30 @@ set -euo pipefail
 log() { echo "slurm-stage [$(date '+%F %T')] $*"; }
 die() { echo "slurm-stage: error: $*" >&2; exit 1; }
 
-max_requeues=3 year_groups="" stale=() explain_stale=() fresh=()
+# SLURM's warning may come at any time (with a short limit even before the
+# step starts), so its handler is set first: a step that finished needs
+# nothing; else the job is requeued and this attempt ends.
+job="${SLURM_JOB_ID:-none}"
+[ -n "${SLURM_ARRAY_TASK_ID:-}" ] && job="${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"
+attempt=$(( ${SLURM_RESTART_COUNT:-0} + 1 ))
+max_requeues=3 step="" requeued=0
+near_time_limit() {
+  if [ -n "$step" ] && ! kill -0 "$step" 2>/dev/null; then return 0; fi
+  if [ "$attempt" -le "$max_requeues" ]; then
+    log "time limit near: requeueing job $job (requeue $attempt of $max_requeues); the next attempt resumes"
+    if scontrol requeue "$job"; then
+      requeued=1
+      [ -n "$step" ] || exit 0  # nothing started: SLURM ends this attempt
+    else
+      log "scontrol requeue $job failed: the job will end TIMEOUT; submit the stage again"
+    fi
+  else
+    log "time limit near after $max_requeues requeue(s): giving up; the job ends TIMEOUT and the jobs after it are cancelled. Raise its time limit (or --max-requeues) and submit the pipeline again: complete outputs are kept"
+  fi
+}
+trap near_time_limit USR1
+
+year_groups="" stale=() explain_stale=() fresh=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --max-requeues) max_requeues="$2"; shift 2 ;;
@@ -103,27 +126,16 @@ fi
 
 export OMP_NUM_THREADS="${SLURM_CPUS_PER_TASK:-1}"
 export SRUN_CPUS_PER_TASK="${SLURM_CPUS_PER_TASK:-1}"  # srun >= 22.05 no longer inherits it
-job="${SLURM_JOB_ID:-none}"
-[ -n "${SLURM_ARRAY_TASK_ID:-}" ] && job="${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"
-attempt=$(( ${SLURM_RESTART_COUNT:-0} + 1 ))
 log "job $job attempt $attempt (at most $((max_requeues + 1))) on ${SLURM_JOB_NODELIST:-?}, ${SLURM_NTASKS:-?} rank(s) x $OMP_NUM_THREADS thread(s): $bin ${args[*]}"
-
-step=""
-near_time_limit() {
-  [ -n "$step" ] && kill -0 "$step" 2>/dev/null || return 0  # finished: nothing to redo
-  if [ "$attempt" -le "$max_requeues" ]; then
-    log "time limit near: requeueing job $job (requeue $attempt of $max_requeues); the next attempt resumes"
-    scontrol requeue "$job" || log "scontrol requeue $job failed: the job will end TIMEOUT; submit the stage again"
-  else
-    log "time limit near after $max_requeues requeue(s): giving up; the job ends TIMEOUT and the jobs after it are cancelled. Raise its time limit (or --max-requeues) and submit the pipeline again: complete outputs are kept"
-  fi
-}
-trap near_time_limit USR1
 
 srun "$bin" "${args[@]}" &
 step=$!
 # wait returns early when USR1 arrives; bash keeps the step's status for the last wait.
 while kill -0 "$step" 2>/dev/null; do wait "$step" || true; done
 wait "$step" && rc=0 || rc=$?
+if [ "$requeued" = 1 ]; then
+  log "job $job: this attempt ends here (status $rc); SLURM starts the next one"
+  exit 0
+fi
 [ "$rc" -eq 0 ] || die "job $job: fluxrecon ${args[0]} exited with status $rc"
 log "job $job: fluxrecon ${args[0]} complete"
