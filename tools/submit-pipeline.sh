@@ -23,7 +23,8 @@
 #     --years-per-task N     years per reconstruct array task (default 1)
 #     --array-limit N        at most N reconstruct tasks at once (default: no limit)
 #     --max-requeues N       requeues of a job that reaches its time limit (default 3)
-#     --requeue-lead S       seconds before the time limit that SLURM warns (default 300)
+#     --requeue-lead S       seconds before the time limit that SLURM warns (default 300;
+#                            a quarter of the limit where that is less)
 #     --sbatch-args "ARGS"   more sbatch options for every job (e.g. "--account=X --qos=Y")
 #     --job-prefix NAME      job names NAME-<stage> (default fluxrecon)
 #     --bin PATH             the fluxrecon binary (default FLUXRECON_BIN, else build/fluxrecon)
@@ -74,6 +75,10 @@ per_stage() {  # per_stage ARRAY STAGE [MODEL]: the value for train.MODEL, else 
 }
 while [ $# -gt 0 ]; do
   case "$1" in
+    --wait | --dry-run | -h | --help) ;;
+    *) [ $# -ge 2 ] || die "option '$1' needs a value (see $0 --help)" ;;
+  esac
+  case "$1" in
     --partition) partition="$2"; shift 2 ;;
     --time) set_per_stage time_of --time "$2"; shift 2 ;;
     --ranks) set_per_stage ranks_of --ranks "$2"; shift 2 ;;
@@ -105,6 +110,24 @@ fi
 [ -x "$bin" ] && bin="$(realpath "$bin")"
 out="$(realpath -m "$out")"  # the jobs run elsewhere: absolute paths everywhere
 mkdir_out() { [ "$dry" = 1 ] || mkdir -p "$@"; }
+# seconds LIMIT: a SLURM time limit (M, M:S, H:M:S, D-H, D-H:M, D-H:M:S) in seconds.
+seconds() {
+  local t="$1" d=0 h=0 m=0 s=0 IFS=:
+  case "$t" in UNLIMITED | INFINITE | infinite | unlimited) echo 999999999; return ;; esac
+  [[ "$t" =~ ^[0-9:-]+$ ]] || die "time limit '$t': expected minutes, M:S, H:M:S or D-H[:M[:S]]"
+  if [[ "$t" == *-* ]]; then
+    d="${t%%-*}"; t="${t#*-}"
+    read -r h m s <<< "$t"
+  else
+    local f
+    read -r -a f <<< "$t"
+    case ${#f[@]} in 1) m="${f[0]}" ;; 2) m="${f[0]}" s="${f[1]}" ;; *) h="${f[0]}" m="${f[1]}" s="${f[2]}" ;; esac
+  fi
+  echo $(( 10#${d:-0} * 86400 + 10#${h:-0} * 3600 + 10#${m:-0} * 60 + 10#${s:-0} ))
+}
+for k in "${!time_of[@]}"; do
+  seconds "${time_of[$k]}" > /dev/null || exit 1  # a bad limit, named before anything is submitted
+done
 exec 3>&1  # the dry run's commands; stdout of submit() is the job id
 stage_script="$root/tools/slurm-stage.sh"
 [ -f "$stage_script" ] || die "$stage_script is missing"
@@ -305,9 +328,18 @@ submit() {
   local name="$1" stage="$2" deps="$3" model=""
   shift 3
   [[ "$name" == train-* ]] && model="${name#train-}"
-  local sb=(sbatch --parsable --job-name="$prefix-$name" --time="$(per_stage time_of "$stage" "$model")"
+  local limit limit_s job_lead="$lead"
+  limit="$(per_stage time_of "$stage" "$model")"
+  limit_s="$(seconds "$limit")"
+  # SLURM warns up to 30 s before the lead: a lead near the limit would warn
+  # the job as it starts, so short limits get a quarter of the limit.
+  if [ $((limit_s / 4)) -lt "$lead" ]; then
+    job_lead=$((limit_s / 4))
+    echo "$me: $name: time limit $limit is short for a ${lead} s warning: warned $job_lead s before" >&2
+  fi
+  local sb=(sbatch --parsable --job-name="$prefix-$name" --time="$limit"
     --ntasks="$(per_stage ranks_of "$stage" "$model")" --cpus-per-task="$(per_stage cpus_of "$stage" "$model")"
-    --requeue --signal="B:USR1@$lead" --open-mode=append
+    --requeue --signal="B:USR1@$job_lead" --open-mode=append
     --export="ALL,FLUXRECON_BIN=$bin")
   [ -n "$partition" ] && sb+=(--partition="$partition")
   [ -n "$deps" ] && sb+=(--dependency="afterok:$deps" --kill-on-invalid-dep=yes)
@@ -330,6 +362,17 @@ submit() {
   fi
 }
 record() { submitted+=("$1	$2"); echo "$me: $1: job $2" >&2; }
+# A chain cut short (an sbatch refused) is cancelled, not left half-queued.
+all_submitted=0
+cancel_partial() {
+  [ "$dry" = 0 ] && [ "$all_submitted" = 0 ] && [ ${#submitted[@]} -gt 0 ] || return 0
+  local ids
+  ids="$(printf '%s\n' "${submitted[@]}" | cut -f2 | paste -sd' ')"
+  echo "$me: cancelling the jobs submitted so far: $ids" >&2
+  # shellcheck disable=SC2086
+  scancel $ids || true
+}
+trap cancel_partial EXIT
 
 [ "$dry" = 1 ] && echo "$me: dry run: the sbatch commands (nothing is submitted or written):" >&2
 data_opt=()
@@ -404,6 +447,7 @@ id="$(submit analyze analyze "$analyze_deps" -- -- "${an_args[@]}")"
 record analyze "$id"
 analyze_id="$id"
 
+all_submitted=1
 if [ "$dry" = 1 ]; then
   exit 0
 fi
