@@ -13,6 +13,9 @@ packages=(
   libplplot-dev plplot-driver-cairo libopenblas-dev
   clang libclang-rt-14-dev  # tools/run-sanitized.sh: ASan/UBSan and libFuzzer builds
   chromium  # headless browser test of the analysis report (tests/unit/test_analysis_report.cpp)
+  # tools/slurm-local (a one-node SLURM 22.05 for tests/cli/test_slurm.sh) and
+  # tools/submit-pipeline.sh (python3-yaml reads the pipeline YAML)
+  slurm-wlm slurmctld slurmd slurm-client munge python3-yaml
 )
 
 missing=()
