@@ -109,6 +109,14 @@ io::Normalisation model_normalisation(const json& metadata) {
   return n;
 }
 
+namespace {
+// Attributes "checkpoint", "checkpoint.1", ... hold a checkpoint's JSON.
+constexpr std::size_t kAttributePart = 60000;
+std::string checkpoint_part_name(std::size_t part) {
+  return part == 0 ? "checkpoint" : "checkpoint." + std::to_string(part);
+}
+}  // namespace
+
 void write_model_file(const std::string& path, const ModelFile& file) {
   // Built in memory (HDF5's core driver) and written by us: HDF5 never meets
   // a full disk, whose failed close would leave the file open inside HDF5
@@ -127,7 +135,12 @@ void write_model_file(const std::string& path, const ModelFile& file) {
     io::write_string_attribute(f, "metadata", meta.dump(), path);
     for (const auto& [name, t] : file.weights) write_array(f, name, t.shape, t.values.data(), path);
     if (!file.checkpoint.is_null()) {
-      io::write_string_attribute(f, "checkpoint", file.checkpoint.dump(), path);
+      // In parts: HDF5's compact attributes end at 64 KiB, which a
+      // checkpoint's history passes after a few hundred epochs.
+      const std::string text = file.checkpoint.dump();
+      for (std::size_t at = 0, part = 0; at == 0 || at < text.size(); at += kAttributePart, ++part)
+        io::write_string_attribute(f, checkpoint_part_name(part).c_str(),
+                                   text.substr(at, kAttributePart), path);
       hid_t g = H5Gcreate2(f, "checkpoint", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
       check(g, path, "create group checkpoint");
       for (const auto& [name, v] : file.extra) write_array(g, name, {v.size()}, v.data(), path);
@@ -158,8 +171,13 @@ ModelFile read_model_file(const std::string& path) {
     try {
       hyper = json::parse(read_model_attribute(f, "hyperparameters", path));
       m.metadata = json::parse(read_model_attribute(f, "metadata", path));
-      const auto cp = io::find_string_attribute(f, "checkpoint", path);
-      if (cp) m.checkpoint = json::parse(*cp);
+      std::string checkpoint;
+      for (std::size_t part = 0;; ++part) {
+        const auto text = io::find_string_attribute(f, checkpoint_part_name(part).c_str(), path);
+        if (!text) break;
+        checkpoint += *text;
+      }
+      if (!checkpoint.empty()) m.checkpoint = json::parse(checkpoint);
     } catch (const json::exception& e) {
       FR_FAIL("model file '", path, "': unreadable JSON attribute: ", e.what());
     }

@@ -103,6 +103,18 @@ TEST(ModelRegistry, LoadedNeuralModelPredictsAsItsKernels) {
     EXPECT_EQ(a, b);
   }
   const auto file = model_file(spec, 3);
+  {  // A checkpoint whose history outgrows HDF5's 64 KiB attributes (1000 epochs).
+    auto cp = file;
+    cp.checkpoint = {{"epoch", 1000}, {"history", nlohmann::json::array()}};
+    for (int e = 1; e <= 1000; ++e)
+      cp.checkpoint["history"].push_back({e, 0.1 / e, 0.2 / e, 12.5, 5000.0, 9.0, 3.0, 4e4, 1e-3});
+    cp.extra["adam_m"] = std::vector<float>(5, 0.5f);
+    ASSERT_GT(cp.checkpoint.dump().size(), 65536u);
+    models::write_model_file(dir + "/lstm_checkpoint.h5", cp);
+    const auto back = models::read_model_file(dir + "/lstm_checkpoint.h5");
+    EXPECT_EQ(back.checkpoint, cp.checkpoint);
+    EXPECT_EQ(back.extra.at("adam_m"), cp.extra.at("adam_m"));
+  }
   models::write_model_file(dir + "/lstm.h5", file);
   const auto m = models::LoadedModel::load("lstm", dir + "/lstm.h5");
   EXPECT_EQ(m.window(), 4);
