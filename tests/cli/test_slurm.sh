@@ -47,11 +47,7 @@ if [ $rc -ne 0 ]; then cat "$work/start.log"; exit 1; fi
 check "the node is idle" sh -c "sinfo -h -o %t | grep -qx idle"
 
 # The testbed of test_run.sh (a 6-year coarse grid, test years 1962-1963).
-sed -e 's/^  nx: 90/  nx: 36/' -e 's/^  ny: 45/  ny: 18/' -e 's/^  last_year: 1967/  last_year: 1963/' \
-    -e 's/^  train: \[1958, 1962\]/  train: [1958, 1960]/' -e 's/^  validation: \[1963, 1964\]/  validation: [1961, 1961]/' \
-    -e 's/^  test: \[1965, 1967\]/  test: [1962, 1963]/' -e 's/^  fraction: 0.25/  fraction: 0.5/' \
-    -e 's/^  test_regions: .*/  test_regions: [global, North_Atlantic]/' \
-    "$src/inputs/testbed.yaml" > "$work/testbed.yaml"
+small_testbed "$work/testbed.yaml" "global, North_Atlantic"
 # The MLP trains for 10 s or more (0.1 s per epoch at 2 ranks on 2 idle
 # cores), long enough to be warned mid-training; the others are tiny.
 cat > "$work/pipeline.yaml" <<EOF

@@ -11,10 +11,7 @@ work="$(mktemp -d)"; [ -n "${KEEP:-}" ] || trap 'rm -rf "$work"' EXIT; echo "wor
 export OMP_NUM_THREADS=1
 
 # Training and validation stores of a 4-year testbed on a coarse grid (as test_cli.sh).
-sed -e 's/^  nx: 90/  nx: 36/' -e 's/^  ny: 45/  ny: 18/' -e 's/^  last_year: 1967/  last_year: 1963/' \
-    -e 's/^  train: \[1958, 1962\]/  train: [1958, 1960]/' -e 's/^  validation: \[1963, 1964\]/  validation: [1961, 1961]/' \
-    -e 's/^  test: \[1965, 1967\]/  test: [1962, 1963]/' -e 's/^  fraction: 0.25/  fraction: 0.5/' \
-    "$src/inputs/testbed.yaml" > "$work/testbed.yaml"
+small_testbed "$work/testbed.yaml"
 run2 synth --config "$work/testbed.yaml" --out "$work/data" > "$work/synth.log" 2>&1
 check "synth exits 0" test $? -eq 0
 run2 prepare --config "$work/testbed.yaml" --data-dir "$work/data" --out "$work/samples" > "$work/prepare.log" 2>&1
