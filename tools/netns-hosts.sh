@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Several "hosts" on one Linux machine as network namespaces (issue 16), for
+# tests that run MPI across addresses without ssh. Needs root and `ip netns`.
+#   tools/netns-hosts.sh up N     namespaces fr-h1..fr-hN, each with lo and a
+#                                 veth (fr-vK inside, fr-vKb on the bridge
+#                                 fr-br0), addresses 10.77.0.K/24; the root
+#                                 namespace gets 10.77.0.254 on the bridge
+#                                 (mpirun runs there and reaches every host).
+#   tools/netns-hosts.sh down [N] removes all of it (idempotent; any N).
+#   tools/netns-hosts.sh cut K    link of host K down (a host cut off).
+# Launch across them (tools/netns-rsh.sh maps 10.77.0.K to fr-hK and gives
+# each host its own host name fr-hK, in its own UTS namespace):
+#   mpirun --host 10.77.0.1:1,10.77.0.2:1 -n 2 \
+#     --mca plm_rsh_agent "$PWD/tools/netns-rsh.sh" --mca btl tcp,self \
+#     --mca btl_tcp_if_include 10.77.0.0/24 --mca oob_tcp_if_include 10.77.0.0/24 \
+#     fluxrecon ...
+# `up 3` takes well under a second.
+set -eu
+retries2="${FR_TCP_RETRIES2:-4}"
+cmd="${1:-}"; n="${2:-0}"
+case "$cmd" in
+  up)
+    [ "$n" -ge 1 ] && [ "$n" -le 200 ] || { echo "usage: $0 up N (1..200)" >&2; exit 2; }
+    "$0" down
+    ip link add fr-br0 type bridge
+    ip link set fr-br0 up
+    for k in 0 $(seq 1 "$n"); do
+      addr="10.77.0.$k"; [ "$k" -ne 0 ] || addr=10.77.0.254
+      ip netns add "fr-h$k"
+      ip link add "fr-v${k}b" type veth peer name "fr-v$k"
+      ip link set "fr-v$k" netns "fr-h$k"
+      ip link set "fr-v${k}b" master fr-br0 up
+      ip -n "fr-h$k" link set lo up
+      ip -n "fr-h$k" addr add "$addr/24" dev "fr-v$k"
+      ip -n "fr-h$k" link set "fr-v$k" up
+      # A lost peer with data in flight gives up after ~6 s, not ~15 min.
+      ip netns exec "fr-h$k" sysctl -qw net.ipv4.tcp_retries2="$retries2"
+    done
+    ;;
+  down)
+    for ns in $(ip netns list 2>/dev/null | awk '/^fr-h[0-9]+/ {print $1}'); do
+      ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
+      ip netns del "$ns" 2>/dev/null || true
+    done
+    for l in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E '^fr-(v[0-9]+b?|br0)$'); do
+      ip link del "$l" 2>/dev/null || true
+    done
+    ;;
+  cut)
+    ip -n "fr-h$n" link set "fr-v$n" down
+    ;;
+  *) echo "usage: $0 up N | down | cut K" >&2; exit 2 ;;
+esac
