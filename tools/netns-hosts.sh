@@ -1,20 +1,30 @@
 #!/usr/bin/env bash
 # Several "hosts" on one Linux machine as network namespaces (issue 16), for
-# tests that run MPI across addresses without ssh. Needs root and `ip netns`.
-#   tools/netns-hosts.sh up N     namespaces fr-h1..fr-hN, each with lo and a
-#                                 veth (fr-vK inside, fr-vKb on the bridge
-#                                 fr-br0), addresses 10.77.0.K/24; the root
-#                                 namespace gets 10.77.0.254 on the bridge
-#                                 (mpirun runs there and reaches every host).
-#   tools/netns-hosts.sh down [N] removes all of it (idempotent; any N).
-#   tools/netns-hosts.sh cut K    link of host K down (a host cut off).
+# tests that run MPI across addresses without ssh (tests/cli/test_hosts.sh).
+# Needs root and `ip netns`; the namespaces share the file system, so
+# collective netCDF/HDF5 I/O works across the hosts as on a shared disk.
+#   tools/netns-hosts.sh up N     hosts fr-h1..fr-hN at 10.77.0.1..N/24 and a
+#                                 head fr-h0 at 10.77.0.254 (mpirun runs
+#                                 there), each with lo and a veth fr-vK whose
+#                                 peer fr-vKb is on the bridge fr-br0 in the
+#                                 root namespace. Every namespace gets
+#                                 net.ipv4.tcp_retries2=4 (FR_TCP_RETRIES2) so
+#                                 that a lost peer with data in flight fails
+#                                 its connection in ~6 s, not ~15 minutes
+#                                 (otherwise mpirun waits that long for a cut
+#                                 off host's daemon after MPI_Abort). ~0.5 s.
+#   tools/netns-hosts.sh down     removes all of it (idempotent): kills what
+#                                 still runs in fr-h*, deletes them and fr-*.
+#   tools/netns-hosts.sh cut K    host K's link down (a host cut off).
 # Launch across them (tools/netns-rsh.sh maps 10.77.0.K to fr-hK and gives
 # each host its own host name fr-hK, in its own UTS namespace):
-#   mpirun --host 10.77.0.1:1,10.77.0.2:1 -n 2 \
+#   ip netns exec fr-h0 mpirun --host 10.77.0.1:1,10.77.0.2:1 -n 2 \
 #     --mca plm_rsh_agent "$PWD/tools/netns-rsh.sh" --mca btl tcp,self \
 #     --mca btl_tcp_if_include 10.77.0.0/24 --mca oob_tcp_if_include 10.77.0.0/24 \
 #     fluxrecon ...
-# `up 3` takes well under a second.
+# (mpirun in the root namespace works too given an address on fr-br0, but
+# then the tcp_retries2 it needs would be the whole machine's.) The names
+# are fixed: one set of hosts per machine at a time.
 set -eu
 retries2="${FR_TCP_RETRIES2:-4}"
 cmd="${1:-}"; n="${2:-0}"
