@@ -43,6 +43,10 @@ void add_training(Schema& s, NetworkKind kind) {
                "epochs without a lower validation MSE that lr_plateau_factor tolerates")
       .real("min_learning_rate", 0.0, 0.0, 10.0,
             "lr_plateau_factor never lowers the learning rate below this")
+      .integer("collective_timeout_sec", 300, 1, 86400,
+               "distributed training: a rank waiting this long (or 20 x its longest exchange so "
+               "far) for the others in a gradient exchange ends the job with an error naming "
+               "itself (a peer died, stalled or lost its network)")
       .integer("seed", 42, 0, Schema::int_max,
                "seed of the initial weights, the shuffling and the dropout masks")
       .integer("eval_batch", 4096, 1, 1 << 22,
@@ -140,6 +144,7 @@ TrainingSettings training_settings(const config::Config& cfg) {
   t.lr_plateau_factor = cfg.get<double>("lr_plateau_factor");
   t.lr_plateau_patience = cfg.get<int>("lr_plateau_patience");
   t.min_learning_rate = cfg.get<double>("min_learning_rate");
+  t.collective_timeout_s = cfg.get<int>("collective_timeout_sec");
   t.seed = static_cast<std::uint64_t>(cfg.get<long long>("seed"));
   t.eval_batch = cfg.get<int>("eval_batch");
   t.threads = cfg.get<int>("threads");

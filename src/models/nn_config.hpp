@@ -22,6 +22,7 @@ struct TrainingSettings {
   double lr_plateau_factor = 1.0;
   int lr_plateau_patience = 3;
   double min_learning_rate = 0.0;
+  int collective_timeout_s = 300;
   std::uint64_t seed = 42;
   int eval_batch = 4096;
   int threads = 0;  // 0: OpenMP's default

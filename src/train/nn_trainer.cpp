@@ -9,6 +9,7 @@
 #include <fstream>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -17,6 +18,7 @@
 #include "core/log.hpp"
 #include "core/mpi_util.hpp"
 #include "core/progress.hpp"
+#include "core/stall_watchdog.hpp"
 #include "core/timer.hpp"
 #include "data/dataset.hpp"
 #include "data/features.hpp"
@@ -371,6 +373,9 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
   const int rank = mpi::rank(comm);
   int epochs_this_call = 0;
   bool stopped_early = false;
+  std::optional<StallWatchdog> watchdog;
+  if (mpi::size(comm) > 1)
+    watchdog.emplace(rank, settings.collective_timeout_s, 20.0, "train " + name);
   while (state.epoch < settings.epochs) {
     const int epoch = state.epoch + 1;
     const double epoch_start = wall_seconds();
@@ -408,8 +413,14 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
       fused[n_grads] = static_cast<float>(nb);
       fused[n_grads + 1] = static_cast<float>(batch_loss);
       const double t1 = wall_seconds(), c1 = cpu_seconds();
-      MPI_Allreduce(MPI_IN_PLACE, fused.data(), static_cast<int>(n_grads + 2), MPI_FLOAT, MPI_SUM,
-                    comm);
+      const auto exchange = [&] {
+        MPI_Allreduce(MPI_IN_PLACE, fused.data(), static_cast<int>(n_grads + 2), MPI_FLOAT, MPI_SUM,
+                      comm);
+      };
+      if (watchdog)
+        watchdog->guard("the gradient allreduce of epoch " + std::to_string(epoch), exchange);
+      else
+        exchange();
       const double t2 = wall_seconds(), c2 = cpu_seconds();
       const double count = fused[n_grads], global_loss = fused[n_grads + 1];
       if (!std::isfinite(global_loss)) {

@@ -40,19 +40,21 @@ rank_pid() {  # rank_pid MPIEXEC_PID RANK: the process of that rank among mpiexe
   return 1
 }
 
-# lose NAME RANK SIGNAL: trains, sends SIGNAL to RANK after round 11, and
-# records the exit status in $rc and the seconds from signal to exit in $took.
+# lose NAME RANK SIGNAL: trains $model with $params, sends SIGNAL to RANK once
+# the log shows $marker, and records the exit status in $rc and the seconds
+# from signal to exit in $took.
+model=xgboost; params="$work/xgb.yaml"; marker="round 11/"
 lose() {
   local name="$1" rank="$2" signal="$3" log="$work/$1.log"
-  "$mpiexec" -n 2 "$bin" --log-all-ranks train --model xgboost --samples "$work/samples" \
-    --params "$work/xgb.yaml" --out "$work/model_$name" > "$log" 2>&1 &
+  "$mpiexec" -n 2 "$bin" --log-all-ranks train --model "$model" --samples "$work/samples" \
+    --params "$params" --out "$work/model_$name" > "$log" 2>&1 &
   local job=$!
   pids_to_clean+=("$job")
   local waited=0
-  until grep -q "round 11/" "$log" 2>/dev/null; do
+  until grep -q "$marker" "$log" 2>/dev/null; do
     sleep 0.2; waited=$((waited + 1))
     if [ $waited -gt 600 ] || ! kill -0 "$job" 2>/dev/null; then
-      echo "training did not reach round 11:"; tail -5 "$log"; rc=-1; took=-1; return
+      echo "training did not reach '$marker':"; tail -5 "$log"; rc=-1; took=-1; return
     fi
   done
   local victim
@@ -97,6 +99,18 @@ check "killed rank 1: non-zero exit" test "$rc" -gt 0
 check "killed rank 1: ends within $bound_s s" test "$(echo "$took < $bound_s" | bc)" = 1
 check "killed rank 1: named in the output" grep -Eq \
   "rank 1 \(host .*\) closed its connection|rank 1 .*(exited|killed|signal)" "$work/kill_rank1.log"
+
+# The neural trainer's gradient allreduce has no timeout of MPI's own: its
+# watchdog ends the job and names the waiting rank and its host.
+model=mlp; params="$work/mlp.yaml"; marker="train mlp: epoch 2/"
+printf 'hidden_dims: [16, 16]\nepochs: 100000\npatience: 100000\nbatch_size: 16\ncollective_timeout_sec: %s\n' \
+  "$timeout_s" > "$params"
+lose mlp_stop_rank1 1 STOP
+check "mlp, stopped rank 1: non-zero exit" test "$rc" -gt 0
+check "mlp, stopped rank 1: ends within $bound_s s" test "$(echo "$took < $bound_s" | bc)" = 1
+check "mlp, stopped rank 1: rank 0 says it waited in the gradient allreduce" grep -q \
+  "error on rank 0 (host .*): train mlp waited [0-9]* s in the gradient allreduce of epoch" \
+  "$work/mlp_stop_rank1.log"
 
 echo "$passed passed, $failed failed"
 test $failed -eq 0

@@ -1,0 +1,49 @@
+// A backstop for collectives that never return: MPI has no timeout, and a
+// peer that died, stalled or lost its network leaves the others blocked in
+// MPI_Allreduce forever. A thread watches the calls made through guard(); one
+// that runs past the limit ends the process with a message naming this rank,
+// its host and the call (mpiexec then ends the other ranks).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace fluxrecon {
+
+class StallWatchdog {
+ public:
+  // limit: max(timeout_s, slack x the longest call so far), seconds.
+  StallWatchdog(int rank, double timeout_s, double slack, std::string what);
+  ~StallWatchdog();
+  StallWatchdog(const StallWatchdog&) = delete;
+  StallWatchdog& operator=(const StallWatchdog&) = delete;
+
+  // Runs call() under watch.
+  template <class Call>
+  void guard(const std::string& name, Call&& call) {
+    begin(name);
+    call();
+    end();
+  }
+
+ private:
+  void begin(const std::string& name);
+  void end();
+  void watch();
+
+  const int rank_;
+  const double timeout_s_, slack_;
+  const std::string what_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stop_ = false, in_call_ = false;
+  std::string call_;
+  std::chrono::steady_clock::time_point start_;
+  double longest_s_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace fluxrecon
