@@ -141,15 +141,13 @@ check "host cut off: host 1 names host 2" grep -q \
   "training stopped on rank 0 (host fr-h1) in XGBoost[A-Za-z]* (round [0-9]*): rank 1 (host fr-h2) sent nothing for $timeout_s s" \
   "$work/cut.log"
 
-# The same for neural training (MPI_Allreduce, which has no timeout of its
-# own): recorded, not checked. With tcp_retries2 4 in the namespaces, Open
-# MPI's TCP transport gives up on the lost peer and mpirun ends the job (by
-# hand: exit 1 about 15 s after the cut, "readv failed: Connection timed out"
-# from [fr-h1], then ORTE's "unable to reliably start one or more daemons");
-# fluxrecon itself names no peer; with Linux's default tcp_retries2 (15) it
-# would take about 15 minutes.
+# The same for neural training: MPI_Allreduce has no timeout of its own; the
+# trainer's watchdog (collective_timeout_sec) ends the job naming the rank and
+# host that waited. (Then, as above, mpirun waits for the lost host's daemon
+# until TCP gives up: tcp_retries2 4 in the namespaces.)
 "$hosts" up 2 > /dev/null
-printf 'hidden_dims: [16, 8]\nepochs: 100000\nbatch_size: 32\n' > "$work/mlp_long.yaml"
+printf 'hidden_dims: [16, 8]\nepochs: 100000\nbatch_size: 32\ncollective_timeout_sec: %s\n' \
+  "$timeout_s" > "$work/mlp_long.yaml"
 (cd "$work/hosts2" && exec timeout -s KILL 120 bash -c "$(declare -f on_hosts); mpiexec='$mpiexec' src='$src' bin='$bin' \
   on_hosts 2 --log-all-ranks train --model mlp --params ../mlp_long.yaml --samples samples --out models_mlp_cut") \
   > "$work/cut_mlp.log" 2>&1 &
@@ -157,8 +155,13 @@ job=$!
 for _ in $(seq 1 300); do grep -q "epoch 3/" "$work/cut_mlp.log" 2>/dev/null && break; kill -0 "$job" 2>/dev/null || break; sleep 0.2; done
 t0=$(now); "$hosts" cut 2
 wait "$job"; rc=$?
-echo "neural training, host 2 cut off (not checked): exit $rc, $(since "$t0") s after the cut (137: still running at 120 s)"
+took=$(since "$t0")
+echo "neural training, host 2 cut off: exit $rc, $took s after the cut (137: still running at 120 s)"
 grep -E "error|failed|timed out" "$work/cut_mlp.log" | head -3
+check "neural, host cut off: non-zero exit" test "$rc" -gt 0 -a "$rc" -ne 137
+check "neural, host cut off: ends within $bound_s s" test "$(echo "$took < $bound_s" | bc)" = 1
+check "neural, host cut off: a rank on fr-h1 says it waited in the gradient allreduce" grep -q \
+  "error on rank 0 (host fr-h1): train mlp waited [0-9]* s in the gradient allreduce" "$work/cut_mlp.log"
 
 echo "$passed passed, $failed failed"
 test "$failed" -eq 0
