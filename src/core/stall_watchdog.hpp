@@ -21,12 +21,16 @@ class StallWatchdog {
   StallWatchdog(const StallWatchdog&) = delete;
   StallWatchdog& operator=(const StallWatchdog&) = delete;
 
-  // Runs call() under watch.
+  // Runs call() under watch (until it returns or throws).
   template <class Call>
   void guard(const std::string& name, Call&& call) {
+    struct Ended {
+      StallWatchdog* w;
+      ~Ended() { w->end(); }
+    };
     begin(name);
+    const Ended ended{this};
     call();
-    end();
   }
 
  private:

@@ -373,9 +373,17 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
   const int rank = mpi::rank(comm);
   int epochs_this_call = 0;
   bool stopped_early = false;
+  // Every exchange of the epoch loop runs under the watchdog: a peer lost in
+  // any of them must end the job, not hang it.
   std::optional<StallWatchdog> watchdog;
   if (mpi::size(comm) > 1)
     watchdog.emplace(rank, settings.collective_timeout_s, 20.0, "train " + name);
+  const auto watched = [&](const std::string& what, const std::function<void()>& exchange) {
+    if (watchdog)
+      watchdog->guard(what, exchange);
+    else
+      exchange();
+  };
   while (state.epoch < settings.epochs) {
     const int epoch = state.epoch + 1;
     const double epoch_start = wall_seconds();
@@ -417,10 +425,7 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
         MPI_Allreduce(MPI_IN_PLACE, fused.data(), static_cast<int>(n_grads + 2), MPI_FLOAT, MPI_SUM,
                       comm);
       };
-      if (watchdog)
-        watchdog->guard("the gradient allreduce of epoch " + std::to_string(epoch), exchange);
-      else
-        exchange();
+      watched("the gradient allreduce of epoch " + std::to_string(epoch), exchange);
       const double t2 = wall_seconds(), c2 = cpu_seconds();
       const double count = fused[n_grads], global_loss = fused[n_grads + 1];
       if (!std::isfinite(global_loss)) {
@@ -448,16 +453,20 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
     progress.finish();
     const double train_seconds = wall_seconds() - epoch_start;
     const double eval_start = wall_seconds();
-    const double sse = mpi::sum(squared_error(*net, valid.block, settings.eval_batch), comm);
-    const double eval_seconds = mpi::max(wall_seconds() - eval_start, comm);
+    const double local_sse = squared_error(*net, valid.block, settings.eval_batch);
+    double sse = 0, eval_seconds = 0;
     EpochRecord rec;
+    watched("the validation exchange of epoch " + std::to_string(epoch), [&] {
+      sse = mpi::sum(local_sse, comm);
+      eval_seconds = mpi::max(wall_seconds() - eval_start, comm);
+      rec.seconds = mpi::max(wall_seconds() - epoch_start, comm);
+      rec.samples_per_second = double(train.total) / mpi::max(train_seconds, comm);
+      rec.compute_seconds = mpi::max(compute, comm);
+      rec.communication_seconds = mpi::max(communication, comm);
+    });
     rec.epoch = epoch;
     rec.train_mse = loss_sum / double(train.total);
     rec.validation_mse = sse / double(valid.total);
-    rec.seconds = mpi::max(wall_seconds() - epoch_start, comm);
-    rec.samples_per_second = double(train.total) / mpi::max(train_seconds, comm);
-    rec.compute_seconds = mpi::max(compute, comm);
-    rec.communication_seconds = mpi::max(communication, comm);
     rec.inference_samples_per_second = double(valid.total) / std::max(eval_seconds, 1e-9);
     rec.learning_rate = state.learning_rate;
     state.history.push_back(rec);
@@ -482,40 +491,46 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
       log::info("train ", name, ": no lower validation MSE for more than ",
                 settings.lr_plateau_patience, " epochs; learning rate now ", state.learning_rate);
     }
-    const std::string profile = phases.text(steps, comm);
+    std::string profile;
+    watched("the profile exchange of epoch " + std::to_string(epoch),
+            [&] { profile = phases.text(steps, comm); });
     log::debug("train ", name, ": epoch ", epoch, " per step (ms, max over ranks): ", profile);
     stopped_early = state.bad_epochs >= settings.patience;
     // Checkpoint: every rank holds the same state; rank 0 writes it.
-    all_ranks_agree(comm, [&] {
-      if (rank != 0) return;
-      models::ModelFile cp;
-      cp.spec = spec;
-      cp.weights = weights.state_dict();
-      cp.metadata = {{"features", train.feature_names},
-                     {"normalisation", models::normalisation_json(train.norm)}};
-      cp.extra = {{"adam_m", adam.first_moment()},
-                  {"adam_v", adam.second_moment()},
-                  {"best", state.best_values}};
-      cp.checkpoint = {{"epoch", state.epoch},
-                       {"adam_steps", adam.steps()},
-                       {"best_epoch", state.best_epoch},
-                       {"bad_epochs", state.bad_epochs},
-                       {"best_validation_mse", state.best_mse},
-                       {"learning_rate", state.learning_rate},
-                       {"plateau_best_validation_mse", state.plateau_best},
-                       {"plateau_bad_epochs", state.plateau_bad_epochs},
-                       {"history", history_json(state.history)},
-                       {"config", params.to_yaml()},
-                       {"samples", samples_selection(train, valid)},
-                       {"ranks", mpi::size(comm)}};
-      models::write_model_file(checkpoint_path, cp);
+    watched("the checkpoint of epoch " + std::to_string(epoch), [&] {
+      all_ranks_agree(comm, [&] {
+        if (rank != 0) return;
+        models::ModelFile cp;
+        cp.spec = spec;
+        cp.weights = weights.state_dict();
+        cp.metadata = {{"features", train.feature_names},
+                       {"normalisation", models::normalisation_json(train.norm)}};
+        cp.extra = {{"adam_m", adam.first_moment()},
+                    {"adam_v", adam.second_moment()},
+                    {"best", state.best_values}};
+        cp.checkpoint = {{"epoch", state.epoch},
+                         {"adam_steps", adam.steps()},
+                         {"best_epoch", state.best_epoch},
+                         {"bad_epochs", state.bad_epochs},
+                         {"best_validation_mse", state.best_mse},
+                         {"learning_rate", state.learning_rate},
+                         {"plateau_best_validation_mse", state.plateau_best},
+                         {"plateau_bad_epochs", state.plateau_bad_epochs},
+                         {"history", history_json(state.history)},
+                         {"config", params.to_yaml()},
+                         {"samples", samples_selection(train, valid)},
+                         {"ranks", mpi::size(comm)}};
+        models::write_model_file(checkpoint_path, cp);
+      });
     });
     ++epochs_this_call;
     if (opt.on_epoch) {
       // Rank 0 decides and tells the others, so they all leave the loop together.
       int stop = 0;
-      all_ranks_agree(comm, [&] { stop = opt.on_epoch(epoch, rec.validation_mse) ? 1 : 0; });
-      MPI_Bcast(&stop, 1, MPI_INT, 0, comm);
+      watched("the stop decision of epoch " + std::to_string(epoch), [&] {
+        all_ranks_agree(comm, [&] { stop = opt.on_epoch(epoch, rec.validation_mse) ? 1 : 0; });
+        MPI_Bcast(&stop, 1, MPI_INT, 0, comm);
+      });
       if (stop) {
         log::info("train ", name, ": stopped after epoch ", epoch, " by the caller (pruned)");
         r.stopped = true;
