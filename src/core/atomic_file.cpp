@@ -106,6 +106,18 @@ void fail_io(const std::string& what, const std::string& path, int err) {
           err == ENOSPC ? concat(" (", free_bytes(path), " bytes free there)") : std::string());
 }
 
+// Whether process `pid` of this host still runs: a zombie (killed, not yet
+// reaped) writes nothing more and counts as dead.
+bool process_running(long pid) {
+  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;  // no /proc: assume it runs
+  const auto paren = line.rfind(')');          // the name may hold spaces
+  const char state = paren != std::string::npos && paren + 2 < line.size() ? line[paren + 2] : 'R';
+  return state != 'Z' && state != 'X';
+}
+
 // Removes the temporary files in the directory of `target` left by
 // processes of this host that no longer run (a killed run never cleans up).
 // Each directory is looked through once per process: outputs of one
@@ -133,7 +145,7 @@ void remove_stale_temps(const fs::path& target) {
       continue;
     if (!owner.empty() && owner != host) continue;  // another node's: cannot tell
     const long pid = std::stol(pid_text);
-    if (pid <= 0 || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+    if (pid <= 0 || process_running(pid)) continue;
     std::error_code removed;
     if (fs::remove(it->path(), removed))
       log::info("removed ", it->path().string(), ", the temporary file of a run that died");

@@ -110,6 +110,10 @@ for s in "${stages[@]}"; do
     fi
     timeout 120 tail --pid="$job" -f /dev/null
     wait "$job" 2>/dev/null
+    # The rerun comes after the killed run is gone: a rank blocked in a
+    # file-system call outlives mpiexec until the call returns, and a process
+    # that still exists is not (yet) a dead run whose files may be removed.
+    for v in $victims; do timeout 60 tail --pid="$v" -f /dev/null; done
     (cd "$case_dir" && run2 --quiet $(stage_args "$s")) > "$case_dir.rerun.log" 2>&1
     rc=$?
     echo "$s, $who rank(s) $state: rerun exit $rc"
