@@ -14,8 +14,10 @@ packages=(
   clang libclang-rt-14-dev  # tools/run-sanitized.sh: ASan/UBSan and libFuzzer builds
   chromium  # headless browser test of the analysis report (tests/unit/test_analysis_report.cpp)
   # tools/slurm-local (a one-node SLURM 22.05 for tests/cli/test_slurm.sh) and
-  # tools/submit-pipeline.sh (python3-yaml reads the pipeline YAML)
-  slurm-wlm slurmctld slurmd slurm-client munge python3-yaml
+  # tools/submit-pipeline.sh (python3-yaml reads the pipeline YAML); iproute2:
+  # `ip netns` for the several-hosts test (tests/cli/test_hosts.sh)
+  slurm-wlm slurmctld slurmd slurm-client munge python3-yaml iproute2
+  bc  # time bounds in the cli fault tests
 )
 
 missing=()

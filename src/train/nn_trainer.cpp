@@ -394,6 +394,9 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
     std::shuffle(order.begin(), order.end(), shuffle_rng);
     net->seed_dropout(mix(settings.seed + 1, mix(epoch, rank)));
     Progress progress(concat("train ", name, " epoch ", epoch), steps, "steps", 10.0);
+    // Named once per epoch, not per step: the step loop is the hot loop.
+    const std::string gradient_exchange =
+        "the gradient allreduce of epoch " + std::to_string(epoch);
     for (std::int64_t step = 0; step < steps; ++step) {
       const double t0 = wall_seconds(), c0 = cpu_seconds();
       const std::int64_t first = std::min(step * batch, local_n);
@@ -425,7 +428,7 @@ NeuralTrainResult train_network(models::NetworkKind kind, const config::Config& 
         MPI_Allreduce(MPI_IN_PLACE, fused.data(), static_cast<int>(n_grads + 2), MPI_FLOAT, MPI_SUM,
                       comm);
       };
-      watched("the gradient allreduce of epoch " + std::to_string(epoch), exchange);
+      watched(gradient_exchange, exchange);
       const double t2 = wall_seconds(), c2 = cpu_seconds();
       const double count = fused[n_grads], global_loss = fused[n_grads + 1];
       if (!std::isfinite(global_loss)) {

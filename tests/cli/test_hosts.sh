@@ -42,10 +42,7 @@ on_hosts() {
 }
 one_host() { local n="$1"; shift; "$mpiexec" -n "$n" "$bin" "$@"; }
 
-sed -e 's/^  nx: 90/  nx: 36/' -e 's/^  ny: 45/  ny: 18/' -e 's/^  last_year: 1967/  last_year: 1963/' \
-    -e 's/^  train: \[1958, 1962\]/  train: [1958, 1960]/' -e 's/^  validation: \[1963, 1964\]/  validation: [1961, 1961]/' \
-    -e 's/^  test: \[1965, 1967\]/  test: [1962, 1963]/' -e 's/^  fraction: 0.25/  fraction: 0.5/' \
-    "$src/inputs/testbed.yaml" > "$work/testbed.yaml"
+small_testbed "$work/testbed.yaml"
 printf 'num_boost_round: 8\nmax_depth: 4\n' > "$work/xgb.yaml"
 printf 'hidden_dims: [16, 8]\nepochs: 2\nbatch_size: 32\n' > "$work/mlp.yaml"
 stages=(synth prepare train_mlp train_xgboost reconstruct)
