@@ -129,26 +129,26 @@ ReportTable skill_vs_baseline_table(const AnalysisResults& results) {
 void plot_yearly_uptake(const std::string& png_path, const std::string& where,
                         const std::vector<const SetResult*>& sets) {
   FR_REQUIRE(!sets.empty(), "yearly uptake figure '", png_path, "': no sets");
-  LinePlot plot;
+  plot::LinePlot plot;
   plot.title = "Yearly area-integrated CO#d2#u flux, " + where;
   plot.xlabel = "year";
   plot.integer_x = true;
   plot.ylabel = "integrated flux (PgC yr#u-1#d)";
-  Series sim{"simulation", {}, {}, {}, true};
+  plot::Series sim{"simulation", {}, {}, {}, true};
   for (const auto& y : sets.front()->years) {
     sim.x.push_back(y.year);
     sim.y.push_back(integrated_flux(y).simulated_pgc);
   }
   plot.series.push_back(std::move(sim));
   for (const SetResult* r : sets) {
-    Series s{r->set.model, {}, {}, {}, true};
+    plot::Series s{r->set.model, {}, {}, {}, true};
     for (const auto& y : r->years) {
       s.x.push_back(y.year);
       s.y.push_back(integrated_flux(y).reconstructed_pgc);
     }
     plot.series.push_back(std::move(s));
   }
-  plot_lines(png_path, plot);
+  plot::plot_lines(png_path, plot);
 }
 
 }  // namespace fluxrecon::analysis

@@ -89,7 +89,7 @@ std::string figures_dir(const AnalyzeOptions& options) {
   return (fs::path(options.out_dir) / "figures").string();
 }
 
-std::vector<ReportFigure> draw_set_figures(const AnalyzeOptions& options, const GeoGrid& grid,
+std::vector<ReportFigure> draw_set_figures(const AnalyzeOptions& options, const plot::GeoGrid& grid,
                                            const SetResult& set) {
   ensure_directory(figures_dir(options));
   auto in_figures = [&](const std::string& name) {
@@ -97,22 +97,22 @@ std::vector<ReportFigure> draw_set_figures(const AnalyzeOptions& options, const 
   };
   const SetResult* r = &set;
   const std::string where = pretty(set.set.region) + ", " + set.set.experiment;
-  const MapExtent extent = extent_of(grid, set.map_simulated.front());
-  const MapProjection projection = projection_for(extent);
+  const plot::MapExtent extent = plot::extent_of(grid, set.map_simulated.front());
+  const plot::MapProjection projection = plot::projection_for(extent);
   std::vector<ReportFigure> figures;
   const std::string tag = set.set.model + "_" + set.set.region + "_" + set.set.experiment;
-  MapPlot maps;
+  plot::MapPlot maps;
   maps.title = r->set.model + ": simulated and reconstructed CO#d2#u flux, " + where + ", " +
                std::to_string(r->map_year);
   maps.units = std::string("CO#d2#u flux (") + kShownUnits + ")";
   maps.grid = grid;
   maps.projection = projection;
   maps.extent = extent;
-  MapPlot diff = maps;
+  plot::MapPlot diff = maps;
   diff.title =
       r->set.model + ": reconstructed - simulated, " + where + ", " + std::to_string(r->map_year);
   diff.units = std::string("difference (") + kShownUnits + ")";
-  diff.colour_map = ColourMap::diverging;
+  diff.colour_map = plot::ColourMap::diverging;
   for (std::size_t k = 0; k < options.map_months.size(); ++k) {
     const std::string month = kMonthNames[options.map_months[k] - 1];
     maps.panels.push_back({"Simulated, " + month, r->map_simulated[k]});
@@ -123,20 +123,20 @@ std::vector<ReportFigure> draw_set_figures(const AnalyzeOptions& options, const 
     diff.panels.push_back({month, std::move(d)});
   }
   const std::string maps_png = in_figures("maps_" + tag + ".png");
-  plot_maps(maps_png, maps);
+  plot::plot_maps(maps_png, maps);
   figures.push_back({maps_png, r->set.model + ": simulated and reconstructed flux"});
   const std::string diff_png = in_figures("difference_" + tag + ".png");
-  plot_maps(diff_png, diff);
+  plot::plot_maps(diff_png, diff);
   figures.push_back({diff_png, r->set.model + ": reconstructed - simulated"});
 
   const SeasonalCycle c = seasonal_cycle(r->years);
-  LinePlot seasonal;
+  plot::LinePlot seasonal;
   seasonal.title = r->set.model + ": mean seasonal cycle, " + where + ", " + years_text(*r);
   seasonal.xlabel = "month";
   seasonal.ylabel = std::string("area-weighted mean flux (") + kShownUnits + ")";
   seasonal.x_tick_labels = kMonthAbbr;
-  Series sim{"simulation", {}, {}, {}, false};
-  Series rec{r->set.model + " reconstruction", {}, {}, {}, false};
+  plot::Series sim{"simulation", {}, {}, {}, false};
+  plot::Series rec{r->set.model + " reconstruction", {}, {}, {}, false};
   for (int m = 0; m < kMonths; ++m) {
     sim.x.push_back(m + 1);
     rec.x.push_back(m + 1);
@@ -147,17 +147,17 @@ std::vector<ReportFigure> draw_set_figures(const AnalyzeOptions& options, const 
   }
   seasonal.series = {sim, rec};
   const std::string seasonal_png = in_figures("seasonal_" + tag + ".png");
-  plot_lines(seasonal_png, seasonal);
+  plot::plot_lines(seasonal_png, seasonal);
   figures.push_back({seasonal_png, r->set.model + ": mean seasonal cycle"});
 
-  DensityScatter sc;
+  plot::DensityScatter sc;
   sc.title = r->set.model + ": " + where + ", " + years_text(*r);
   sc.xlabel = std::string("simulated CO#d2#u flux (") + kShownUnits + ")";
   sc.ylabel = std::string("reconstructed CO#d2#u flux (") + kShownUnits + ")";
   sc.x = r->scatter_simulated;
   sc.y = r->scatter_reconstructed;
   const std::string scatter_png = in_figures("scatter_" + tag + ".png");
-  const ScatterFit fit = plot_density_scatter(scatter_png, sc);
+  const plot::ScatterFit fit = plot::plot_density_scatter(scatter_png, sc);
   figures.push_back(
       {scatter_png,
        r->set.model + ": density of reconstructed vs simulated (" + std::to_string(fit.points) +
@@ -386,12 +386,12 @@ class Writer {
           models.push_back(r.set.model);
       }
       for (int which = 0; which < 2; ++which) {
-        BarChart c;
+        plot::BarChart c;
         c.title = (which == 0 ? "R#u2#d by region, " : "RMSE by region, ") + e;
         c.ylabel = which == 0 ? "R#u2#d" : std::string("RMSE (") + kShownUnits + ")";
         for (const auto& g : regions) c.groups.push_back(pretty(g));
         for (const auto& m : models) {
-          BarSeries b{m, {}};
+          plot::BarSeries b{m, {}};
           for (const auto& g : regions) {
             double v = std::nan("");
             for (const auto& r : results_.sets)
@@ -405,7 +405,7 @@ class Writer {
         }
         const std::string path =
             figure(std::string(which == 0 ? "comparison_r2_" : "comparison_rmse_") + e + ".png");
-        plot_bars(path, c);
+        plot::plot_bars(path, c);
         s.figures.push_back({path, (which == 0 ? "R^2 of each model by region, "
                                                : "RMSE of each model by region, ") +
                                        e});
@@ -447,7 +447,7 @@ class Writer {
                 "that were training or validation samples.";
 
     // Annual means: the simulation once, every model's reconstruction.
-    LinePlot annual;
+    plot::LinePlot annual;
     annual.title = "Annual mean CO#d2#u flux, " + where;
     annual.xlabel = "year";
     annual.integer_x = true;
@@ -455,7 +455,7 @@ class Writer {
     for (const SetResult* r : sets) {
       const auto means = annual_means(r->years);
       if (annual.series.empty()) annual.series.push_back({"simulation", {}, {}, {}, true});
-      Series rec{r->set.model, {}, {}, {}, true};
+      plot::Series rec{r->set.model, {}, {}, {}, true};
       for (const auto& m : means) {
         if (r == sets.front()) {
           annual.series[0].x.push_back(m.year);
@@ -467,7 +467,7 @@ class Writer {
       annual.series.push_back(std::move(rec));
     }
     const std::string annual_png = figure("annual_" + key.first + "_" + key.second + ".png");
-    plot_lines(annual_png, annual);
+    plot::plot_lines(annual_png, annual);
     s.figures.push_back({annual_png, "Annual area-weighted mean flux, simulation and each model"});
 
     const std::string uptake_png = figure("uptake_" + key.first + "_" + key.second + ".png");
@@ -513,7 +513,7 @@ class Writer {
     if (o_.models_dir.empty()) return s;
     std::set<std::string> analysed;
     for (const auto& r : results_.sets) analysed.insert(r.set.model);
-    LinePlot plot;
+    plot::LinePlot plot;
     plot.title = "Training and validation loss of the neural models";
     plot.xlabel = "epoch";
     plot.integer_x = true;
@@ -524,7 +524,7 @@ class Writer {
       const std::string& model = info.name;
       const std::string path = (fs::path(o_.models_dir) / (model + "_losses.csv")).string();
       if (!analysed.count(model) || !fs::exists(path)) continue;
-      Series train{model + " training", {}, {}, {}, true},
+      plot::Series train{model + " training", {}, {}, {}, true},
           valid{model + " validation", {}, {}, {}, true};
       std::ifstream in(path);
       std::string line;
@@ -548,7 +548,7 @@ class Writer {
     }
     if (plot.series.empty()) return s;
     const std::string png = figure("loss_curves.png");
-    plot_lines(png, plot);
+    plot::plot_lines(png, plot);
     s.text =
         "Per-epoch mean squared error on the z-scored target, from the <model>_losses.csv "
         "files in " +

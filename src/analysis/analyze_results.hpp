@@ -10,8 +10,8 @@
 #include "analysis/analyze.hpp"
 #include "analysis/cache_reader.hpp"
 #include "analysis/metrics.hpp"
-#include "analysis/plots.hpp"
 #include "analysis/report.hpp"
+#include "plot/plots.hpp"
 
 namespace fluxrecon::analysis {
 
@@ -32,7 +32,7 @@ struct SetResult {
   // The caches carry the sampling mask: only never-sampled cells are scored.
   bool never_sampled = false;
   std::int64_t masked_cell_months = 0;  // sampled cell-months left out
-  GeoGrid grid;  // cell centres of the set's caches (a region's box of the input grid)
+  plot::GeoGrid grid;  // cell centres of the set's caches (a region's box of the input grid)
   std::vector<YearMoments> years;  // in year order
   // With a baseline: the climatology's moments on the cells this set is
   // scored on (same order), for the comparison with the climatology.
@@ -101,7 +101,7 @@ std::string pretty(std::string s);
 std::string years_text(const SetResult& r);
 
 // Rank-local: the figures of one set, from its fields on this rank.
-std::vector<ReportFigure> draw_set_figures(const AnalyzeOptions& options, const GeoGrid& grid,
+std::vector<ReportFigure> draw_set_figures(const AnalyzeOptions& options, const plot::GeoGrid& grid,
                                            const SetResult& set);
 
 // --tune (analyze_tune.cpp), rank-local: the study folders of `dir` (itself

@@ -12,11 +12,11 @@
 #include <set>
 #include <sstream>
 
-#include "analysis/png_info.hpp"
 #include "core/atomic_file.hpp"
 #include "core/checksum.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "plot/png_info.hpp"
 
 namespace fluxrecon::analysis {
 namespace {
@@ -135,7 +135,7 @@ std::string image_source(const ReportFigure& f, const std::string& out_dir, bool
 
 void figure(std::ostringstream& out, const ReportFigure& f, const std::string& out_dir,
             bool self_contained) {
-  const PngInfo info = read_png_info(f.png_path);  // throws naming the file
+  const plot::PngInfo info = plot::read_png_info(f.png_path);  // throws naming the file
   const std::string name = std::filesystem::path(f.png_path).filename().string();
   out << "<figure><img src=\"" << html_escape(image_source(f, out_dir, self_contained))
       << "\" width=\"" << info.width << "\" height=\"" << info.height << "\" alt=\""

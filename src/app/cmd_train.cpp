@@ -9,6 +9,7 @@
 #include "core/log.hpp"
 #include "core/mpi_util.hpp"
 #include "models/registry.hpp"
+#include "train/train_model.hpp"
 
 namespace fluxrecon::app {
 
@@ -51,14 +52,14 @@ void add_train_command(CLI::App& app, std::function<void()>& run) {
     all_ranks_agree(MPI_COMM_WORLD, [&] {
       if (!args->params.empty()) params = config::Config::load(args->params, schema);
     });
-    models::TrainRequest request;
+    train::TrainRequest request;
     request.samples_dir = args->samples;
     request.out_dir = args->out;
     request.force = args->force;
     request.resume = args->resume;
-    const auto r = models::train_model(args->model, params, request, MPI_COMM_WORLD);
+    const auto r = train::train_model(args->model, params, request, MPI_COMM_WORLD);
     if (r.reused) return;
-    log::summary(models::train_summary_line(args->model, r, mpi::size()));
+    log::summary(train::train_summary_line(args->model, r, mpi::size()));
   };
 }
 

@@ -7,12 +7,12 @@
 #include <filesystem>
 #include <sstream>
 
-#include "analysis/plots.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "explain/methods.hpp"
 #include "io/nc_writer.hpp"
+#include "plot/plots.hpp"
 
 namespace fluxrecon::explain {
 namespace fs = std::filesystem;
@@ -189,12 +189,12 @@ void beeswarm(const std::string& path, const OutputContext& c, const Table& t,
     return x > y;
   });
   order.resize(std::min<size_t>(20, count));
-  analysis::Beeswarm plot;
+  plot::Beeswarm plot;
   plot.title = title;
   plot.xlabel = "value (z-scored target)";
   plot.colour_label = "input value (low to high)";
   for (size_t j : order) {
-    analysis::BeeswarmRow row;
+    plot::BeeswarmRow row;
     row.name = t.columns[j + 2];
     for (size_t i = 0; i < n; ++i) {
       row.values.push_back(t.values[i * width + j + 2]);
@@ -202,7 +202,7 @@ void beeswarm(const std::string& path, const OutputContext& c, const Table& t,
     }
     plot.rows.push_back(std::move(row));
   }
-  analysis::plot_beeswarm(path, plot);
+  plot::plot_beeswarm(path, plot);
 }
 
 }  // namespace
@@ -228,7 +228,7 @@ std::vector<std::string> write_outputs(const std::string& out_dir, const OutputC
   const std::string n_text = std::to_string(c.picked->size()) + " instances";
   auto bars = [&](const std::string& name, const std::string& title, const std::string& ylabel,
                   const std::vector<std::string>& groups, const std::vector<double>& values) {
-    analysis::BarChart chart;
+    plot::BarChart chart;
     chart.title = title;
     chart.ylabel = ylabel;
     chart.groups = groups;
@@ -236,12 +236,12 @@ std::vector<std::string> write_outputs(const std::string& out_dir, const OutputC
     chart.value_labels = groups.size() <= 16;
     chart.width = std::max<int>(1000, static_cast<int>(groups.size()) * 70);
     const auto path = (figures / (c.model + "_" + name + ".png")).string();
-    analysis::plot_bars(path, chart);
+    plot::plot_bars(path, chart);
     written.push_back(path);
   };
   auto heat = [&](const std::string& name, const std::string& title, const std::string& units,
                   const std::vector<double>& by_cell) {  // [window][features]
-    analysis::HeatMap map;
+    plot::HeatMap map;
     map.title = title;
     map.units = units;
     map.rows = c.features;
@@ -249,7 +249,7 @@ std::vector<std::string> write_outputs(const std::string& out_dir, const OutputC
     for (size_t f = 0; f < features; ++f)
       for (size_t t = 0; t < window; ++t) map.values.push_back(by_cell[t * features + f]);
     const auto path = (figures / (c.model + "_" + name + ".png")).string();
-    analysis::plot_heatmap(path, map);
+    plot::plot_heatmap(path, map);
     written.push_back(path);
   };
   for (const auto& t : tables) {
@@ -277,7 +277,7 @@ std::vector<std::string> write_outputs(const std::string& out_dir, const OutputC
       heat("timeshap_cells", c.model + ": TimeSHAP cell level, mean |value|", "mean |value|",
            mean_abs(t, 2, window * features));
     if (by_variable(t)) {
-      analysis::CategoryMap map;
+      plot::CategoryMap map;
       map.title = c.model + ": leading driver per instance (" + m + ")";
       map.names = c.features;
       for (size_t i = 0; i < c.picked->size(); ++i) {
@@ -287,7 +287,7 @@ std::vector<std::string> write_outputs(const std::string& out_dir, const OutputC
         map.category.push_back(leading(t, i, features));
       }
       const auto path = (figures / (c.model + "_" + m + "_leading_driver_map.png")).string();
-      analysis::plot_category_map(path, map);
+      plot::plot_category_map(path, map);
       written.push_back(path);
     }
     if (m == "attention") {

@@ -20,6 +20,7 @@
 #include "explain/explain.hpp"
 #include "models/registry.hpp"
 #include "recon/reconstruct.hpp"
+#include "train/train_model.hpp"
 #include "tune/search_space.hpp"
 #include "tune/study.hpp"
 
@@ -124,17 +125,17 @@ void train_stage(Context& ctx, const ModelRun& m, StageRecord& record) {
   const auto samples = ctx.rc.layout.samples(), out = ctx.rc.layout.models();
   const auto& params = ctx.params_of(m);
   const bool force = ctx.opt.force || parameters_changed(ctx, m, params);
-  models::TrainRequest request;
+  train::TrainRequest request;
   request.samples_dir = samples;
   request.out_dir = out;
   request.force = force;
   request.resume = !force;  // a resubmitted job continues from the last epoch's checkpoint
-  const auto r = models::train_model(m.name, params, request, ctx.comm);
+  const auto r = train::train_model(m.name, params, request, ctx.comm);
   record.reused = r.reused;
   record.written = r.model_path;
   if (r.reused) return;
   ctx.retrained.push_back(m.name);
-  log::info(models::train_summary_line(m.name, r, mpi::size(ctx.comm)));
+  log::info(train::train_summary_line(m.name, r, mpi::size(ctx.comm)));
 }
 
 // A study per tuned model in <output>/tune/<model>; a rerun continues it

@@ -1,19 +1,19 @@
 #include "train/loss_curve.hpp"
 
-#include "analysis/plots.hpp"
+#include "plot/plots.hpp"
 
 namespace fluxrecon::train {
 
 void write_loss_curve(const std::string& png_path, const std::string& model,
                       const std::vector<EpochRecord>& history, int best_epoch) {
   if (history.empty()) return;
-  analysis::LinePlot plot;
+  plot::LinePlot plot;
   plot.title = "Training vs validation MSE (" + model + ")";
   plot.xlabel = "Epoch";
   plot.ylabel = "MSE (z-scored target)";
   plot.integer_x = true;
-  analysis::Series train{"Train MSE", {}, {}, {}, history.size() < 30};
-  analysis::Series valid{"Validation MSE", {}, {}, {}, history.size() < 30};
+  plot::Series train{"Train MSE", {}, {}, {}, history.size() < 30};
+  plot::Series valid{"Validation MSE", {}, {}, {}, history.size() < 30};
   for (const auto& e : history) {
     train.x.push_back(e.epoch);
     train.y.push_back(e.train_mse);
@@ -22,7 +22,7 @@ void write_loss_curve(const std::string& png_path, const std::string& model,
   }
   plot.series = {train, valid};
   if (best_epoch > 0) plot.vertical_lines.push_back({double(best_epoch), "best epoch (kept)"});
-  analysis::plot_lines(png_path, plot);
+  plot::plot_lines(png_path, plot);
 }
 
 }  // namespace fluxrecon::train

@@ -21,6 +21,7 @@
 #include "core/mpi_util.hpp"
 #include "core/timer.hpp"
 #include "models/registry.hpp"
+#include "train/train_model.hpp"
 #include "tune/tpe.hpp"
 
 namespace fluxrecon::tune {
@@ -367,12 +368,12 @@ StudyResult run_study(const SearchSpace& space, const StudyOptions& opt, MPI_Com
           auto cfg = trial_config(space, space.from_json(plan.params),
                                   concat(space.origin(), " trial ", plan.number));
           cap_config(cfg, model, opt.max_epochs);
-          models::TrainRequest request;
+          train::TrainRequest request;
           request.samples_dir = opt.samples_dir;
           request.out_dir = dir;
           request.force = true;
           request.on_step = report;
-          const auto r = models::train_model(model, cfg, request, gcomm);
+          const auto r = train::train_model(model, cfg, request, gcomm);
           state = r.stopped ? TrialState::pruned : TrialState::complete;
           value = r.stopped ? last : r.validation_mse;
         });

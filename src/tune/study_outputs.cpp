@@ -9,11 +9,11 @@
 #include <numeric>
 #include <sstream>
 
-#include "analysis/plots.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "models/registry.hpp"
+#include "plot/plots.hpp"
 #include "tune/study.hpp"
 
 namespace fluxrecon::tune {
@@ -107,7 +107,7 @@ std::string trials_csv(const SearchSpace& space, const std::vector<Trial>& trial
 
 // Points joined by nothing: a NaN between two points breaks plot_lines' line,
 // so each point is drawn alone, as a marker.
-void add_point(analysis::Series& s, double x, double y) {
+void add_point(plot::Series& s, double x, double y) {
   if (!s.x.empty()) {
     s.x.push_back(x - 0.5);
     s.y.push_back(kNaN);
@@ -118,9 +118,9 @@ void add_point(analysis::Series& s, double x, double y) {
 
 void plot_history(const std::string& path, const SearchSpace& space,
                   const std::vector<Trial>& trials) {
-  analysis::Series complete{"complete trial", {}, {}, {}, true};
-  analysis::Series pruned{"pruned trial (last value)", {}, {}, {}, true};
-  analysis::Series best{"best so far", {}, {}, {}, false};
+  plot::Series complete{"complete trial", {}, {}, {}, true};
+  plot::Series pruned{"pruned trial (last value)", {}, {}, {}, true};
+  plot::Series best{"best so far", {}, {}, {}, false};
   double best_value = kNaN;
   bool positive = true;
   for (const auto& t : trials) {
@@ -143,7 +143,7 @@ void plot_history(const std::string& path, const SearchSpace& space,
       best.y.push_back(best_value);
     }
   }
-  analysis::LinePlot plot;
+  plot::LinePlot plot;
   plot.title = concat(space.study().model, " study: validation MSE per trial");
   plot.xlabel = "trial";
   plot.ylabel = "validation MSE (z-scored)";
@@ -152,7 +152,7 @@ void plot_history(const std::string& path, const SearchSpace& space,
   plot.series.push_back(complete);
   if (!pruned.x.empty()) plot.series.push_back(pruned);
   plot.series.push_back(best);
-  analysis::plot_lines(path, plot);
+  plot::plot_lines(path, plot);
 }
 
 }  // namespace
@@ -229,7 +229,7 @@ std::vector<std::string> write_study_outputs(const SearchSpace& space,
   const auto importance = param_importance(space, trials);
   if (std::any_of(importance.begin(), importance.end(),
                   [](double v) { return std::isfinite(v); })) {
-    analysis::BarChart chart;
+    plot::BarChart chart;
     chart.title = concat(space.study().model, " study: parameter importance");
     chart.ylabel = "share of value-rank variance explained";
     std::vector<double> values;
@@ -238,7 +238,7 @@ std::vector<std::string> write_study_outputs(const SearchSpace& space,
       values.push_back(importance[i]);
     }
     chart.series.push_back({"importance", values});
-    analysis::plot_bars(path("param_importance.png"), chart);
+    plot::plot_bars(path("param_importance.png"), chart);
     written.push_back(path("param_importance.png"));
   }
   return written;

@@ -16,9 +16,9 @@
 
 #include "analysis/analyze.hpp"
 #include "analysis/cache_reader.hpp"
-#include "analysis/png_info.hpp"
 #include "core/error.hpp"
 #include "data/grid.hpp"
+#include "plot/png_info.hpp"
 #include "support/error_text.hpp"
 #include "support/flux_caches.hpp"
 #include "support/headless_chromium.hpp"
@@ -27,6 +27,7 @@
 #include "tune/study.hpp"
 
 namespace fa = fluxrecon::analysis;
+namespace fp = fluxrecon::plot;
 namespace fs = std::filesystem;
 using test_util::FluxCacheSpec;
 
@@ -241,7 +242,7 @@ TEST(Analyze, ReportHoldsEveryFigureTableAndInput) {
   int pngs = 0;
   for (const auto& e : fs::directory_iterator(dir + "/out/figures")) {
     if (e.path().filename().string()[0] == '.') continue;  // a seal (.NAME.seal)
-    const auto info = fa::read_png_info(e.path().string());
+    const auto info = fp::read_png_info(e.path().string());
     EXPECT_GT(info.width, 200) << e.path();
     ++pngs;
   }
@@ -297,8 +298,8 @@ TEST(Analyze, ReportHasAHyperparameterSearchSectionPerStudy) {
   if (test_util::world_rank() == 0) {
     for (const char* png : {"optimisation_history.png", "param_importance.png"}) {
       const std::string path = dir + "/tune/xgboost/" + png;
-      ASSERT_TRUE(fa::png_complete(path)) << path;
-      EXPECT_GT(fa::read_png_info(path).width, 200) << path;
+      ASSERT_TRUE(fp::png_complete(path)) << path;
+      EXPECT_GT(fp::read_png_info(path).width, 200) << path;
     }
     const std::string html = read_file(s.report_path);
     EXPECT_NE(html.find(">Hyperparameter search: xgboost</h2>"), std::string::npos);

@@ -10,12 +10,12 @@
 #include <string>
 #include <vector>
 
-#include "analysis/plots.hpp"
-#include "analysis/png_info.hpp"
 #include "core/error.hpp"
+#include "plot/plots.hpp"
+#include "plot/png_info.hpp"
 #include "support/mpi_test_util.hpp"
 
-namespace fa = fluxrecon::analysis;
+namespace fa = fluxrecon::plot;
 namespace fs = std::filesystem;
 
 namespace {

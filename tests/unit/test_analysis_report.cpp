@@ -11,14 +11,15 @@
 #include <regex>
 #include <string>
 
-#include "analysis/plots.hpp"
-#include "analysis/png_info.hpp"
 #include "analysis/report.hpp"
 #include "core/error.hpp"
+#include "plot/plots.hpp"
+#include "plot/png_info.hpp"
 #include "support/headless_chromium.hpp"
 #include "support/mpi_test_util.hpp"
 
 namespace fa = fluxrecon::analysis;
+namespace fp = fluxrecon::plot;
 namespace fs = std::filesystem;
 using test_util::chromium;
 using test_util::find_chromium;
@@ -35,27 +36,27 @@ std::size_t count_of(const std::string& text, const std::string& what) {
 // A report like the analysis writes: figures of three kinds, two metric
 // tables, provenance of an existing and a missing input.
 fa::Report sample_report(const std::string& dir) {
-  fa::LinePlot loss;
+  fp::LinePlot loss;
   loss.title = "Training vs validation MSE (LSTM)";
   loss.xlabel = "Epoch";
   loss.ylabel = "MSE (z-scored)";
   loss.series = {{"train", {1, 2, 3, 4}, {1.0, 0.6, 0.45, 0.4}, {}, false},
                  {"validation", {1, 2, 3, 4}, {1.1, 0.7, 0.55, 0.52}, {}, true}};
-  fa::plot_lines(dir + "/loss_lstm.png", loss);
-  fa::BarChart bars;
+  fp::plot_lines(dir + "/loss_lstm.png", loss);
+  fp::BarChart bars;
   bars.title = "RMSE by model";
   bars.ylabel = "RMSE (mol m#u-2#d yr#u-1#d)";
   bars.groups = {"Global", "Southern Ocean"};
   bars.series = {{"MLP", {0.4, 0.5}}, {"XGBoost", {0.35, 0.45}}};
-  fa::plot_bars(dir + "/rmse.png", bars);
-  fa::MapPlot map;
+  fp::plot_bars(dir + "/rmse.png", bars);
+  fp::MapPlot map;
   map.units = "mol m#u-2#d s#u-1#d";
-  map.grid = fa::regular_grid({-60, -30, 0, 30, 60}, {-150, -90, -30, 30, 90, 150});
+  map.grid = fp::regular_grid({-60, -30, 0, 30, 60}, {-150, -90, -30, 30, 90, 150});
   std::vector<double> v;
   for (std::size_t k = 0; k < map.grid.lat.size(); ++k) v.push_back(1e-8 * (k % 7));
   map.panels = {{"Simulated", v}, {"Reconstructed", v}};
   map.panel_width = 400;
-  fa::plot_maps(dir + "/map.png", map);
+  fp::plot_maps(dir + "/map.png", map);
 
   fa::Report r;
   r.title = "fluxrecon analysis <test> & check";
@@ -97,7 +98,7 @@ TEST(AnalysisReport, HoldsFiguresTablesAndProvenance) {
   EXPECT_NE(html.find("fnv1a64:"), std::string::npos);
   EXPECT_NE(html.find("absent_model.h5</td><td>missing</td>"), std::string::npos);
   EXPECT_NE(html.find("<p>Second paragraph.</p>"), std::string::npos);
-  const auto map = fa::read_png_info(dir + "/map.png");
+  const auto map = fp::read_png_info(dir + "/map.png");
   EXPECT_NE(html.find("width=\"" + std::to_string(map.width) + "\" height=\"" +
                       std::to_string(map.height) + "\""),
             std::string::npos);
@@ -189,7 +190,7 @@ TEST(AnalysisReport, LoadsInHeadlessChromium) {
                      "/dev/null", log),
             0)
       << slurp(log);
-  const fa::PngInfo info = fa::read_png_info(shot);
+  const fp::PngInfo info = fp::read_png_info(shot);
   EXPECT_EQ(info.width, 1300);
   EXPECT_GT(info.file_bytes, 50000u);
   std::error_code ec;

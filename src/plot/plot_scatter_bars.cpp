@@ -4,11 +4,11 @@
 #include <cmath>
 #include <limits>
 
-#include "analysis/plot_canvas.hpp"
-#include "analysis/plots.hpp"
 #include "core/error.hpp"
+#include "plot/plot_canvas.hpp"
+#include "plot/plots.hpp"
 
-namespace fluxrecon::analysis {
+namespace fluxrecon::plot {
 namespace {
 using namespace detail;
 
@@ -233,4 +233,4 @@ void plot_bars(const std::string& png_path, const BarChart& plot) {
   canvas.finish();
 }
 
-}  // namespace fluxrecon::analysis
+}  // namespace fluxrecon::plot

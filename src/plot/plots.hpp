@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-namespace fluxrecon::analysis {
+namespace fluxrecon::plot {
 
 // ---------------------------------------------------------------- lines
 
@@ -208,4 +208,4 @@ struct CategoryMap {
 
 void plot_category_map(const std::string& png_path, const CategoryMap& plot);
 
-}  // namespace fluxrecon::analysis
+}  // namespace fluxrecon::plot

@@ -2,11 +2,11 @@
 #include <algorithm>
 #include <cmath>
 
-#include "analysis/plot_canvas.hpp"
-#include "analysis/plots.hpp"
 #include "core/error.hpp"
+#include "plot/plot_canvas.hpp"
+#include "plot/plots.hpp"
 
-namespace fluxrecon::analysis {
+namespace fluxrecon::plot {
 using namespace detail;
 
 void plot_heatmap(const std::string& png_path, const HeatMap& plot) {
@@ -211,4 +211,4 @@ void plot_category_map(const std::string& png_path, const CategoryMap& plot) {
   canvas.finish();
 }
 
-}  // namespace fluxrecon::analysis
+}  // namespace fluxrecon::plot

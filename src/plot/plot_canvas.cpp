@@ -1,4 +1,4 @@
-#include "analysis/plot_canvas.hpp"
+#include "plot/plot_canvas.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -6,10 +6,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "analysis/png_info.hpp"
 #include "core/error.hpp"
+#include "plot/png_info.hpp"
 
-namespace fluxrecon::analysis::detail {
+namespace fluxrecon::plot::detail {
 namespace {
 
 struct Rgb {
@@ -175,4 +175,4 @@ std::string format_number(double value, int significant) {
   return out.str();
 }
 
-}  // namespace fluxrecon::analysis::detail
+}  // namespace fluxrecon::plot::detail

@@ -7,11 +7,11 @@
 #include <cmath>
 #include <limits>
 
-#include "analysis/plot_canvas.hpp"
-#include "analysis/plots.hpp"
 #include "core/error.hpp"
+#include "plot/plot_canvas.hpp"
+#include "plot/plots.hpp"
 
-namespace fluxrecon::analysis {
+namespace fluxrecon::plot {
 namespace {
 using namespace detail;
 
@@ -432,4 +432,4 @@ void plot_maps(const std::string& png_path, const MapPlot& plot) {
   canvas.finish();
 }
 
-}  // namespace fluxrecon::analysis
+}  // namespace fluxrecon::plot

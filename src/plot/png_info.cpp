@@ -1,4 +1,4 @@
-#include "analysis/png_info.hpp"
+#include "plot/png_info.hpp"
 
 #include <algorithm>
 #include <array>
@@ -7,7 +7,7 @@
 
 #include "core/error.hpp"
 
-namespace fluxrecon::analysis {
+namespace fluxrecon::plot {
 namespace {
 
 std::uint32_t big_endian32(const unsigned char* p) {
@@ -54,4 +54,4 @@ PngInfo read_png_info(const std::string& path) {
   return info;
 }
 
-}  // namespace fluxrecon::analysis
+}  // namespace fluxrecon::plot

@@ -11,7 +11,7 @@
 
 #include "core/atomic_file.hpp"
 
-namespace fluxrecon::analysis::detail {
+namespace fluxrecon::plot::detail {
 
 // Colour map 0 (indexed colours) as set by Canvas.
 enum Palette : int {
@@ -81,4 +81,4 @@ void draw_page_title(Canvas& canvas, const std::string& title);
 // Short number for labels ("0.953", "-1.2e-08").
 std::string format_number(double value, int significant = 3);
 
-}  // namespace fluxrecon::analysis::detail
+}  // namespace fluxrecon::plot::detail

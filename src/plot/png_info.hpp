@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-namespace fluxrecon::analysis {
+namespace fluxrecon::plot {
 
 struct PngInfo {
   int width = 0;
@@ -23,4 +23,4 @@ bool png_complete(const std::string& path);
 // Throws an Error naming `path` if it is not a PNG with a valid IHDR chunk.
 PngInfo read_png_info(const std::string& path);
 
-}  // namespace fluxrecon::analysis
+}  // namespace fluxrecon::plot

@@ -3,11 +3,11 @@
 #include <cmath>
 #include <limits>
 
-#include "analysis/plot_canvas.hpp"
-#include "analysis/plots.hpp"
 #include "core/error.hpp"
+#include "plot/plot_canvas.hpp"
+#include "plot/plots.hpp"
 
-namespace fluxrecon::analysis {
+namespace fluxrecon::plot {
 namespace {
 using namespace detail;
 
@@ -241,4 +241,4 @@ void plot_lines(const std::string& png_path, const LinePlot& plot) {
   canvas.finish();
 }
 
-}  // namespace fluxrecon::analysis
+}  // namespace fluxrecon::plot
