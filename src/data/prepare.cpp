@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
@@ -261,321 +262,377 @@ std::string set_path(const PrepareOptions& opt, const std::string& name) {
   return (fs::path(opt.out_dir) / name).string();
 }
 
-}  // namespace
+// One call of prepare, in its phases: the dataset and its years, the input
+// files checked, the grid and sampling mask, then the training set (and its
+// statistics), the validation set, the test sets year by year, and the
+// summary files.
+class Preparation {
+ public:
+  Preparation(const config::Config& cfg, const PrepareOptions& opt, MPI_Comm comm)
+      : cfg_(cfg), opt_(opt), comm_(comm), start_(wall_seconds()) {}
 
-PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI_Comm comm) {
-  const double t_start = wall_seconds();
-  Timers timers;
-  PrepareSummary summary;
-  DatasetDescription d;
-  all_ranks_agree(comm, [&] {
-    d = load_dataset(cfg, opt.data_dir);
-    ensure_directory(opt.out_dir);
-  });
+  PrepareSummary run() {
+    all_ranks_agree(comm_, [&] {
+      d_ = load_dataset(cfg_, opt_.data_dir);
+      ensure_directory(opt_.out_dir);
+    });
+    spatial_ = d_.design == "spatial";
+    choose_years();
+    check_input_files();
+    open_grid();
+    train_selection_ = set_selection(d_, "train", d_.training_experiment, d_.train_region,
+                                     d_.train_fraction, d_.train, json());
+    progress_.emplace("prepare: years read", years_to_read(), "years", 5.0);
+    prepare_train();
+    if (opt_.validation) prepare_validation();
+    if (opt_.test) {
+      // Points of every test region, drawn once and shared by all years.
+      std::vector<std::vector<std::int64_t>> drawn_points;
+      for (const auto& region : d_.test_regions)
+        drawn_points.push_back(select_locations(grid_, region, d_.test_fraction, d_.seed, comm_));
+      for (int year : d_.test_years) prepare_test_year(year, drawn_points);
+    }
+    progress_->finish();
+    finish_summary();
+    return summary_;
+  }
 
+ private:
   // Spatial design: the training years are those of the training period that
   // are not validation years; each year is one series whose targets are the
   // cell-months observed in that year.
-  const bool spatial = d.design == "spatial";
-  const std::vector<int> validation_years = period_years(d.validation);
-  std::vector<int> train_years;
-  for (int y : period_years(d.train))
-    if (!std::binary_search(validation_years.begin(), validation_years.end(), y))
-      train_years.push_back(y);
-  all_ranks_agree(comm, [&] {
-    FR_REQUIRE(!spatial || !train_years.empty(), d.origin,
-               ": keys 'time.train' and 'time.validation': every training year is a validation "
-               "year, so no year is left to train on");
-  });
+  void choose_years() {
+    validation_years_ = period_years(d_.validation);
+    for (int y : period_years(d_.train))
+      if (!std::binary_search(validation_years_.begin(), validation_years_.end(), y))
+        train_years_.push_back(y);
+    all_ranks_agree(comm_, [&] {
+      FR_REQUIRE(!spatial_ || !train_years_.empty(), d_.origin,
+                 ": keys 'time.train' and 'time.validation': every training year is a validation "
+                 "year, so no year is left to train on");
+    });
+  }
 
   // Every input file is checked before any work starts.
-  std::vector<std::pair<std::string, int>> needed;
-  auto need_year = [&](const std::string& experiment, int year) {
-    needed.emplace_back(experiment, year);
-    if (d.window > 1) needed.emplace_back(experiment, year - 1);  // January's window
-  };
-  if (spatial) {
-    for (int y : opt.train ? train_years : std::vector<int>{}) need_year(d.training_experiment, y);
-    for (int y : opt.validation ? validation_years : std::vector<int>{})
-      need_year(d.training_experiment, y);
-  } else {
-    for (const auto* period : {&d.train, &d.validation}) {
-      if ((period == &d.train && !opt.train) || (period == &d.validation && !opt.validation))
+  void check_input_files() {
+    std::vector<std::pair<std::string, int>> needed;
+    auto need_year = [&](const std::string& experiment, int year) {
+      needed.emplace_back(experiment, year);
+      if (d_.window > 1) needed.emplace_back(experiment, year - 1);  // January's window
+    };
+    if (spatial_) {
+      for (int y : opt_.train ? train_years_ : std::vector<int>{})
+        need_year(d_.training_experiment, y);
+      for (int y : opt_.validation ? validation_years_ : std::vector<int>{})
+        need_year(d_.training_experiment, y);
+    } else {
+      for (const auto* period : {&d_.train, &d_.validation}) {
+        if ((period == &d_.train && !opt_.train) || (period == &d_.validation && !opt_.validation))
+          continue;
+        for (const auto& iv : *period)
+          for (int y = iv.first_year(); y <= iv.last_year(); ++y)
+            needed.emplace_back(d_.training_experiment, y);
+      }
+    }
+    for (const auto& e : d_.test_experiments)
+      for (int y : opt_.test ? d_.test_years : std::vector<int>{}) need_year(e, y);
+    require_files(d_, needed, comm_);
+  }
+
+  // The grid, the observation mask (spatial design), the reader and the
+  // metadata every store carries.
+  void open_grid() {
+    {
+      auto t = timers_.scope("grid");
+      auto first = io::GridFile::open(
+          d_.file_for(d_.training_experiment, d_.train.front().first_year()), comm_);
+      grid_ = load_grid(*first, d_, comm_);
+    }
+    log::info("prepare ", d_.name, ": grid ", grid_.nx, " x ", grid_.ny, ", ", grid_.ocean_total,
+              " ocean points (", grid_.duplicates_dropped,
+              " duplicated halo/fold points dropped), ", mpi::size(comm_), " rank(s), ", d_.design,
+              " design", spatial_ ? concat(" (mask: ", d_.sampling_mask, ")") : std::string());
+    mask_.emplace(d_, grid_, comm_);
+    if (spatial_ && d_.sampling_mask == "file") {
+      std::vector<std::pair<std::string, int>> masks;
+      for (int y : period_years(d_.train)) masks.emplace_back("mask", y);
+      for (int y : validation_years_) masks.emplace_back("mask", y);
+      require_files(mask_->mask_files(), masks, comm_);
+    }
+    reader_.emplace(d_, grid_, comm_);
+    base_["dataset"] = d_.name;
+    base_["source"] = d_.source;
+    base_["dataset_config"] = d_.origin;
+    base_["seed"] = d_.seed;
+    base_["window"] = d_.window;
+    base_["design"] = d_.design;
+    base_["grid"] = {{"nx", grid_.nx}, {"ny", grid_.ny}};
+    base_["target"] = {{"variable", d_.variables.back().file_name},
+                       {"units", d_.target_units},
+                       {"sign", d_.target_sign}};
+    base_["software"] = std::string("fluxrecon ") + FLUXRECON_VERSION;
+  }
+
+  std::int64_t years_to_read() const {
+    std::int64_t count = 0;
+    if (spatial_) {
+      count = static_cast<std::int64_t>(train_years_.size() + validation_years_.size());
+    } else {
+      for (const auto& iv : d_.train) count += iv.last_year() - iv.first_year() + 1;
+      for (const auto& iv : d_.validation) count += iv.last_year() - iv.first_year() + 1;
+    }
+    return count + static_cast<std::int64_t>(d_.test_experiments.size() * d_.test_years.size());
+  }
+
+  // The training set and its statistics, or the statistics of a complete one.
+  void prepare_train() {
+    const std::string train_path = set_path(opt_, "train.h5");
+    const bool train_done = !opt_.force && set_current(train_path, train_selection_, stale_, comm_);
+    if (!spatial_) {
+      train_points_ = select_locations(grid_, d_.train_region, d_.train_fraction, d_.seed, comm_);
+      train_locations_ = mpi::sum(static_cast<std::int64_t>(train_points_.size()), comm_);
+    }
+    if (train_done) {
+      norm_ = io::read_normalisation(train_path);
+      summary_.sets.push_back({train_path, 0, 0, true});
+      log::info("train set complete from an earlier run, reusing its statistics: ", train_path);
+    }
+    if (opt_.train && !train_done) {
+      const SetSpec spec =
+          spatial_ ? read_observed_set("train", train_path, train_years_, train_selection_)
+                   : read_period_set("train", train_path, d_.train, train_selection_);
+      {
+        auto t = timers_.scope("statistics");
+        all_ranks_agree(comm_, [&] {
+          norm_ =
+              training_statistics(spec.series, grid_, spec.points, spec.observed, d_.window, comm_);
+        });
+      }
+      auto t = timers_.scope("write");
+      summary_.sets.push_back(write_set(spec, grid_, norm_, d_, opt_, base_, comm_));
+    }
+    all_ranks_agree(comm_, [&] {
+      FR_REQUIRE(opt_.train || train_done, "no training statistics: prepare the train set first (",
+                 train_path, ")");
+      FR_REQUIRE(norm_.feature_mean.size() == feature_names(d_).size(), train_path, " has ",
+                 norm_.feature_mean.size(), " features but the dataset ", d_.origin, " gives ",
+                 feature_names(d_).size(), "; prepare it again (--force)");
+    });
+  }
+
+  void prepare_validation() {
+    const std::string validation_path = set_path(opt_, "validation.h5");
+    const json selection = set_selection(d_, "validation", d_.training_experiment, d_.train_region,
+                                         d_.train_fraction, d_.validation, train_selection_);
+    if (!opt_.force && set_current(validation_path, selection, stale_, comm_)) {
+      summary_.sets.push_back({validation_path, 0, 0, true});
+      return;
+    }
+    const SetSpec spec =
+        spatial_ ? read_observed_set("validation", validation_path, validation_years_, selection)
+                 : read_period_set("validation", validation_path, d_.validation, selection);
+    auto t = timers_.scope("write");
+    summary_.sets.push_back(write_set(spec, grid_, norm_, d_, opt_, base_, comm_));
+  }
+
+  // The test sets of one year: every experiment and region, read once per
+  // experiment for the union of the regions' points.
+  void prepare_test_year(int year, const std::vector<std::vector<std::int64_t>>& drawn_points) {
+    // Spatial design: a test set holds the locations not observed in its
+    // year, so that no test sample is also a training or validation sample.
+    std::vector<std::vector<std::int64_t>> region_points = drawn_points;
+    if (spatial_ && mask_->used_year(year)) {
+      const auto observed = mask_->months(year);
+      for (auto& points : region_points)
+        points.erase(std::remove_if(points.begin(), points.end(),
+                                    [&](std::int64_t p) { return observed[p] != 0; }),
+                     points.end());
+    }
+    std::vector<std::int64_t> all_points;
+    for (const auto& points : region_points)
+      all_points.insert(all_points.end(), points.begin(), points.end());
+    std::sort(all_points.begin(), all_points.end());
+    all_points.erase(std::unique(all_points.begin(), all_points.end()), all_points.end());
+    // January's window reaches back into the previous year.
+    const MonthInterval months{month_index(year, 1) - (d_.window - 1), month_index(year, 12)};
+    for (const auto& experiment : d_.test_experiments) {
+      std::vector<std::string> paths;
+      std::vector<json> selections;
+      std::vector<int> done;
+      for (const auto& region : d_.test_regions) {
+        paths.push_back(
+            set_path(opt_, concat("test_", experiment, "_", region.name, "_", year, ".h5")));
+        selections.push_back(set_selection(d_, "test", experiment, region, d_.test_fraction,
+                                           {months}, train_selection_));
+        done.push_back(!opt_.force && set_current(paths.back(), selections.back(), stale_, comm_));
+      }
+      const bool all_done = std::all_of(done.begin(), done.end(), [](int x) { return x; });
+      if (all_done) {
+        for (const auto& p : paths) summary_.sets.push_back({p, 0, 0, true});
+        progress_->advance();
         continue;
-      for (const auto& iv : *period)
-        for (int y = iv.first_year(); y <= iv.last_year(); ++y)
-          needed.emplace_back(d.training_experiment, y);
+      }
+      Series series;
+      {
+        auto t = timers_.scope("read");
+        series = read_series(*reader_, experiment, months, all_points, nullptr);
+      }
+      progress_->advance();
+      for (size_t r = 0; r < d_.test_regions.size(); ++r) {
+        if (done[r]) {
+          summary_.sets.push_back({paths[r], 0, 0, true});
+          continue;
+        }
+        SetSpec spec{"test", paths[r],         experiment, d_.test_regions[r].name,
+                     {},     region_points[r], {year},     selections[r],
+                     {}};
+        spec.series.push_back(subset_series(series, all_points, spec.points));
+        auto t = timers_.scope("write");
+        summary_.sets.push_back(write_set(spec, grid_, norm_, d_, opt_, base_, comm_));
+      }
     }
   }
-  for (const auto& e : d.test_experiments)
-    for (int y : opt.test ? d.test_years : std::vector<int>{}) need_year(e, y);
-  require_files(d, needed, comm);
 
-  Grid grid;
-  {
-    auto t = timers.scope("grid");
-    auto first =
-        io::GridFile::open(d.file_for(d.training_experiment, d.train.front().first_year()), comm);
-    grid = load_grid(*first, d, comm);
-  }
-  log::info("prepare ", d.name, ": grid ", grid.nx, " x ", grid.ny, ", ", grid.ocean_total,
-            " ocean points (", grid.duplicates_dropped, " duplicated halo/fold points dropped), ",
-            mpi::size(comm), " rank(s), ", d.design, " design",
-            spatial ? concat(" (mask: ", d.sampling_mask, ")") : std::string());
-  ObservationMask mask(d, grid, comm);
-  if (spatial && d.sampling_mask == "file") {
-    std::vector<std::pair<std::string, int>> masks;
-    for (int y : period_years(d.train)) masks.emplace_back("mask", y);
-    for (int y : validation_years) masks.emplace_back("mask", y);
-    require_files(mask.mask_files(), masks, comm);
-  }
-
-  YearReader reader(d, grid, comm);
-  json base;
-  base["dataset"] = d.name;
-  base["source"] = d.source;
-  base["dataset_config"] = d.origin;
-  base["seed"] = d.seed;
-  base["window"] = d.window;
-  base["design"] = d.design;
-  base["grid"] = {{"nx", grid.nx}, {"ny", grid.ny}};
-  base["target"] = {{"variable", d.variables.back().file_name},
-                    {"units", d.target_units},
-                    {"sign", d.target_sign}};
-  base["software"] = std::string("fluxrecon ") + FLUXRECON_VERSION;
-
-  const std::string train_path = set_path(opt, "train.h5");
-  io::Normalisation norm;
-  int stale = 0;  // complete sets prepared with other settings, redone
-  const json train_selection = set_selection(d, "train", d.training_experiment, d.train_region,
-                                             d.train_fraction, d.train, json());
-  const bool train_done = !opt.force && set_current(train_path, train_selection, stale, comm);
-  std::int64_t year_count = 0;
-  if (spatial) {
-    year_count = static_cast<std::int64_t>(train_years.size() + validation_years.size());
-  } else {
-    for (const auto& iv : d.train) year_count += iv.last_year() - iv.first_year() + 1;
-    for (const auto& iv : d.validation) year_count += iv.last_year() - iv.first_year() + 1;
-  }
-  year_count += static_cast<std::int64_t>(d.test_experiments.size() * d.test_years.size());
-  Progress progress("prepare: years read", year_count, "years", 5.0);
-
-  const auto train_points =
-      spatial ? std::vector<std::int64_t>{}
-              : select_locations(grid, d.train_region, d.train_fraction, d.seed, comm);
-  std::int64_t train_locations = mpi::sum(static_cast<std::int64_t>(train_points.size()), comm);
-
-  if (train_done) {
-    norm = io::read_normalisation(train_path);
-    summary.sets.push_back({train_path, 0, 0, true});
-    log::info("train set complete from an earlier run, reusing its statistics: ", train_path);
-  }
-  auto require_locations = [&](const char* kind, std::int64_t locations) {
-    all_ranks_agree(comm, [&] {
+  void require_locations(const char* kind, std::int64_t locations) {
+    all_ranks_agree(comm_, [&] {
       FR_REQUIRE(
-          locations > 0, d.origin, ": the ", kind,
-          " selection is empty: no ocean point of region '", d.train_region.name,
-          "' is observed with sampling.fraction ", d.train_fraction,
-          spatial && d.sampling_mask == "file" ? concat(" and the mask ", d.mask_pattern) : "",
+          locations > 0, d_.origin, ": the ", kind,
+          " selection is empty: no ocean point of region '", d_.train_region.name,
+          "' is observed with sampling.fraction ", d_.train_fraction,
+          spatial_ && d_.sampling_mask == "file" ? concat(" and the mask ", d_.mask_pattern) : "",
           // A mask file decides the observed cells: the fraction is not the cause.
-          spatial && d.sampling_mask == "file"
-              ? concat("; the mask (variable '", d.mask_variable,
+          spatial_ && d_.sampling_mask == "file"
+              ? concat("; the mask (variable '", d_.mask_variable,
                        "') observes no ocean cell of the region: check sampling.mask_file and "
                        "sampling.mask_variable, or choose another region")
               : std::string("; raise the fraction or choose another region"));
     });
-  };
+  }
+
   // Temporal design: the same drawn locations over the periods.
-  auto read_period_set = [&](const char* kind, const std::string& path,
-                             const std::vector<MonthInterval>& period, const json& selection) {
-    require_locations(kind, train_locations);
-    SetSpec spec{kind, path,         d.training_experiment, d.train_region.name,
-                 {},   train_points, period_years(period),  selection,
+  SetSpec read_period_set(const char* kind, const std::string& path,
+                          const std::vector<MonthInterval>& period, const json& selection) {
+    require_locations(kind, train_locations_);
+    SetSpec spec{kind, path,          d_.training_experiment, d_.train_region.name,
+                 {},   train_points_, period_years(period),   selection,
                  {}};
-    auto t = timers.scope("read");
+    auto t = timers_.scope("read");
     for (const auto& iv : period)
-      spec.series.push_back(read_series(reader, spec.experiment, iv, spec.points, &progress));
+      spec.series.push_back(read_series(*reader_, spec.experiment, iv, spec.points, &*progress_));
     return spec;
-  };
+  }
+
   // Spatial design: one series per year (with January's context months) of
   // the points observed in any of the years; the targets are the observed
   // cell-months of each year.
-  auto read_observed_set = [&](const char* kind, const std::string& path,
-                               const std::vector<int>& years, const json& selection) {
-    SetSpec spec{kind,      path, d.training_experiment, d.train_region.name, {}, {}, years,
+  SetSpec read_observed_set(const char* kind, const std::string& path,
+                            const std::vector<int>& years, const json& selection) {
+    SetSpec spec{kind,      path, d_.training_experiment, d_.train_region.name, {}, {}, years,
                  selection, {}};
     std::vector<std::vector<std::uint16_t>> bits;
-    std::vector<std::uint8_t> any(static_cast<size_t>(grid.local_points()), 0);
+    std::vector<std::uint8_t> any(static_cast<size_t>(grid_.local_points()), 0);
     for (int y : years) {
-      bits.push_back(mask.months(y));
-      for (std::int64_t i = 0; i < grid.local_points(); ++i) any[i] |= bits.back()[i] != 0;
+      bits.push_back(mask_->months(y));
+      for (std::int64_t i = 0; i < grid_.local_points(); ++i) any[i] |= bits.back()[i] != 0;
     }
-    for (std::int64_t i = 0; i < grid.local_points(); ++i)
+    for (std::int64_t i = 0; i < grid_.local_points(); ++i)
       if (any[i]) spec.points.push_back(i);
-    const auto locations = mpi::sum(static_cast<std::int64_t>(spec.points.size()), comm);
+    const auto locations = mpi::sum(static_cast<std::int64_t>(spec.points.size()), comm_);
     require_locations(kind, locations);
-    if (std::string(kind) == "train") train_locations = locations;
+    if (std::string(kind) == "train") train_locations_ = locations;
     for (const auto& b : bits) {
       spec.observed.emplace_back();
       for (const auto p : spec.points) spec.observed.back().push_back(b[p]);
     }
-    auto t = timers.scope("read");
+    auto t = timers_.scope("read");
     for (int y : years)
-      spec.series.push_back(read_series(reader, spec.experiment,
-                                        {month_index(y, 1) - (d.window - 1), month_index(y, 12)},
-                                        spec.points, &progress));
+      spec.series.push_back(read_series(*reader_, spec.experiment,
+                                        {month_index(y, 1) - (d_.window - 1), month_index(y, 12)},
+                                        spec.points, &*progress_));
     return spec;
-  };
-  if (opt.train && !train_done) {
-    const SetSpec spec = spatial
-                             ? read_observed_set("train", train_path, train_years, train_selection)
-                             : read_period_set("train", train_path, d.train, train_selection);
-    {
-      auto t = timers.scope("statistics");
-      all_ranks_agree(comm, [&] {
-        norm = training_statistics(spec.series, grid, spec.points, spec.observed, d.window, comm);
-      });
-    }
-    auto t = timers.scope("write");
-    summary.sets.push_back(write_set(spec, grid, norm, d, opt, base, comm));
-  }
-  all_ranks_agree(comm, [&] {
-    FR_REQUIRE(opt.train || train_done, "no training statistics: prepare the train set first (",
-               train_path, ")");
-    FR_REQUIRE(norm.feature_mean.size() == feature_names(d).size(), train_path, " has ",
-               norm.feature_mean.size(), " features but the dataset ", d.origin, " gives ",
-               feature_names(d).size(), "; prepare it again (--force)");
-  });
-
-  const std::string validation_path = set_path(opt, "validation.h5");
-  if (opt.validation) {
-    const json selection = set_selection(d, "validation", d.training_experiment, d.train_region,
-                                         d.train_fraction, d.validation, train_selection);
-    if (!opt.force && set_current(validation_path, selection, stale, comm)) {
-      summary.sets.push_back({validation_path, 0, 0, true});
-    } else {
-      const SetSpec spec =
-          spatial ? read_observed_set("validation", validation_path, validation_years, selection)
-                  : read_period_set("validation", validation_path, d.validation, selection);
-      auto t = timers.scope("write");
-      summary.sets.push_back(write_set(spec, grid, norm, d, opt, base, comm));
-    }
   }
 
-  if (opt.test) {
-    // Points of every test region, drawn once and shared by all years.
-    std::vector<std::vector<std::int64_t>> drawn_points;
-    for (const auto& region : d.test_regions)
-      drawn_points.push_back(select_locations(grid, region, d.test_fraction, d.seed, comm));
-    for (int year : d.test_years) {
-      // Spatial design: a test set holds the locations not observed in its
-      // year, so that no test sample is also a training or validation sample.
-      std::vector<std::vector<std::int64_t>> region_points = drawn_points;
-      if (spatial && mask.used_year(year)) {
-        const auto observed = mask.months(year);
-        for (auto& points : region_points)
-          points.erase(std::remove_if(points.begin(), points.end(),
-                                      [&](std::int64_t p) { return observed[p] != 0; }),
-                       points.end());
-      }
-      std::vector<std::int64_t> all_points;
-      for (const auto& points : region_points)
-        all_points.insert(all_points.end(), points.begin(), points.end());
-      std::sort(all_points.begin(), all_points.end());
-      all_points.erase(std::unique(all_points.begin(), all_points.end()), all_points.end());
-      // January's window reaches back into the previous year.
-      const MonthInterval months{month_index(year, 1) - (d.window - 1), month_index(year, 12)};
-      for (const auto& experiment : d.test_experiments) {
-        std::vector<std::string> paths;
-        std::vector<json> selections;
-        std::vector<int> done;
-        for (const auto& region : d.test_regions) {
-          paths.push_back(
-              set_path(opt, concat("test_", experiment, "_", region.name, "_", year, ".h5")));
-          selections.push_back(set_selection(d, "test", experiment, region, d.test_fraction,
-                                             {months}, train_selection));
-          done.push_back(!opt.force && set_current(paths.back(), selections.back(), stale, comm));
-        }
-        const bool all_done = std::all_of(done.begin(), done.end(), [](int x) { return x; });
-        if (all_done) {
-          for (const auto& p : paths) summary.sets.push_back({p, 0, 0, true});
-          progress.advance();
-          continue;
-        }
-        Series series;
-        {
-          auto t = timers.scope("read");
-          series = read_series(reader, experiment, months, all_points, nullptr);
-        }
-        progress.advance();
-        for (size_t r = 0; r < d.test_regions.size(); ++r) {
-          if (done[r]) {
-            summary.sets.push_back({paths[r], 0, 0, true});
-            continue;
-          }
-          SetSpec spec{"test", paths[r],         experiment, d.test_regions[r].name,
-                       {},     region_points[r], {year},     selections[r],
-                       {}};
-          spec.series.push_back(subset_series(series, all_points, spec.points));
-          auto t = timers.scope("write");
-          summary.sets.push_back(write_set(spec, grid, norm, d, opt, base, comm));
-        }
-      }
-    }
+  // Totals over the ranks, then the summary and the resolved configuration,
+  // written last.
+  void finish_summary() {
+    summary_.bytes_read = mpi::sum(static_cast<std::uint64_t>(reader_->bytes_read()), comm_);
+    summary_.read_seconds = mpi::max(timers_.seconds("read"), comm_);
+    summary_.io_seconds = mpi::max(reader_->io_seconds(), comm_);
+    double store_seconds = 0;
+    for (const auto& set : summary_.sets) store_seconds += set.store_seconds;
+    summary_.store_seconds = mpi::max(store_seconds, comm_);
+    for (const auto& s : summary_.sets) summary_.samples += s.samples;
+    summary_.seconds = mpi::max(wall_seconds() - start_, comm_);
+    if (stale_ > 1)
+      log::info("prepare: ", stale_, " complete set(s) had other settings and were prepared again");
+    timers_.report(comm_, "prepare");
+    summary_.summary_path = set_path(opt_, "prepare_summary.json");
+    all_ranks_agree(comm_, [&] {
+      if (mpi::rank(comm_) != 0) return;
+      write_text_atomically(summary_.summary_path, summary_json().dump(2) + "\n");
+      write_text_atomically(set_path(opt_, "prepare_config.yaml"), cfg_.to_yaml());
+    });
   }
-  progress.finish();
 
-  summary.bytes_read = mpi::sum(static_cast<std::uint64_t>(reader.bytes_read()), comm);
-  summary.read_seconds = mpi::max(timers.seconds("read"), comm);
-  summary.io_seconds = mpi::max(reader.io_seconds(), comm);
-  double store_seconds = 0;
-  for (const auto& set : summary.sets) store_seconds += set.store_seconds;
-  summary.store_seconds = mpi::max(store_seconds, comm);
-  for (const auto& s : summary.sets) summary.samples += s.samples;
-  summary.seconds = mpi::max(wall_seconds() - t_start, comm);
-  if (stale > 1)
-    log::info("prepare: ", stale, " complete set(s) had other settings and were prepared again");
-  timers.report(comm, "prepare");
-
-  // The summary and the resolved configuration, written last.
-  summary.summary_path = set_path(opt, "prepare_summary.json");
-  all_ranks_agree(comm, [&] {
-    if (mpi::rank(comm) != 0) return;
+  json summary_json() const {
     json js;
-    js["dataset"] = d.name;
-    js["config"] = d.origin;
-    js["ranks"] = mpi::size(comm);
-    js["grid"] = {{"nx", grid.nx},
-                  {"ny", grid.ny},
-                  {"ocean_points", grid.ocean_total},
-                  {"duplicates_dropped", grid.duplicates_dropped}};
-    js["training_locations"] = train_locations;
-    js["statistics"] = {{"features", feature_names(d)},
-                        {"feature_mean", norm.feature_mean},
-                        {"feature_std", norm.feature_std},
-                        {"target_mean", norm.target_mean},
-                        {"target_std", norm.target_std}};
-    js["sampling"] = {{"design", d.design},
-                      {"mask", d.design == "spatial" ? d.sampling_mask : "fixed"},
-                      {"fraction", d.train_fraction},
-                      {"test_fraction", d.test_fraction},
-                      {"seed", d.seed},
-                      {"window", d.window},
-                      {"missing_values", d.missing_values}};
-    for (const auto& s : summary.sets)
+    js["dataset"] = d_.name;
+    js["config"] = d_.origin;
+    js["ranks"] = mpi::size(comm_);
+    js["grid"] = {{"nx", grid_.nx},
+                  {"ny", grid_.ny},
+                  {"ocean_points", grid_.ocean_total},
+                  {"duplicates_dropped", grid_.duplicates_dropped}};
+    js["training_locations"] = train_locations_;
+    js["statistics"] = {{"features", feature_names(d_)},
+                        {"feature_mean", norm_.feature_mean},
+                        {"feature_std", norm_.feature_std},
+                        {"target_mean", norm_.target_mean},
+                        {"target_std", norm_.target_std}};
+    js["sampling"] = {{"design", d_.design},
+                      {"mask", d_.design == "spatial" ? d_.sampling_mask : "fixed"},
+                      {"fraction", d_.train_fraction},
+                      {"test_fraction", d_.test_fraction},
+                      {"seed", d_.seed},
+                      {"window", d_.window},
+                      {"missing_values", d_.missing_values}};
+    for (const auto& s : summary_.sets)
       js["sets"].push_back({{"path", s.path},
                             {"samples", s.samples},
                             {"skipped_windows", s.skipped_windows},
                             {"reused", s.reused}});
-    js["timings_s"] = {{"total", summary.seconds},
-                       {"read", summary.read_seconds},
-                       {"file_reads", summary.io_seconds},
-                       {"store_writes", summary.store_seconds}};
-    js["bytes_read"] = summary.bytes_read;
-    write_text_atomically(summary.summary_path, js.dump(2) + "\n");
-    write_text_atomically(set_path(opt, "prepare_config.yaml"), cfg.to_yaml());
-  });
-  return summary;
+    js["timings_s"] = {{"total", summary_.seconds},
+                       {"read", summary_.read_seconds},
+                       {"file_reads", summary_.io_seconds},
+                       {"store_writes", summary_.store_seconds}};
+    js["bytes_read"] = summary_.bytes_read;
+    return js;
+  }
+
+  const config::Config& cfg_;
+  const PrepareOptions& opt_;
+  const MPI_Comm comm_;
+  const double start_;
+  Timers timers_;
+  PrepareSummary summary_;
+  DatasetDescription d_;
+  bool spatial_ = false;
+  std::vector<int> validation_years_, train_years_;
+  Grid grid_;
+  std::optional<ObservationMask> mask_;
+  std::optional<YearReader> reader_;
+  std::optional<Progress> progress_;
+  json base_, train_selection_;
+  io::Normalisation norm_;
+  int stale_ = 0;                           // complete sets prepared with other settings, redone
+  std::vector<std::int64_t> train_points_;  // temporal design
+  std::int64_t train_locations_ = 0;
+};
+
+}  // namespace
+
+PrepareSummary prepare(const config::Config& cfg, const PrepareOptions& opt, MPI_Comm comm) {
+  return Preparation(cfg, opt, comm).run();
 }
 
 std::string prepare_summary_line(const PrepareSummary& s, const std::string& out_dir) {

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 
 #include "core/atomic_file.hpp"
 #include "core/checksum.hpp"
@@ -133,6 +134,379 @@ struct Task {
 
 CacheSource cache_source(const Model& m) { return {m.cache_name, m.path, m.checksum, m.route}; }
 
+// The work of one group of ranks: its (experiment, year) tasks over the
+// group's grid decomposition. Phases: the grid and regions once, then per
+// task the caches still needed, the fields, the sampling mask, the chunks
+// of points read and predicted, and the caches written.
+class GroupReconstruction {
+ public:
+  GroupReconstruction(const data::DatasetDescription& d, const std::vector<data::Region>& regions,
+                      const std::vector<Model>& models, const ReconstructOptions& opt,
+                      const std::vector<Task>& mine, Timers& timers, MPI_Comm group)
+      : d_(d),
+        regions_(regions),
+        models_(models),
+        opt_(opt),
+        mine_(mine),
+        timers_(timers),
+        group_(group),
+        n_models_(models.size()) {}
+
+  void run() {
+    open_grid();
+    // This rank's windows, for the progress line.
+    expected_ = 0;
+    for (const auto& p : region_points_) expected_ += static_cast<std::int64_t>(p.size());
+    expected_ *= static_cast<std::int64_t>(mine_.size() * n_models_) *
+                 (12 - (opt_.start_april ? d_.window - 1 : 0));
+    progress_.emplace("reconstruct: windows predicted (rank 0)", expected_, "samples", 10.0);
+    reader_.emplace(d_, grid_, group_);
+    observation_.emplace(d_, grid_, group_);
+    if (d_.pco2.enabled) formula_reader_ = std::make_unique<FormulaReader>(d_, grid_, group_);
+    batch_ = std::max<std::int64_t>(1, opt_.batch);
+    features_.resize(static_cast<size_t>(batch_) * d_.window * data::feature_names(d_).size());
+    target_.resize(static_cast<size_t>(batch_));
+    predicted_.resize(static_cast<size_t>(batch_));
+    simulated_.resize(regions_.size());
+    reconstructed_.resize(regions_.size() * n_models_);
+    formula_inputs_.resize(regions_.size());
+    int task_index = 0;
+    for (const auto& task : mine_) {
+      ++task_index;
+      if (!find_needed_caches(task)) {
+        log::info("reconstruct: ", task.experiment, " ", task.year,
+                  ": every cache is complete from an earlier run (--force redoes them)");
+        continue;
+      }
+      reset_fields();
+      mark_sampled(task.year);
+      predict_task(task);
+      write_caches(task, task_index);
+    }
+    progress_->finish();
+    bytes_read = reader_->bytes_read();
+    file_read_seconds = reader_->io_seconds();
+  }
+
+  // This rank's counts (those of caches are the same on every rank of the group).
+  int written = 0, reused = 0;
+  std::int64_t samples = 0, points_written = 0;
+  std::uint64_t bytes_read = 0;  // by this rank's year reader
+  double file_read_seconds = 0;  // of which in the file reads (the rest: transposition)
+
+ private:
+  bool needed(size_t r, size_t mi) const { return !paths_[r][mi].empty(); }
+  bool region_needed(size_t r) const {
+    for (size_t mi = 0; mi < n_models_; ++mi)
+      if (needed(r, mi)) return true;
+    return false;
+  }
+
+  // The grid (rows balanced by the regions' points), cell areas, units, every
+  // ocean point of each region (the same in every year) and their union, and
+  // the regions' crops.
+  void open_grid() {
+    {
+      auto t = timers_.scope("grid");
+      auto file =
+          io::GridFile::open(d_.file_for(mine_.front().experiment, mine_.front().year), group_);
+      grid_ = data::load_grid(*file, d_, group_, regions_);
+      areas_ = cell_areas(*file, d_, grid_, group_);
+      // Units: the file's own when the dataset does not convert the target.
+      const auto& target = d_.variables[d_.target_role()];
+      if (target.scale == 1.0 && target.offset == 0.0)
+        units_ = file->text_attribute(target.file_name, "units").value_or("");
+      if (units_.empty()) units_ = d_.target_units;
+      if (d_.pco2.enabled) units_ = "mol m-2 s-1";  // the bulk formula's (and route.flux's)
+    }
+    for (const auto& region : regions_) {
+      region_points_.push_back(data::select_locations(grid_, region, 1.0, d_.seed, group_));
+      all_points_.insert(all_points_.end(), region_points_.back().begin(),
+                         region_points_.back().end());
+    }
+    grid_checksum_ = input_grid_checksum(grid_, group_);
+    for (size_t r = 0; r < regions_.size(); ++r)
+      crops_.push_back(crop_of(regions_[r], region_points_[r], grid_,
+                               d_.file_for(mine_.front().experiment, mine_.front().year), group_));
+    std::sort(all_points_.begin(), all_points_.end());
+    all_points_.erase(std::unique(all_points_.begin(), all_points_.end()), all_points_.end());
+  }
+
+  // Which caches the task still needs (paths_; empty = complete); false when none.
+  bool find_needed_caches(const Task& task) {
+    paths_.assign(regions_.size(), {});
+    bool any = false;
+    for (size_t r = 0; r < regions_.size(); ++r)
+      for (const auto& m : models_) {
+        paths_[r].push_back(
+            (fs::path(opt_.out_dir) /
+             io::flux_cache::file_name(m.cache_name, regions_[r].name, task.experiment, task.year))
+                .string());
+        const bool done = !opt_.force && cache_current(paths_[r].back(), cache_source(m),
+                                                       opt_.start_april ? d_.window : 1, crops_[r],
+                                                       grid_checksum_, group_);
+        if (done) {
+          paths_[r].back().clear();
+          ++reused;
+          progress_->advance(expected_ /
+                             static_cast<std::int64_t>(mine_.size() * n_models_ * regions_.size()));
+        }
+        any = any || !paths_[r].back().empty();
+      }
+    return any;
+  }
+
+  void reset_fields() {
+    for (size_t r = 0; r < regions_.size(); ++r) {
+      if (!region_needed(r)) continue;
+      const auto cells = static_cast<size_t>(12 * crops_[r].plane());
+      simulated_[r].assign(cells, io::flux_cache::kFill);
+      if (d_.pco2.enabled)
+        formula_inputs_[r].reset(cells, !d_.pco2.flux.file_name.empty(), io::flux_cache::kFill);
+      for (size_t mi = 0; mi < n_models_; ++mi)
+        if (needed(r, mi)) reconstructed_[r * n_models_ + mi].assign(cells, io::flux_cache::kFill);
+    }
+    windows_of_.assign(regions_.size() * n_models_, 0);
+    skipped_of_.assign(regions_.size(), 0);
+  }
+
+  // Spatial design: the year's observed locations, marked in every month.
+  void mark_sampled(int year) {
+    sampled_.assign(regions_.size(), {});
+    if (d_.design != "spatial") return;
+    const auto observed = observation_->months(year);
+    for (size_t r = 0; r < regions_.size(); ++r) {
+      if (!region_needed(r)) continue;
+      const Crop& crop = crops_[r];
+      sampled_[r].assign(static_cast<size_t>(12 * crop.plane()), 0);
+      for (const auto p : region_points_[r])
+        if (observed[p])
+          for (int m = 0; m < 12; ++m) sampled_[r][m * crop.plane() + crop.index(p, grid_)] = 1;
+    }
+  }
+
+  // The points in chunks of consecutive (row-ordered) points: each chunk's
+  // series is read, windowed and predicted in a buffer reused from chunk to
+  // chunk, so memory does not grow with the grid and no year takes fresh
+  // pages for a whole series. Every rank of the group takes part in as
+  // many collective reads as the rank with the most chunks.
+  void predict_task(const Task& task) {
+    // January's windows reach back into the previous year unless starting later.
+    const int january = data::month_index(task.year, 1);
+    const data::MonthInterval months{opt_.start_april ? january : january - (d_.window - 1),
+                                     data::month_index(task.year, 12)};
+    const int january_slot = january - months.start;
+    // A rank-local failure (e.g. in XGBoost) is agreed on before the
+    // collective writes, so that no rank waits there alone; the failed
+    // rank still takes part in the chunks' collective reads.
+    std::exception_ptr predict_failure;
+    const std::int64_t chunk = std::max<std::int64_t>(1, opt_.chunk_points);
+    const std::int64_t n_all = static_cast<std::int64_t>(all_points_.size());
+    const std::int64_t chunks = mpi::max((n_all + chunk - 1) / chunk, group_);
+    std::vector<std::int64_t> chunk_points;
+    for (std::int64_t c = 0; c < chunks; ++c) {
+      const std::int64_t p0 = std::min(n_all, c * chunk), p1 = std::min(n_all, p0 + chunk);
+      chunk_points.assign(all_points_.begin() + p0, all_points_.begin() + p1);
+      {
+        auto t = timers_.scope("read");
+        data::read_series_into(*reader_, task.experiment, months, chunk_points, nullptr, series_);
+        if (formula_reader_) formula_reader_->read(task.experiment, task.year, chunk_points);
+      }
+      for (size_t r = 0; r < regions_.size(); ++r)
+        if (region_needed(r))
+          predict_region_chunk(task, r, chunk_points, january_slot, predict_failure);
+    }
+    all_ranks_agree(group_, [&] {
+      if (predict_failure) std::rethrow_exception(predict_failure);
+    });
+  }
+
+  // Region r's points of the chunk just read: their simulated field, the
+  // pCO2 route's formula inputs, and every needed model's predictions.
+  void predict_region_chunk(const Task& task, size_t r,
+                            const std::vector<std::int64_t>& chunk_points, int january_slot,
+                            std::exception_ptr& predict_failure) {
+    // The region's points in this chunk (both lists ascending).
+    const auto& all_of_region = region_points_[r];
+    const auto lo =
+        chunk_points.empty()
+            ? all_of_region.end()
+            : std::lower_bound(all_of_region.begin(), all_of_region.end(), chunk_points.front());
+    const auto hi = chunk_points.empty()
+                        ? all_of_region.end()
+                        : std::upper_bound(lo, all_of_region.end(), chunk_points.back());
+    const std::vector<std::int64_t> points(lo, hi);
+    data::Series subset;  // the region's rows, unless it has every point of the chunk
+    const data::Series& sub = points.size() == chunk_points.size() ? series_ : subset;
+    data::WindowIndex windows;
+    std::vector<double> statics;
+    {
+      auto t = timers_.scope("windows");
+      if (points.size() != chunk_points.size())
+        subset = data::subset_series(series_, chunk_points, points);
+      windows = data::enumerate_windows(sub, points, grid_, d_, task.experiment);
+      statics = data::point_statics(grid_, points);
+    }
+    all_ranks_agree(group_, [&] {
+      if (d_.missing_values == "error" && !windows.first_problem.empty())
+        FR_FAIL(windows.first_problem);
+    });
+    skipped_of_[r] += windows.skipped;
+    const Crop& crop = crops_[r];
+    const std::int64_t plane = crop.plane();
+    std::vector<std::int64_t> at(points.size());  // the points' indices in the crop plane
+    for (size_t k = 0; k < points.size(); ++k) at[k] = crop.index(points[k], grid_);
+    for (size_t k = 0; k < points.size(); ++k)
+      for (int m = 0; m < 12; ++m) {
+        const float v =
+            sub.values[(k * sub.slots + january_slot + m) * sub.roles + d_.target_role()];
+        if (std::isfinite(v)) simulated_[r][m * plane + at[k]] = v;
+      }
+    if (formula_reader_)
+      for (size_t k = 0; k < points.size(); ++k) {
+        const auto in_chunk =
+            std::lower_bound(chunk_points.begin(), chunk_points.end(), points[k]) -
+            chunk_points.begin();
+        formula_reader_->file(in_chunk, sub.values.data() + k * sub.slots * sub.roles, sub.roles,
+                              january_slot, at[k], plane, formula_inputs_[r]);
+      }
+    for (size_t mi = 0; mi < n_models_; ++mi) {
+      if (!needed(r, mi) || predict_failure) continue;
+      const Model& model = models_[mi];
+      auto& out = reconstructed_[r * n_models_ + mi];
+      windows_of_[r * n_models_ + mi] += windows.size();
+      if (model.formula_only) {  // the simulated pCO2 of the same windows
+        for (std::int64_t i = 0; i < windows.size(); ++i) {
+          const std::int64_t k = windows.point[i];
+          const int month = windows.slot[i] - january_slot;
+          out[month * plane + at[k]] =
+              sub.values[(k * sub.slots + windows.slot[i]) * sub.roles + d_.target_role()];
+        }
+        progress_->advance(windows.size());
+        continue;
+      }
+      try {
+        predict_windows(model, sub, statics, windows, at, plane, january_slot, out);
+      } catch (...) {
+        predict_failure = std::current_exception();
+      }
+    }
+  }
+
+  // The model's predictions of the windows, in batches, into the field `out`.
+  void predict_windows(const Model& model, const data::Series& sub,
+                       const std::vector<double>& statics, const data::WindowIndex& windows,
+                       const std::vector<std::int64_t>& at, std::int64_t plane, int january_slot,
+                       std::vector<float>& out) {
+    const kernels::Normalisation kn = data::kernel_normalisation(model.norm);
+    for (std::int64_t i = 0; i < windows.size(); i += batch_) {
+      const std::int64_t n = std::min(batch_, windows.size() - i);
+      {
+        auto t = timers_.scope("windows");
+        data::assemble_windows(sub, statics, windows, i, n, d_.window, kn, features_.data(),
+                               target_.data());
+        Kokkos::fence();
+      }
+      {
+        auto t = timers_.scope("predict");
+        model.predict(features_.data(), n, predicted_.data());
+      }
+      for (std::int64_t q = 0; q < n; ++q) {
+        const int month = windows.slot[i + q] - january_slot;  // 0..11
+        out[month * plane + at[windows.point[i + q]]] =
+            static_cast<float>(predicted_[q] * model.norm.target_std + model.norm.target_mean);
+      }
+      progress_->advance(n);
+    }
+  }
+
+  // Collective over the group: the task's needed caches.
+  void write_caches(const Task& task, int task_index) {
+    for (size_t r = 0; r < regions_.size(); ++r) {
+      if (!region_needed(r)) continue;
+      const std::int64_t skipped = mpi::sum(skipped_of_[r], group_);
+      static const std::vector<float> none;
+      if (d_.pco2.enabled) {  // the simulated flux: the file's, or the formula's
+        check_formula_inputs(d_, formula_inputs_[r], io::flux_cache::kFill, group_);
+        if (d_.pco2.flux.file_name.empty())
+          flux_from_pco2(d_.pco2, formula_inputs_[r], simulated_[r], io::flux_cache::kFill,
+                         simulated_flux_);
+        else
+          simulated_flux_ = formula_inputs_[r].flux;
+      }
+      for (size_t mi = 0; mi < n_models_; ++mi) {
+        if (!needed(r, mi)) continue;
+        const CacheSource source = cache_source(models_[mi]);
+        CacheContext context{d_,     grid_,  grid_checksum_,  crops_[r],
+                             source, areas_, task.experiment, regions_[r].name,
+                             "",     units_, task.year,       opt_.start_april ? d_.window : 1};
+        for (const auto& b : regions_[r].boxes)
+          context.region_boxes +=
+              concat(context.region_boxes.empty() ? "" : "; ", "lat [", b.lat_min, ", ", b.lat_max,
+                     "], lon [", b.lon_min, ", ", b.lon_max, "]");
+        if (context.region_boxes.empty()) context.region_boxes = "everywhere";
+        const std::int64_t mine_windows = windows_of_[r * n_models_ + mi];
+        context.samples = mpi::sum(mine_windows, group_);
+        context.skipped = skipped;
+        {
+          auto t = timers_.scope("write");
+          const auto& field = reconstructed_[r * n_models_ + mi];
+          if (d_.pco2.enabled) {
+            flux_from_pco2(d_.pco2, formula_inputs_[r], field, io::flux_cache::kFill,
+                           reconstructed_flux_);
+            write_cache(paths_[r][mi], context,
+                        {simulated_flux_, reconstructed_flux_, sampled_[r], simulated_[r], field},
+                        group_);
+          } else {
+            write_cache(paths_[r][mi], context, {simulated_[r], field, sampled_[r], none, none},
+                        group_);
+          }
+        }
+        ++written;
+        samples += mine_windows;
+        points_written += mpi::sum(static_cast<std::int64_t>(region_points_[r].size()), group_);
+        log::debug("reconstruct: ", fs::path(paths_[r][mi]).filename().string(), " (",
+                   context.samples, " windows", skipped ? concat(", ", skipped, " skipped") : "",
+                   "), year ", task_index, "/", mine_.size(), " of rank 0's group");
+      }
+    }
+  }
+
+  const data::DatasetDescription& d_;
+  const std::vector<data::Region>& regions_;
+  const std::vector<Model>& models_;
+  const ReconstructOptions& opt_;
+  const std::vector<Task>& mine_;
+  Timers& timers_;
+  const MPI_Comm group_;
+  const size_t n_models_;
+
+  data::Grid grid_;
+  CellAreas areas_;
+  std::string units_, grid_checksum_;
+  std::vector<std::vector<std::int64_t>> region_points_;
+  std::vector<std::int64_t> all_points_;
+  std::vector<Crop> crops_;
+  std::int64_t expected_ = 0;
+  std::optional<Progress> progress_;
+  std::optional<data::YearReader> reader_;
+  std::optional<data::ObservationMask> observation_;
+  std::unique_ptr<FormulaReader> formula_reader_;  // pCO2 route only
+  std::int64_t batch_ = 1;
+  std::vector<float> features_, target_, predicted_;
+  // Reused chunk after chunk and year after year.
+  data::Series series_;
+  // Per task: the caches' paths per region and model (empty: complete).
+  std::vector<std::vector<std::string>> paths_;
+  // Fields of the target: the flux, or on the pCO2 route the pCO2 that
+  // becomes a flux before the caches are written.
+  std::vector<std::vector<float>> simulated_, reconstructed_;
+  std::vector<FormulaInputs> formula_inputs_;
+  std::vector<float> simulated_flux_, reconstructed_flux_;
+  std::vector<std::vector<signed char>> sampled_;
+  std::vector<std::int64_t> windows_of_, skipped_of_;
+};
+
 }  // namespace
 
 ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptions& opt,
@@ -179,293 +553,10 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
                 ? concat("; --start-april: months 1-", d.window - 1, " get the fill value")
                 : "");
 
-  int written = 0, reused = 0;
-  std::int64_t samples = 0, points_written = 0;
-  std::uint64_t bytes_read = 0;  // by this rank's year reader
-  double file_read_seconds = 0;  // of which in the file reads (the rest: transposition)
+  GroupReconstruction work(d, regions, models, opt, mine, timers, group);
   std::exception_ptr failure;
   try {
-    data::Grid grid;
-    CellAreas areas;
-    std::string units;
-    {
-      auto t = timers.scope("grid");
-      auto file = io::GridFile::open(d.file_for(mine.front().experiment, mine.front().year), group);
-      grid = data::load_grid(*file, d, group, regions);  // rows balanced by the regions' points
-      areas = cell_areas(*file, d, grid, group);
-      // Units: the file's own when the dataset does not convert the target.
-      const auto& target = d.variables[d.target_role()];
-      if (target.scale == 1.0 && target.offset == 0.0)
-        units = file->text_attribute(target.file_name, "units").value_or("");
-      if (units.empty()) units = d.target_units;
-      if (d.pco2.enabled) units = "mol m-2 s-1";  // the bulk formula's (and route.flux's)
-    }
-    // Every ocean point of each region (the same in every year), and their union.
-    std::vector<std::vector<std::int64_t>> region_points;
-    std::vector<std::int64_t> all_points;
-    for (const auto& region : regions) {
-      region_points.push_back(data::select_locations(grid, region, 1.0, d.seed, group));
-      all_points.insert(all_points.end(), region_points.back().begin(), region_points.back().end());
-    }
-    const std::string grid_checksum = input_grid_checksum(grid, group);
-    std::vector<Crop> crops;
-    for (size_t r = 0; r < regions.size(); ++r)
-      crops.push_back(crop_of(regions[r], region_points[r], grid,
-                              d.file_for(mine.front().experiment, mine.front().year), group));
-    std::sort(all_points.begin(), all_points.end());
-    all_points.erase(std::unique(all_points.begin(), all_points.end()), all_points.end());
-    std::int64_t expected = 0;  // this rank's windows, for the progress line
-    for (const auto& p : region_points) expected += static_cast<std::int64_t>(p.size());
-    expected *= static_cast<std::int64_t>(mine.size() * models.size()) *
-                (12 - (opt.start_april ? d.window - 1 : 0));
-    Progress progress("reconstruct: windows predicted (rank 0)", expected, "samples", 10.0);
-
-    data::YearReader reader(d, grid, group);
-    data::ObservationMask observation(d, grid, group);
-    std::unique_ptr<FormulaReader> formula_reader;  // pCO2 route only
-    if (d.pco2.enabled) formula_reader = std::make_unique<FormulaReader>(d, grid, group);
-    const std::int64_t batch = std::max<std::int64_t>(1, opt.batch);
-    std::vector<float> features(static_cast<size_t>(batch) * d.window *
-                                data::feature_names(d).size()),
-        target(static_cast<size_t>(batch)), predicted(static_cast<size_t>(batch));
-    // Reused chunk after chunk and year after year.
-    data::Series series;
-    // Fields of the target: the flux, or on the pCO2 route the pCO2 that
-    // becomes a flux before the caches are written.
-    std::vector<std::vector<float>> simulated(regions.size()),
-        reconstructed(regions.size() * models.size());
-    std::vector<FormulaInputs> formula_inputs(regions.size());
-    std::vector<float> simulated_flux, reconstructed_flux;
-    int task_index = 0;
-    for (const auto& task : mine) {
-      ++task_index;
-      // Which caches this task still needs.
-      std::vector<std::vector<std::string>> paths(regions.size());
-      bool any = false;
-      for (size_t r = 0; r < regions.size(); ++r)
-        for (const auto& m : models) {
-          paths[r].push_back(
-              (fs::path(opt.out_dir) /
-               io::flux_cache::file_name(m.cache_name, regions[r].name, task.experiment, task.year))
-                  .string());
-          const bool done = !opt.force && cache_current(paths[r].back(), cache_source(m),
-                                                        opt.start_april ? d.window : 1, crops[r],
-                                                        grid_checksum, group);
-          if (done) {
-            paths[r].back().clear();
-            ++reused;
-            progress.advance(
-                expected / static_cast<std::int64_t>(mine.size() * models.size() * regions.size()));
-          }
-          any = any || !paths[r].back().empty();
-        }
-      if (!any) {
-        log::info("reconstruct: ", task.experiment, " ", task.year,
-                  ": every cache is complete from an earlier run (--force redoes them)");
-        continue;
-      }
-      // January's windows reach back into the previous year unless starting later.
-      const int january = data::month_index(task.year, 1);
-      const data::MonthInterval months{opt.start_april ? january : january - (d.window - 1),
-                                       data::month_index(task.year, 12)};
-      const int january_slot = january - months.start;
-      const auto needed = [&](size_t r, size_t mi) { return !paths[r][mi].empty(); };
-      const size_t n_models = models.size();
-      const auto region_needed = [&](size_t r) {
-        for (size_t mi = 0; mi < n_models; ++mi)
-          if (needed(r, mi)) return true;
-        return false;
-      };
-      for (size_t r = 0; r < regions.size(); ++r) {
-        if (!region_needed(r)) continue;
-        const auto cells = static_cast<size_t>(12 * crops[r].plane());
-        simulated[r].assign(cells, io::flux_cache::kFill);
-        if (d.pco2.enabled)
-          formula_inputs[r].reset(cells, !d.pco2.flux.file_name.empty(), io::flux_cache::kFill);
-        for (size_t mi = 0; mi < n_models; ++mi)
-          if (needed(r, mi)) reconstructed[r * n_models + mi].assign(cells, io::flux_cache::kFill);
-      }
-      // Spatial design: the year's observed locations, marked in every month.
-      std::vector<std::vector<signed char>> sampled(regions.size());
-      if (d.design == "spatial") {
-        const auto observed = observation.months(task.year);
-        for (size_t r = 0; r < regions.size(); ++r) {
-          if (!region_needed(r)) continue;
-          const Crop& crop = crops[r];
-          sampled[r].assign(static_cast<size_t>(12 * crop.plane()), 0);
-          for (const auto p : region_points[r])
-            if (observed[p])
-              for (int m = 0; m < 12; ++m) sampled[r][m * crop.plane() + crop.index(p, grid)] = 1;
-        }
-      }
-      std::vector<std::int64_t> windows_of(regions.size() * n_models, 0),
-          skipped_of(regions.size());
-      // A rank-local failure (e.g. in XGBoost) is agreed on before the
-      // collective writes, so that no rank waits there alone; the failed
-      // rank still takes part in the chunks' collective reads.
-      std::exception_ptr predict_failure;
-
-      // The points in chunks of consecutive (row-ordered) points: each chunk's
-      // series is read, windowed and predicted in a buffer reused from chunk to
-      // chunk, so memory does not grow with the grid and no year takes fresh
-      // pages for a whole series. Every rank of the group takes part in as
-      // many collective reads as the rank with the most chunks.
-      const std::int64_t chunk = std::max<std::int64_t>(1, opt.chunk_points);
-      const std::int64_t n_all = static_cast<std::int64_t>(all_points.size());
-      const std::int64_t chunks = mpi::max((n_all + chunk - 1) / chunk, group);
-      std::vector<std::int64_t> chunk_points;
-      for (std::int64_t c = 0; c < chunks; ++c) {
-        const std::int64_t p0 = std::min(n_all, c * chunk), p1 = std::min(n_all, p0 + chunk);
-        chunk_points.assign(all_points.begin() + p0, all_points.begin() + p1);
-        {
-          auto t = timers.scope("read");
-          data::read_series_into(reader, task.experiment, months, chunk_points, nullptr, series);
-          if (formula_reader) formula_reader->read(task.experiment, task.year, chunk_points);
-        }
-        for (size_t r = 0; r < regions.size(); ++r) {
-          if (!region_needed(r)) continue;
-          // The region's points in this chunk (both lists ascending).
-          const auto& all_of_region = region_points[r];
-          const auto lo = chunk_points.empty()
-                              ? all_of_region.end()
-                              : std::lower_bound(all_of_region.begin(), all_of_region.end(),
-                                                 chunk_points.front());
-          const auto hi = chunk_points.empty()
-                              ? all_of_region.end()
-                              : std::upper_bound(lo, all_of_region.end(), chunk_points.back());
-          const std::vector<std::int64_t> points(lo, hi);
-          data::Series subset;  // the region's rows, unless it has every point of the chunk
-          const data::Series& sub = points.size() == chunk_points.size() ? series : subset;
-          data::WindowIndex windows;
-          std::vector<double> statics;
-          {
-            auto t = timers.scope("windows");
-            if (points.size() != chunk_points.size())
-              subset = data::subset_series(series, chunk_points, points);
-            windows = data::enumerate_windows(sub, points, grid, d, task.experiment);
-            statics = data::point_statics(grid, points);
-          }
-          all_ranks_agree(group, [&] {
-            if (d.missing_values == "error" && !windows.first_problem.empty())
-              FR_FAIL(windows.first_problem);
-          });
-          skipped_of[r] += windows.skipped;
-          const Crop& crop = crops[r];
-          const std::int64_t plane = crop.plane();
-          std::vector<std::int64_t> at(points.size());  // the points' indices in the crop plane
-          for (size_t k = 0; k < points.size(); ++k) at[k] = crop.index(points[k], grid);
-          for (size_t k = 0; k < points.size(); ++k)
-            for (int m = 0; m < 12; ++m) {
-              const float v =
-                  sub.values[(k * sub.slots + january_slot + m) * sub.roles + d.target_role()];
-              if (std::isfinite(v)) simulated[r][m * plane + at[k]] = v;
-            }
-          if (formula_reader)
-            for (size_t k = 0; k < points.size(); ++k) {
-              const auto in_chunk =
-                  std::lower_bound(chunk_points.begin(), chunk_points.end(), points[k]) -
-                  chunk_points.begin();
-              formula_reader->file(in_chunk, sub.values.data() + k * sub.slots * sub.roles,
-                                   sub.roles, january_slot, at[k], plane, formula_inputs[r]);
-            }
-          for (size_t mi = 0; mi < n_models; ++mi) {
-            if (!needed(r, mi) || predict_failure) continue;
-            const Model& model = models[mi];
-            const kernels::Normalisation kn = data::kernel_normalisation(model.norm);
-            auto& out = reconstructed[r * n_models + mi];
-            windows_of[r * n_models + mi] += windows.size();
-            if (model.formula_only) {  // the simulated pCO2 of the same windows
-              for (std::int64_t i = 0; i < windows.size(); ++i) {
-                const std::int64_t k = windows.point[i];
-                const int month = windows.slot[i] - january_slot;
-                out[month * plane + at[k]] =
-                    sub.values[(k * sub.slots + windows.slot[i]) * sub.roles + d.target_role()];
-              }
-              progress.advance(windows.size());
-              continue;
-            }
-            try {
-              for (std::int64_t i = 0; i < windows.size(); i += batch) {
-                const std::int64_t n = std::min(batch, windows.size() - i);
-                {
-                  auto t = timers.scope("windows");
-                  data::assemble_windows(sub, statics, windows, i, n, d.window, kn, features.data(),
-                                         target.data());
-                  Kokkos::fence();
-                }
-                {
-                  auto t = timers.scope("predict");
-                  model.predict(features.data(), n, predicted.data());
-                }
-                for (std::int64_t q = 0; q < n; ++q) {
-                  const int month = windows.slot[i + q] - january_slot;  // 0..11
-                  out[month * plane + at[windows.point[i + q]]] = static_cast<float>(
-                      predicted[q] * model.norm.target_std + model.norm.target_mean);
-                }
-                progress.advance(n);
-              }
-            } catch (...) {
-              predict_failure = std::current_exception();
-            }
-          }
-        }
-      }
-      all_ranks_agree(group, [&] {
-        if (predict_failure) std::rethrow_exception(predict_failure);
-      });
-
-      for (size_t r = 0; r < regions.size(); ++r) {
-        if (!region_needed(r)) continue;
-        const std::int64_t skipped = mpi::sum(skipped_of[r], group);
-        static const std::vector<float> none;
-        if (d.pco2.enabled) {  // the simulated flux: the file's, or the formula's
-          check_formula_inputs(d, formula_inputs[r], io::flux_cache::kFill, group);
-          if (d.pco2.flux.file_name.empty())
-            flux_from_pco2(d.pco2, formula_inputs[r], simulated[r], io::flux_cache::kFill,
-                           simulated_flux);
-          else
-            simulated_flux = formula_inputs[r].flux;
-        }
-        for (size_t mi = 0; mi < n_models; ++mi) {
-          if (!needed(r, mi)) continue;
-          const CacheSource source = cache_source(models[mi]);
-          CacheContext context{d,      grid,  grid_checksum,   crops[r],
-                               source, areas, task.experiment, regions[r].name,
-                               "",     units, task.year,       opt.start_april ? d.window : 1};
-          for (const auto& b : regions[r].boxes)
-            context.region_boxes +=
-                concat(context.region_boxes.empty() ? "" : "; ", "lat [", b.lat_min, ", ",
-                       b.lat_max, "], lon [", b.lon_min, ", ", b.lon_max, "]");
-          if (context.region_boxes.empty()) context.region_boxes = "everywhere";
-          const std::int64_t mine_windows = windows_of[r * n_models + mi];
-          context.samples = mpi::sum(mine_windows, group);
-          context.skipped = skipped;
-          {
-            auto t = timers.scope("write");
-            const auto& field = reconstructed[r * n_models + mi];
-            if (d.pco2.enabled) {
-              flux_from_pco2(d.pco2, formula_inputs[r], field, io::flux_cache::kFill,
-                             reconstructed_flux);
-              write_cache(paths[r][mi], context,
-                          {simulated_flux, reconstructed_flux, sampled[r], simulated[r], field},
-                          group);
-            } else {
-              write_cache(paths[r][mi], context, {simulated[r], field, sampled[r], none, none},
-                          group);
-            }
-          }
-          ++written;
-          samples += mine_windows;
-          points_written += mpi::sum(static_cast<std::int64_t>(region_points[r].size()), group);
-          log::debug("reconstruct: ", fs::path(paths[r][mi]).filename().string(), " (",
-                     context.samples, " windows", skipped ? concat(", ", skipped, " skipped") : "",
-                     "), year ", task_index, "/", mine.size(), " of rank 0's group");
-        }
-      }
-    }
-    progress.finish();
-    bytes_read = reader.bytes_read();
-    file_read_seconds = reader.io_seconds();
+    work.run();
   } catch (...) {
     failure = std::current_exception();
   }
@@ -475,16 +566,17 @@ ReconstructSummary reconstruct(const config::Config& cfg, const ReconstructOptio
   });
 
   // Counts per group are the same on its ranks: sum one rank per group.
-  summary.caches_written = mpi::sum(group_rank == 0 ? written : 0, comm);
-  summary.caches_reused = mpi::sum(group_rank == 0 ? reused : 0, comm);
-  summary.points = mpi::sum(group_rank == 0 ? points_written : std::int64_t{0}, comm);
-  summary.samples = mpi::sum(samples, comm);
+  summary.caches_written = mpi::sum(group_rank == 0 ? work.written : 0, comm);
+  summary.caches_reused = mpi::sum(group_rank == 0 ? work.reused : 0, comm);
+  summary.points = mpi::sum(group_rank == 0 ? work.points_written : std::int64_t{0}, comm);
+  summary.samples = mpi::sum(work.samples, comm);
   summary.predict_seconds = mpi::max(timers.seconds("predict"), comm);
   summary.read_seconds = mpi::max(timers.seconds("read"), comm);
   summary.write_seconds = mpi::max(timers.seconds("write"), comm);
-  summary.bytes_read = static_cast<double>(mpi::sum(static_cast<std::int64_t>(bytes_read), comm));
+  summary.bytes_read =
+      static_cast<double>(mpi::sum(static_cast<std::int64_t>(work.bytes_read), comm));
   log::info("reconstruct: read ", log::bytes(summary.bytes_read), " of input fields over ", ranks,
-            " rank(s); file reads ", log::seconds(mpi::max(file_read_seconds, comm)),
+            " rank(s); file reads ", log::seconds(mpi::max(work.file_read_seconds, comm)),
             " of the read time (max over ranks; the rest is ordering the values by point)");
   summary.seconds = mpi::max(wall_seconds() - t_start, comm);
   timers.report(comm, "reconstruct");
