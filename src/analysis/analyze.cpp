@@ -351,20 +351,10 @@ void add_baseline_sets(AnalysisResults& results) {
   for (auto& b : added) results.sets.push_back(std::move(b));
 }
 
-}  // namespace
-
-AnalyzeSummary analyze(const AnalyzeOptions& options, MPI_Comm comm) {
-  const double start = wall_seconds();
-  AnalyzeSummary summary;
-  all_ranks_agree(comm, [&] { check_options(options); });
-  std::vector<CacheSet> sets = index_caches(options.caches_dir, comm);
-  all_ranks_agree(comm, [&] {
-    sets = select_sets(std::move(sets), options);
-    require_same_units(sets);
-  });
-
-  const std::string marker = (fs::path(options.out_dir) / "analysis_summary.json").string();
-  const std::string inputs = fingerprint(sets, options);
+// The inputs fingerprint of a complete earlier analysis in the same folder
+// ("" when there is none or its marker does not read).
+std::string previous_inputs(const std::string& marker, const AnalyzeOptions& options,
+                            MPI_Comm comm) {
   std::string previous;
   if (!options.force && output_complete(marker, comm)) {
     all_ranks_agree(comm, [&] {
@@ -377,18 +367,14 @@ AnalyzeSummary analyze(const AnalyzeOptions& options, MPI_Comm comm) {
     });
     previous = mpi::broadcast(previous, 0, comm);
   }
-  if (previous == inputs) {
-    summary.reused = true;
-    summary.report_path = (fs::path(options.out_dir) / "index.html").string();
-    summary.seconds = wall_seconds() - start;
-    log::info("analyze: ", summary.report_path,
-              " is complete for these caches (--force redoes it)");
-    return summary;
-  }
+  return previous;
+}
 
-  AnalysisResults results;
-  results.ranks = mpi::size(comm);
-  results.units = sets.front().years.begin()->second.units;
+// The climatology baseline of --samples (none without), checked against the
+// flux the caches score, and recorded in the results.
+std::optional<ClimatologyBaseline> load_baseline(const AnalyzeOptions& options,
+                                                 const std::vector<CacheSet>& sets,
+                                                 AnalysisResults& results, MPI_Comm comm) {
   std::optional<ClimatologyBaseline> baseline;
   if (!options.samples_dir.empty()) {
     baseline.emplace(read_climatology(training_store_path(options.samples_dir), comm));
@@ -422,6 +408,115 @@ AnalyzeSummary analyze(const AnalyzeOptions& options, MPI_Comm comm) {
   } else {
     log::info("analyze: no --samples given: no climatology baseline in this analysis");
   }
+  return baseline;
+}
+
+// Collective: one (model, region, experiment) set's caches read in row
+// blocks and reduced to its yearly moments (and the baseline's), its scatter
+// sample and maps (on the rank that owns the set's figures).
+SetResult score_set(const CacheSet& set, const AnalyzeOptions& options,
+                    const AnalysisResults& results,
+                    const std::optional<ClimatologyBaseline>& baseline,
+                    std::map<std::string, std::vector<int>>& nearest_of_region,
+                    AnalyzeSummary& summary, Progress& progress, MPI_Comm comm) {
+  const int owner = owner_of_set(results.sets.size(), results.ranks);
+  SetResult r;
+  r.set = set;
+  r.map_year = set.years.rbegin()->first;
+  // The set's grid (every cache of a region has the same one).
+  const int ny = set.years.begin()->second.ny, nx = set.years.begin()->second.nx;
+  // Not a structured binding: lambdas below capture them (C++17).
+  const std::pair<int, int> my_part = my_rows(ny, comm);
+  const int row_begin = my_part.first, rows = my_part.second;
+  std::vector<double> centre_areas;  // when a cache has no cell_area
+  const long long cells = 12LL * ny * nx * static_cast<long long>(set.years.size());
+  r.scatter_stride = std::max(1LL, cells / kScatterPoints);
+  Moments set_total;
+  for (const auto& [year, info] : set.years) {
+    CacheBlock b = read_cache_block(info.path, row_begin, rows, comm);
+    if (info.has_sampled) {
+      r.never_sampled = true;
+      r.masked_cell_months += mpi::sum(apply_sampling_mask(b), comm);
+    }
+    if (r.grid.lat.empty() && mpi::rank(comm) == owner) {  // only the owner draws maps
+      r.grid.ny = ny;
+      r.grid.nx = nx;
+      r.grid.lat.assign(b.lat.begin(), b.lat.end());
+      r.grid.lon.assign(b.lon.begin(), b.lon.end());
+    }
+    std::vector<double> area = b.area;
+    if (area.empty()) {
+      if (centre_areas.empty()) centre_areas = data::cell_areas_from_centres(b.lat, b.lon, ny, nx);
+      area.assign(centre_areas.begin() + static_cast<std::ptrdiff_t>(row_begin) * nx,
+                  centre_areas.begin() + static_cast<std::ptrdiff_t>(row_begin + rows) * nx);
+    }
+    if (baseline) {
+      FluxBlock with_baseline;
+      all_ranks_agree(comm, [&] {
+        auto nearest = nearest_of_region.find(set.region);
+        if (nearest == nearest_of_region.end())
+          nearest = nearest_of_region
+                        .emplace(set.region, baseline->nearest(b.lat, b.lon, row_begin, rows, nx))
+                        .first;
+        with_baseline = flux_block(b, area);
+        with_baseline.reconstructed = baseline->field(b, nearest->second);
+      });
+      r.baseline_years.push_back(reduce_year(with_baseline, comm, info.path));
+    }
+    r.years.push_back(reduce_year(flux_block(b, std::move(area)), comm, info.path));
+    set_total.merge(total(r.years.back()));
+    summary.cell_months += static_cast<std::int64_t>(kMonths) * ny * nx;
+    add_scatter_sample(b, r, owner, comm);
+    if (year == r.map_year) add_maps(b, options.map_months, r, owner, comm);
+    progress.advance();
+  }
+  all_ranks_agree(comm, [&] {
+    FR_REQUIRE(
+        set_total.count > 0, "analyze: model ", set.model, ", region ", set.region, ", experiment ",
+        set.experiment,
+        ": the region has no cell with both a simulated and a reconstructed value in "
+        "its caches (e.g. '",
+        set.years.begin()->second.path, "'): an empty region",
+        r.never_sampled ? " (after leaving out the sampled cells of its `sampled` mask)" : "");
+    if (set_total.unmatched > 0)
+      log::info("analyze: warning: model ", set.model, ", region ", set.region, ": ",
+                set_total.unmatched, " cell-months have only one of the two values (skipped)");
+    if (r.never_sampled)
+      log::info("analyze: model ", set.model, ", region ", set.region, ", experiment ",
+                set.experiment, ": scored on never-sampled cells (", r.masked_cell_months,
+                " sampled cell-months left out)");
+  });
+  return r;
+}
+
+}  // namespace
+
+AnalyzeSummary analyze(const AnalyzeOptions& options, MPI_Comm comm) {
+  const double start = wall_seconds();
+  AnalyzeSummary summary;
+  all_ranks_agree(comm, [&] { check_options(options); });
+  std::vector<CacheSet> sets = index_caches(options.caches_dir, comm);
+  all_ranks_agree(comm, [&] {
+    sets = select_sets(std::move(sets), options);
+    require_same_units(sets);
+  });
+
+  const std::string marker = (fs::path(options.out_dir) / "analysis_summary.json").string();
+  const std::string inputs = fingerprint(sets, options);
+  const std::string previous = previous_inputs(marker, options, comm);
+  if (previous == inputs) {
+    summary.reused = true;
+    summary.report_path = (fs::path(options.out_dir) / "index.html").string();
+    summary.seconds = wall_seconds() - start;
+    log::info("analyze: ", summary.report_path,
+              " is complete for these caches (--force redoes it)");
+    return summary;
+  }
+
+  AnalysisResults results;
+  results.ranks = mpi::size(comm);
+  results.units = sets.front().years.begin()->second.units;
+  std::optional<ClimatologyBaseline> baseline = load_baseline(options, sets, results, comm);
   // Per region: the nearest training location of this rank's cells.
   std::map<std::string, std::vector<int>> nearest_of_region;
 
@@ -430,75 +525,8 @@ AnalyzeSummary analyze(const AnalyzeOptions& options, MPI_Comm comm) {
   const double read_start = wall_seconds();
   Progress progress("analyze", caches, "caches");
   for (auto& set : sets) {
-    const int owner = owner_of_set(results.sets.size(), results.ranks);
-    SetResult r;
-    r.set = set;
-    r.map_year = set.years.rbegin()->first;
-    // The set's grid (every cache of a region has the same one).
-    const int ny = set.years.begin()->second.ny, nx = set.years.begin()->second.nx;
-    // Not a structured binding: lambdas below capture them (C++17).
-    const std::pair<int, int> my_part = my_rows(ny, comm);
-    const int row_begin = my_part.first, rows = my_part.second;
-    std::vector<double> centre_areas;  // when a cache has no cell_area
-    const long long cells = 12LL * ny * nx * static_cast<long long>(set.years.size());
-    r.scatter_stride = std::max(1LL, cells / kScatterPoints);
-    Moments set_total;
-    for (const auto& [year, info] : set.years) {
-      CacheBlock b = read_cache_block(info.path, row_begin, rows, comm);
-      if (info.has_sampled) {
-        r.never_sampled = true;
-        r.masked_cell_months += mpi::sum(apply_sampling_mask(b), comm);
-      }
-      if (r.grid.lat.empty() && mpi::rank(comm) == owner) {  // only the owner draws maps
-        r.grid.ny = ny;
-        r.grid.nx = nx;
-        r.grid.lat.assign(b.lat.begin(), b.lat.end());
-        r.grid.lon.assign(b.lon.begin(), b.lon.end());
-      }
-      std::vector<double> area = b.area;
-      if (area.empty()) {
-        if (centre_areas.empty())
-          centre_areas = data::cell_areas_from_centres(b.lat, b.lon, ny, nx);
-        area.assign(centre_areas.begin() + static_cast<std::ptrdiff_t>(row_begin) * nx,
-                    centre_areas.begin() + static_cast<std::ptrdiff_t>(row_begin + rows) * nx);
-      }
-      if (baseline) {
-        FluxBlock with_baseline;
-        all_ranks_agree(comm, [&] {
-          auto nearest = nearest_of_region.find(set.region);
-          if (nearest == nearest_of_region.end())
-            nearest = nearest_of_region
-                          .emplace(set.region, baseline->nearest(b.lat, b.lon, row_begin, rows, nx))
-                          .first;
-          with_baseline = flux_block(b, area);
-          with_baseline.reconstructed = baseline->field(b, nearest->second);
-        });
-        r.baseline_years.push_back(reduce_year(with_baseline, comm, info.path));
-      }
-      r.years.push_back(reduce_year(flux_block(b, std::move(area)), comm, info.path));
-      set_total.merge(total(r.years.back()));
-      summary.cell_months += static_cast<std::int64_t>(kMonths) * ny * nx;
-      add_scatter_sample(b, r, owner, comm);
-      if (year == r.map_year) add_maps(b, options.map_months, r, owner, comm);
-      progress.advance();
-    }
-    all_ranks_agree(comm, [&] {
-      FR_REQUIRE(
-          set_total.count > 0, "analyze: model ", set.model, ", region ", set.region,
-          ", experiment ", set.experiment,
-          ": the region has no cell with both a simulated and a reconstructed value in "
-          "its caches (e.g. '",
-          set.years.begin()->second.path, "'): an empty region",
-          r.never_sampled ? " (after leaving out the sampled cells of its `sampled` mask)" : "");
-      if (set_total.unmatched > 0)
-        log::info("analyze: warning: model ", set.model, ", region ", set.region, ": ",
-                  set_total.unmatched, " cell-months have only one of the two values (skipped)");
-      if (r.never_sampled)
-        log::info("analyze: model ", set.model, ", region ", set.region, ", experiment ",
-                  set.experiment, ": scored on never-sampled cells (", r.masked_cell_months,
-                  " sampled cell-months left out)");
-    });
-    results.sets.push_back(std::move(r));
+    results.sets.push_back(
+        score_set(set, options, results, baseline, nearest_of_region, summary, progress, comm));
   }
   progress.finish();
   if (baseline) add_baseline_sets(results);

@@ -2,8 +2,12 @@
 // peer that died, stalled or lost its network leaves the others blocked in
 // MPI_Allreduce forever. A thread watches the calls made through guard(); one
 // that runs past the limit ends the process with a message naming this rank,
-// its host and the call (mpiexec then ends the other ranks).
+// its host, the call and, from the heartbeats of its ring neighbours
+// (core/peer_heartbeat), the neighbour that went silent (mpiexec then ends
+// the other ranks).
 #pragma once
+
+#include <mpi.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -11,12 +15,15 @@
 #include <string>
 #include <thread>
 
+#include "core/peer_heartbeat.hpp"
+
 namespace fluxrecon {
 
 class StallWatchdog {
  public:
-  // limit: max(timeout_s, slack x the longest call so far), seconds.
-  StallWatchdog(int rank, double timeout_s, double slack, std::string what);
+  // Collective over `comm` (the heartbeats' set-up). limit: max(timeout_s,
+  // slack x the longest call so far), seconds.
+  StallWatchdog(MPI_Comm comm, double timeout_s, double slack, std::string what);
   ~StallWatchdog();
   StallWatchdog(const StallWatchdog&) = delete;
   StallWatchdog& operator=(const StallWatchdog&) = delete;
@@ -39,6 +46,7 @@ class StallWatchdog {
   void watch();
 
   const int rank_;
+  PeerHeartbeat heartbeat_;  // used by the watching thread only
   const double timeout_s_, slack_;
   const std::string what_;
   std::mutex mutex_;

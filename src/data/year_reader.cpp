@@ -12,6 +12,49 @@
 
 namespace fluxrecon::data {
 
+namespace {
+
+// The time index of January of `year` in `file`, after checking that its
+// time axis holds the 12 months of the year in order and that every
+// variable of the dataset has dimensions (time, ny, nx).
+std::int64_t year_start_index(io::GridFile& file, const DatasetDescription& d,
+                              const std::string& path, int year, int nx, int ny) {
+  // Time axis: the 12 months of `year`, consecutive, in order.
+  const auto& tv = file.variable(d.time);
+  FR_REQUIRE(tv.shape.size() == 1, path, ": time variable '", d.time, "' must be 1-D");
+  std::vector<double> times(static_cast<size_t>(tv.shape[0]));
+  file.read(d.time, {0}, {tv.shape[0]}, times.data());
+  const auto dates = io::decode_time(times, file.text_attribute(d.time, "units").value_or(""),
+                                     file.text_attribute(d.time, "calendar").value_or("standard"),
+                                     path + ": " + d.time);
+  std::vector<std::int64_t> in_year;
+  for (size_t t = 0; t < dates.size(); ++t)
+    if (dates[t].year == year) in_year.push_back(static_cast<std::int64_t>(t));
+  FR_REQUIRE(in_year.size() == 12, path, ": year ", year, " has ", in_year.size(),
+             " monthly time steps in '", d.time, "', expected 12",
+             dates.empty()
+                 ? ""
+                 : concat(" (the file covers ", dates.front().year, "-", dates.front().month,
+                          " to ", dates.back().year, "-", dates.back().month, ")"));
+  for (int m = 0; m < 12; ++m)
+    FR_REQUIRE(in_year[m] == in_year[0] + m && dates[in_year[m]].month == m + 1, path, ": year ",
+               year, ": time step ", in_year[m], " is month ", dates[in_year[m]].month,
+               ", expected month ", m + 1, " (months must be consecutive, January to December)");
+  for (const auto& v : d.variables) {
+    if (v.file_name.empty()) continue;
+    const auto& info = file.variable(v.file_name);
+    FR_REQUIRE(info.shape.size() == 3 && info.shape[1] == ny && info.shape[2] == nx, path,
+               ": variable '", v.file_name, "' (", v.role, ") should have dimensions (time, y=", ny,
+               ", x=", nx, "), found ", info.shape.size(), "-D",
+               info.shape.size() == 3
+                   ? concat(" (", info.shape[0], ", ", info.shape[1], ", ", info.shape[2], ")")
+                   : "");
+  }
+  return in_year[0];
+}
+
+}  // namespace
+
 YearReader::YearReader(const DatasetDescription& dataset, const Grid& grid, MPI_Comm comm,
                        std::int64_t chunk_bytes)
     : dataset_(dataset), grid_(grid), comm_(comm), chunk_bytes_(chunk_bytes) {}
@@ -53,40 +96,7 @@ void YearReader::read_into(const std::string& experiment, int year,
                " of ", year, " are not within 1-12");
     FR_REQUIRE(npoints == 0 || (lowest >= 0 && highest < plane), "YearReader: point index ",
                lowest < 0 ? lowest : highest, " is outside this rank's ", plane, " grid points");
-    // Time axis: the 12 months of `year`, consecutive, in order.
-    const auto& tv = file.variable(dataset_.time);
-    FR_REQUIRE(tv.shape.size() == 1, path, ": time variable '", dataset_.time, "' must be 1-D");
-    std::vector<double> times(static_cast<size_t>(tv.shape[0]));
-    file.read(dataset_.time, {0}, {tv.shape[0]}, times.data());
-    const auto dates =
-        io::decode_time(times, file.text_attribute(dataset_.time, "units").value_or(""),
-                        file.text_attribute(dataset_.time, "calendar").value_or("standard"),
-                        path + ": " + dataset_.time);
-    std::vector<std::int64_t> in_year;
-    for (size_t t = 0; t < dates.size(); ++t)
-      if (dates[t].year == year) in_year.push_back(static_cast<std::int64_t>(t));
-    FR_REQUIRE(in_year.size() == 12, path, ": year ", year, " has ", in_year.size(),
-               " monthly time steps in '", dataset_.time, "', expected 12",
-               dates.empty()
-                   ? ""
-                   : concat(" (the file covers ", dates.front().year, "-", dates.front().month,
-                            " to ", dates.back().year, "-", dates.back().month, ")"));
-    for (int m = 0; m < 12; ++m)
-      FR_REQUIRE(in_year[m] == in_year[0] + m && dates[in_year[m]].month == m + 1, path, ": year ",
-                 year, ": time step ", in_year[m], " is month ", dates[in_year[m]].month,
-                 ", expected month ", m + 1, " (months must be consecutive, January to December)");
-    first_index = in_year[0];
-    for (const auto& v : dataset_.variables) {
-      if (v.file_name.empty()) continue;
-      const auto& info = file.variable(v.file_name);
-      FR_REQUIRE(info.shape.size() == 3 && info.shape[1] == ny && info.shape[2] == nx, path,
-                 ": variable '", v.file_name, "' (", v.role,
-                 ") should have dimensions (time, y=", ny, ", x=", nx, "), found ",
-                 info.shape.size(), "-D",
-                 info.shape.size() == 3
-                     ? concat(" (", info.shape[0], ", ", info.shape[1], ", ", info.shape[2], ")")
-                     : "");
-    }
+    first_index = year_start_index(file, dataset_, path, year, nx, ny);
   });
 
   // Only the months asked for (January's windows need 3 of the previous

@@ -248,7 +248,7 @@ class NetworkTraining {
       resume_from_checkpoint();
     announce();
     if (mpi::size(comm_) > 1)
-      watchdog_.emplace(rank_, settings_.collective_timeout_s, 20.0, "train " + name_);
+      watchdog_.emplace(comm_, settings_.collective_timeout_s, 20.0, "train " + name_);
     int epochs_this_call = 0;
     while (state_.epoch < settings_.epochs) {
       const int epoch = state_.epoch + 1;

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -255,179 +256,243 @@ config::Config trial_config(const SearchSpace& space, const ParamSet& params,
                                    models::model_schema(space.study().model), origin);
 }
 
-StudyResult run_study(const SearchSpace& space, const StudyOptions& opt, MPI_Comm comm) {
-  const double start = wall_seconds();
-  const StudySettings& st = space.study();
-  const std::string& model = st.model;
-  StudyResult result;
-  result.n_trials = opt.n_trials > 0 ? opt.n_trials : st.n_trials;
-  const std::string journal_path = (fs::path(opt.out_dir) / "journal.jsonl").string();
-  const std::string lock_path = (fs::path(opt.out_dir) / "journal.lock").string();
-  const int rank = mpi::rank(comm), size = mpi::size(comm);
-  all_ranks_agree(comm, [&] {
-    FR_REQUIRE(opt.group_size >= 1 && opt.group_size <= size, "tune: --group-size ", opt.group_size,
-               " must be between 1 and the number of ranks (", size, ")");
-    FR_REQUIRE(st.direction == Direction::minimize, space.origin(),
-               ": key 'study.direction': the objective (validation MSE) is minimised");
-    FR_REQUIRE(!opt.samples_dir.empty() && !opt.out_dir.empty(),
-               "tune: the samples and output folders are required");
-    space.check_keys(models::model_schema(model));
-    if (rank == 0) ensure_directory(opt.out_dir);
-  });
-  const int group = rank / opt.group_size;
-  result.group = group;
-  result.n_groups = (size + opt.group_size - 1) / opt.group_size;
-  MPI_Comm gcomm;
-  MPI_Comm_split(comm, group, rank, &gcomm);
-  struct CommFree {
-    MPI_Comm* c;
-    ~CommFree() { MPI_Comm_free(c); }
-  } free_gcomm{&gcomm};
-  const int grank = mpi::rank(gcomm);
-  const std::uint64_t seed = opt.seed >= 0 ? static_cast<std::uint64_t>(opt.seed) : st.seed;
+namespace {
 
-  // This job's pids on rank 0's host, so that rank 0 can tell them from a dead job's.
-  const std::string host0 = mpi::broadcast(mpi::hostname(), 0, comm);
-  const auto our_pids = mpi::allgatherv(
-      std::vector<int>{mpi::hostname() == host0 ? static_cast<int>(::getpid()) : -1}, comm);
+// One call of run_study: the groups and the journal, then trials planned by
+// each group's rank 0 under the journal's lock and trained by the group,
+// then the study's summary and outputs.
+class StudyRun {
+ public:
+  StudyRun(const SearchSpace& space, const StudyOptions& opt, MPI_Comm comm)
+      : space_(space),
+        opt_(opt),
+        comm_(comm),
+        st_(space.study()),
+        model_(st_.model),
+        start_(wall_seconds()),
+        journal_path_((fs::path(opt.out_dir) / "journal.jsonl").string()),
+        lock_path_((fs::path(opt.out_dir) / "journal.lock").string()),
+        rank_(mpi::rank(comm)),
+        size_(mpi::size(comm)),
+        seed_(opt.seed >= 0 ? static_cast<std::uint64_t>(opt.seed) : st_.seed),
+        pruner_(pruner_options(st_)),
+        pruning_(st_.pruner == "median") {
+    result_.n_trials = opt.n_trials > 0 ? opt.n_trials : st_.n_trials;
+  }
+  ~StudyRun() {
+    if (gcomm_ != MPI_COMM_NULL) MPI_Comm_free(&gcomm_);
+  }
+  StudyRun(const StudyRun&) = delete;
+  StudyRun& operator=(const StudyRun&) = delete;
 
-  std::unique_ptr<Journal> journal;
-  ProgressLog progress;
-  progress.target = result.n_trials;
-  progress.start = start;
-  all_ranks_agree(comm, [&] {
-    if (grank == 0) journal = std::make_unique<Journal>(journal_path);
-    if (rank == 0) {
-      JournalLock lock(lock_path);
-      fail_stale_trials(*journal, space, our_pids);
-      const auto trials = Journal::read(journal_path, space).trials;
-      progress.skip_finished(trials);
-      const auto c = count(trials);
-      log::info("tune ", model, ": study '", st.name.empty() ? model + "_study" : st.name, "' in ",
-                journal_path, ": ", c.finished, " of ", result.n_trials, " trials finished, ",
-                c.running, " running elsewhere; ", result.n_groups, " group(s) of ", opt.group_size,
-                " rank(s), sampler ", st.sampler, ", pruner ", st.pruner);
-    }
-  });
-  MedianPrunerOptions po;
-  po.n_startup_trials = st.pruner_startup_trials;
-  po.n_warmup_steps = st.pruner_warmup_steps;
-  po.interval_steps = st.pruner_interval_steps;
-  const MedianPruner pruner(po);
-  const bool pruning = st.pruner == "median";
-
-  try {
-    for (;;) {
-      Plan plan;
-      std::string plan_text;
-      all_ranks_agree(gcomm, [&] {
-        if (grank != 0) return;
-        JournalLock lock(lock_path);
-        const auto contents = Journal::read(journal_path, space);
-        if (rank == 0) progress.update(contents.trials);
-        const Counts c = count(contents.trials);
-        json p = {{"stop", c.finished + c.running >= result.n_trials}};
-        if (!p["stop"].get<bool>()) {
-          const int number = static_cast<int>(contents.trials.size());
-          StudySettings s = st;
-          s.seed = mix(seed, static_cast<std::uint64_t>(number));
-          const ParamSet params =
-              make_sampler(s)->sample(space, with_constant_liar(contents.trials, st.direction));
-          const json external = space.to_json(params);
-          p["number"] = number;
-          p["uid"] = journal->start_trial(external);
-          p["params"] = external;
-        }
-        plan_text = p.dump();
-      });
-      const json p = json::parse(mpi::broadcast(plan_text, 0, gcomm));
-      if (p.at("stop").get<bool>()) break;
-      plan.number = p.at("number").get<int>();
-      plan.uid = p.at("uid").get<std::string>();
-      plan.params = p.at("params");
-
-      // The trial: any error in it fails this trial only, on every rank of the group.
-      const std::string dir =
-          (fs::path(opt.out_dir) / "trials" / std::to_string(plan.number)).string();
-      TrialState state = TrialState::failed;
-      double value = std::nan(""), last = std::nan("");
-      std::string error;
-      auto report = [&](int step, double v) -> bool {
-        last = v;
-        if (grank != 0) return false;
-        journal->report(plan.uid, step, v);
-        if (!pruning) return false;
-        const auto contents = Journal::read(journal_path, space);
-        for (const auto& t : contents.trials)
-          if (t.uid == plan.uid) return pruner.should_prune(t, contents.trials);
-        return false;
-      };
-      try {
-        QuietTraining quiet;
-        all_ranks_agree(gcomm, [&] {
-          auto cfg = trial_config(space, space.from_json(plan.params),
-                                  concat(space.origin(), " trial ", plan.number));
-          cap_config(cfg, model, opt.max_epochs);
-          train::TrainRequest request;
-          request.samples_dir = opt.samples_dir;
-          request.out_dir = dir;
-          request.force = true;
-          request.on_step = report;
-          const auto r = train::train_model(model, cfg, request, gcomm);
-          state = r.stopped ? TrialState::pruned : TrialState::complete;
-          value = r.stopped ? last : r.validation_mse;
-        });
-      } catch (const Error& e) {
-        state = TrialState::failed;
-        value = std::nan("");
-        error = e.what();
+  StudyResult run() {
+    check_and_split();
+    open_journal();
+    try {
+      for (;;) {
+        const std::optional<Plan> plan = next_trial();
+        if (!plan) break;
+        run_trial(*plan);
+        result_.group_trials.push_back(plan->number);
       }
-      if (grank == 0 && state == TrialState::failed)
-        log::error_line(
-            concat("tune: trial ", plan.number, " failed (the study goes on): ", error));
-      all_ranks_agree(gcomm, [&] {
-        if (grank == 0) journal->finish(plan.uid, state, value);
-      });
-      result.group_trials.push_back(plan.number);
+    } catch (const Error& e) {
+      // Known to this group only: the other groups would wait for it forever.
+      if (result_.n_groups > 1) throw Error(e.what(), e.where(), false);
+      throw;
     }
-  } catch (const Error& e) {
-    // Known to this group only: the other groups would wait for it forever.
-    if (result.n_groups > 1) throw Error(e.what(), e.where(), false);
-    throw;
+    sleeping_barrier(comm_);
+    summarise();
+    return result_;
   }
-  sleeping_barrier(comm);
 
-  json summary;
-  all_ranks_agree(comm, [&] {
-    if (rank != 0) return;
-    const auto contents = Journal::read(journal_path, space);
-    progress.update(contents.trials);
-    const Counts c = count(contents.trials);
-    summary = {{"finished", c.finished}, {"complete", c.complete}, {"pruned", c.pruned},
-               {"failed", c.failed},     {"running", c.running},   {"best", -1}};
-    if (const Trial* best = best_trial(contents.trials, Direction::minimize)) {
-      summary["best"] = best->number;
-      summary["value"] = best->value;
-      summary["params"] = space.to_json(best->params);
-    }
-    summary["outputs"] = write_study_outputs(space, contents.trials, opt.out_dir, opt.max_epochs);
-  });
-  summary = json::parse(mpi::broadcast(summary.dump(), 0, comm));
-  result.finished = summary["finished"];
-  result.complete = summary["complete"];
-  result.pruned = summary["pruned"];
-  result.failed = summary["failed"];
-  result.running = summary["running"];
-  result.best_number = summary["best"];
-  if (result.best_number >= 0) {
-    result.best_value = summary["value"];
-    result.best_params = summary["params"];
-    result.best_params_path = (fs::path(opt.out_dir) / "best_params.yaml").string();
+ private:
+  static MedianPrunerOptions pruner_options(const StudySettings& st) {
+    MedianPrunerOptions po;
+    po.n_startup_trials = st.pruner_startup_trials;
+    po.n_warmup_steps = st.pruner_warmup_steps;
+    po.interval_steps = st.pruner_interval_steps;
+    return po;
   }
-  result.outputs = summary["outputs"].get<std::vector<std::string>>();
-  result.run_here = mpi::sum(grank == 0 ? static_cast<int>(result.group_trials.size()) : 0, comm);
-  result.seconds = mpi::max(wall_seconds() - start, comm);
-  return result;
+
+  void check_and_split() {
+    all_ranks_agree(comm_, [&] {
+      FR_REQUIRE(opt_.group_size >= 1 && opt_.group_size <= size_, "tune: --group-size ",
+                 opt_.group_size, " must be between 1 and the number of ranks (", size_, ")");
+      FR_REQUIRE(st_.direction == Direction::minimize, space_.origin(),
+                 ": key 'study.direction': the objective (validation MSE) is minimised");
+      FR_REQUIRE(!opt_.samples_dir.empty() && !opt_.out_dir.empty(),
+                 "tune: the samples and output folders are required");
+      space_.check_keys(models::model_schema(model_));
+      if (rank_ == 0) ensure_directory(opt_.out_dir);
+    });
+    const int group = rank_ / opt_.group_size;
+    result_.group = group;
+    result_.n_groups = (size_ + opt_.group_size - 1) / opt_.group_size;
+    MPI_Comm_split(comm_, group, rank_, &gcomm_);
+    grank_ = mpi::rank(gcomm_);
+  }
+
+  // Each group's rank 0 opens the journal; rank 0 fails the trials of dead
+  // jobs and reports where the study stands.
+  void open_journal() {
+    // This job's pids on rank 0's host, so that rank 0 can tell them from a dead job's.
+    const std::string host0 = mpi::broadcast(mpi::hostname(), 0, comm_);
+    const auto our_pids = mpi::allgatherv(
+        std::vector<int>{mpi::hostname() == host0 ? static_cast<int>(::getpid()) : -1}, comm_);
+    progress_.target = result_.n_trials;
+    progress_.start = start_;
+    all_ranks_agree(comm_, [&] {
+      if (grank_ == 0) journal_ = std::make_unique<Journal>(journal_path_);
+      if (rank_ != 0) return;
+      JournalLock lock(lock_path_);
+      fail_stale_trials(*journal_, space_, our_pids);
+      const auto trials = Journal::read(journal_path_, space_).trials;
+      progress_.skip_finished(trials);
+      const auto c = count(trials);
+      log::info("tune ", model_, ": study '", st_.name.empty() ? model_ + "_study" : st_.name,
+                "' in ", journal_path_, ": ", c.finished, " of ", result_.n_trials,
+                " trials finished, ", c.running, " running elsewhere; ", result_.n_groups,
+                " group(s) of ", opt_.group_size, " rank(s), sampler ", st_.sampler, ", pruner ",
+                st_.pruner);
+    });
+  }
+
+  // The group's next trial, sampled by its rank 0 under the journal's lock
+  // and started in the journal; none when the study has all its trials.
+  std::optional<Plan> next_trial() {
+    std::string plan_text;
+    all_ranks_agree(gcomm_, [&] {
+      if (grank_ != 0) return;
+      JournalLock lock(lock_path_);
+      const auto contents = Journal::read(journal_path_, space_);
+      if (rank_ == 0) progress_.update(contents.trials);
+      const Counts c = count(contents.trials);
+      json p = {{"stop", c.finished + c.running >= result_.n_trials}};
+      if (!p["stop"].get<bool>()) {
+        const int number = static_cast<int>(contents.trials.size());
+        StudySettings s = st_;
+        s.seed = mix(seed_, static_cast<std::uint64_t>(number));
+        const ParamSet params =
+            make_sampler(s)->sample(space_, with_constant_liar(contents.trials, st_.direction));
+        const json external = space_.to_json(params);
+        p["number"] = number;
+        p["uid"] = journal_->start_trial(external);
+        p["params"] = external;
+      }
+      plan_text = p.dump();
+    });
+    const json p = json::parse(mpi::broadcast(plan_text, 0, gcomm_));
+    if (p.at("stop").get<bool>()) return std::nullopt;
+    Plan plan;
+    plan.number = p.at("number").get<int>();
+    plan.uid = p.at("uid").get<std::string>();
+    plan.params = p.at("params");
+    return plan;
+  }
+
+  // The trial: any error in it fails this trial only, on every rank of the group.
+  void run_trial(const Plan& plan) {
+    const std::string dir =
+        (fs::path(opt_.out_dir) / "trials" / std::to_string(plan.number)).string();
+    TrialState state = TrialState::failed;
+    double value = std::nan(""), last = std::nan("");
+    std::string error;
+    auto report = [&](int step, double v) -> bool {
+      last = v;
+      if (grank_ != 0) return false;
+      journal_->report(plan.uid, step, v);
+      if (!pruning_) return false;
+      const auto contents = Journal::read(journal_path_, space_);
+      for (const auto& t : contents.trials)
+        if (t.uid == plan.uid) return pruner_.should_prune(t, contents.trials);
+      return false;
+    };
+    try {
+      QuietTraining quiet;
+      all_ranks_agree(gcomm_, [&] {
+        auto cfg = trial_config(space_, space_.from_json(plan.params),
+                                concat(space_.origin(), " trial ", plan.number));
+        cap_config(cfg, model_, opt_.max_epochs);
+        train::TrainRequest request;
+        request.samples_dir = opt_.samples_dir;
+        request.out_dir = dir;
+        request.force = true;
+        request.on_step = report;
+        const auto r = train::train_model(model_, cfg, request, gcomm_);
+        state = r.stopped ? TrialState::pruned : TrialState::complete;
+        value = r.stopped ? last : r.validation_mse;
+      });
+    } catch (const Error& e) {
+      state = TrialState::failed;
+      value = std::nan("");
+      error = e.what();
+    }
+    if (grank_ == 0 && state == TrialState::failed)
+      log::error_line(concat("tune: trial ", plan.number, " failed (the study goes on): ", error));
+    all_ranks_agree(gcomm_, [&] {
+      if (grank_ == 0) journal_->finish(plan.uid, state, value);
+    });
+  }
+
+  // Rank 0 reads the finished journal and writes the study's outputs; every
+  // rank gets the counts and the best trial.
+  void summarise() {
+    json summary;
+    all_ranks_agree(comm_, [&] {
+      if (rank_ != 0) return;
+      const auto contents = Journal::read(journal_path_, space_);
+      progress_.update(contents.trials);
+      const Counts c = count(contents.trials);
+      summary = {{"finished", c.finished}, {"complete", c.complete}, {"pruned", c.pruned},
+                 {"failed", c.failed},     {"running", c.running},   {"best", -1}};
+      if (const Trial* best = best_trial(contents.trials, Direction::minimize)) {
+        summary["best"] = best->number;
+        summary["value"] = best->value;
+        summary["params"] = space_.to_json(best->params);
+      }
+      summary["outputs"] =
+          write_study_outputs(space_, contents.trials, opt_.out_dir, opt_.max_epochs);
+    });
+    summary = json::parse(mpi::broadcast(summary.dump(), 0, comm_));
+    result_.finished = summary["finished"];
+    result_.complete = summary["complete"];
+    result_.pruned = summary["pruned"];
+    result_.failed = summary["failed"];
+    result_.running = summary["running"];
+    result_.best_number = summary["best"];
+    if (result_.best_number >= 0) {
+      result_.best_value = summary["value"];
+      result_.best_params = summary["params"];
+      result_.best_params_path = (fs::path(opt_.out_dir) / "best_params.yaml").string();
+    }
+    result_.outputs = summary["outputs"].get<std::vector<std::string>>();
+    result_.run_here =
+        mpi::sum(grank_ == 0 ? static_cast<int>(result_.group_trials.size()) : 0, comm_);
+    result_.seconds = mpi::max(wall_seconds() - start_, comm_);
+  }
+
+  const SearchSpace& space_;
+  const StudyOptions& opt_;
+  const MPI_Comm comm_;
+  const StudySettings& st_;
+  const std::string& model_;
+  const double start_;
+  const std::string journal_path_, lock_path_;
+  const int rank_, size_;
+  const std::uint64_t seed_;
+  const MedianPruner pruner_;
+  const bool pruning_;
+  StudyResult result_;
+  MPI_Comm gcomm_ = MPI_COMM_NULL;
+  int grank_ = 0;
+  std::unique_ptr<Journal> journal_;
+  ProgressLog progress_;
+};
+
+}  // namespace
+
+StudyResult run_study(const SearchSpace& space, const StudyOptions& opt, MPI_Comm comm) {
+  return StudyRun(space, opt, comm).run();
 }
 
 }  // namespace fluxrecon::tune

@@ -140,7 +140,8 @@ check "host cut off: host 1 names host 2" grep -q \
 
 # The same for neural training: MPI_Allreduce has no timeout of its own; the
 # trainer's watchdog (collective_timeout_sec) ends the job naming the rank and
-# host that waited. (Then, as above, mpirun waits for the lost host's daemon
+# host that waited and, from the neighbours' heartbeats, the host cut off.
+# (Then, as above, mpirun waits for the lost host's daemon
 # until TCP gives up: tcp_retries2 4 in the namespaces.)
 "$hosts" up 2 > /dev/null
 printf 'hidden_dims: [16, 8]\nepochs: 100000\nbatch_size: 32\ncollective_timeout_sec: %s\n' \
@@ -159,6 +160,9 @@ check "neural, host cut off: non-zero exit" test "$rc" -gt 0 -a "$rc" -ne 137
 check "neural, host cut off: ends within $bound_s s" test "$(echo "$took < $bound_s" | bc)" = 1
 check "neural, host cut off: a rank on fr-h1 says it waited in the gradient allreduce" grep -q \
   "error on rank 0 (host fr-h1): train mlp waited [0-9]* s in the gradient allreduce" "$work/cut_mlp.log"
+check "neural, host cut off: rank 0 names rank 1 on fr-h2 as silent" grep -q \
+  "error on rank 0 (host fr-h1): train mlp waited .*; its neighbour rank 1 (host fr-h2) silent for [0-9]* s" \
+  "$work/cut_mlp.log"
 
 echo "$passed passed, $failed failed"
 test "$failed" -eq 0

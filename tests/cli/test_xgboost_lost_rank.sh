@@ -101,7 +101,8 @@ check "killed rank 1: named in the output" grep -Eq \
   "rank 1 \(host .*\) closed its connection|rank 1 .*(exited|killed|signal)" "$work/kill_rank1.log"
 
 # The neural trainer's gradient allreduce has no timeout of MPI's own: its
-# watchdog ends the job and names the waiting rank and its host.
+# watchdog ends the job and names the waiting rank and its host, and the
+# neighbour whose heartbeats stopped (the stopped rank).
 model=mlp; params="$work/mlp.yaml"; marker="train mlp: epoch 2/"
 printf 'hidden_dims: [16, 16]\nepochs: 100000\npatience: 100000\nbatch_size: 16\ncollective_timeout_sec: %s\n' \
   "$timeout_s" > "$params"
@@ -110,6 +111,9 @@ check "mlp, stopped rank 1: non-zero exit" test "$rc" -gt 0
 check "mlp, stopped rank 1: ends within $bound_s s" test "$(echo "$took < $bound_s" | bc)" = 1
 check "mlp, stopped rank 1: rank 0 says it waited in the gradient allreduce" grep -q \
   "error on rank 0 (host .*): train mlp waited [0-9]* s in the gradient allreduce of epoch" \
+  "$work/mlp_stop_rank1.log"
+check "mlp, stopped rank 1: rank 0 names rank 1 as its silent neighbour" grep -q \
+  "error on rank 0 (host .*): train mlp waited .*; its neighbour rank 1 (host .*) silent for [0-9]* s: that rank died, stalled or lost its network" \
   "$work/mlp_stop_rank1.log"
 
 echo "$passed passed, $failed failed"
