@@ -301,6 +301,8 @@ class Transformer {
           {
             auto t = timers_.scope("project");
             out = apply_pca(model, grid, in.path, model_path);
+            if (opt_.n_components > 0)  // the seed's `k=v,...` of the options given
+              out.attributes["transform_extra_args"] = concat("n_components=", opt_.n_components);
           }
           {
             auto t = timers_.scope("write_nc");

@@ -178,6 +178,10 @@ TEST(TilesTransform, SameOutputsOnAnyRankCountAndRerunsSkip) {
     const auto b = read_embedding_grid(
         dir + "/les__202002021212.embeddings.8_step.pca_transform__n_components_2.nc");
     EXPECT_EQ(b.dims, 2);
+    EXPECT_EQ(a.attributes.count("transform_extra_args"), 0u);
+    EXPECT_EQ(
+        b.attributes.count("transform_extra_args") ? b.attributes.at("transform_extra_args") : "",
+        "n_components=2");
     EXPECT_TRUE(fs::exists(dir + "/pca_transform__n_components_2.8_step.model.nc"));
     for (size_t i = 0; i < b.values.size(); ++i) EXPECT_EQ(a.values[i], b.values[i]) << i;
   }
