@@ -10,6 +10,7 @@
 #include "core/mpi_util.hpp"
 #include "tiles/meta.hpp"
 #include "tiles/tasks.hpp"
+#include "tiles/transform.hpp"
 
 namespace fluxrecon::app {
 
@@ -17,6 +18,7 @@ void add_tiles_command(CLI::App& app, std::function<void()>& run) {
   struct Args {
     std::string task, meta, data_path;
     tiles::TaskOptions options;
+    tiles::TransformOptions transform;  // task transform
     bool describe = false;
   };
   auto args = std::make_shared<Args>();
@@ -26,8 +28,12 @@ void add_tiles_command(CLI::App& app, std::function<void()>& run) {
                                  "triplet and sliding-window tiles, aux products");
   cmd->add_option("task", args->task,
                   "GenerateSceneIDs, CheckForAuxiliaryFiles, GenerateCroppedScenes, "
-                  "GenerateRegriddedScenes or GenerateTiles")
-      ->check(CLI::IsMember(tiles::task_names()));
+                  "GenerateRegriddedScenes, GenerateTiles or transform")
+      ->check(CLI::IsMember([] {  // by value: IsMember keeps a pointer to an lvalue
+        auto names = tiles::task_names();
+        names.push_back("transform");
+        return names;
+      }()));
   cmd->add_option("--meta", args->meta, "the dataset's meta.yaml")->check(CLI::ExistingFile);
   cmd->add_option(
       "--data-path", args->data_path,
@@ -41,6 +47,18 @@ void add_tiles_command(CLI::App& app, std::function<void()>& run) {
       ->check(CLI::Range(1, 65536));
   cmd->add_option("--scene-filter", args->options.scene_filter,
                   "only scenes whose id matches this regular expression from its start");
+  // transform (PCA of the sliding-window embeddings).
+  cmd->add_option("--transform-type", args->transform.transform_type, "transform: pca");
+  cmd->add_option("--model", args->transform.model,
+                  "transform: the embedding model file; its name picks the input folder "
+                  "embeddings/rect/<model_name>/");
+  cmd->add_option("--embeddings", args->transform.embeddings_dir,
+                  "transform: the folder of the embedding files (instead of --model)");
+  cmd->add_option("--n-components", args->transform.n_components,
+                  "transform: components kept (default all: min(windows, dims))")
+      ->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--pretrained-transform-model", args->transform.pretrained_model,
+                  "transform: apply this saved model instead of fitting one");
   cmd->add_flag("--describe-config", args->describe,
                 "print every meta.yaml key with its default and exit");
   run = [args] {
@@ -65,6 +83,20 @@ void add_tiles_command(CLI::App& app, std::function<void()>& run) {
               args->options.aux_name.empty() ? "" : " --aux-name " + args->options.aux_name,
               " for ", meta.source, " ", meta.product.text, " in ", meta.data_path, " on ",
               mpi::size(), " rank(s)");
+    if (args->task == "transform") {
+      args->transform.step_size = args->options.step_size;
+      args->transform.scene_filter = args->options.scene_filter;
+      const auto t = tiles::run_transform(meta, args->transform, MPI_COMM_WORLD);
+      log::summary("tiles: transform ", args->transform.transform_type, " done: ", t.scenes,
+                   " scene(s), ", t.written, " written, ", t.skipped, " already complete, ",
+                   t.windows, " window(s) of ", t.dims, " dims to ", t.components,
+                   " components; model ", t.model_path, t.fitted ? " (fitted in " : " (applied",
+                   t.fitted ? log::seconds(t.fit_seconds) + ")" : ")", "; applied in ",
+                   log::seconds(t.apply_seconds), ", total ", log::seconds(t.seconds), " (",
+                   static_cast<long long>(t.seconds > 0 ? t.windows / t.seconds : 0),
+                   " windows/s)");
+      return;
+    }
     const auto s = tiles::run_task(args->task, meta, args->options, MPI_COMM_WORLD);
     log::summary(
         "tiles: ", s.task, " done: ", s.scenes, " scene(s), ", s.written, " written, ", s.skipped,
