@@ -28,7 +28,7 @@ void add_tiles_command(CLI::App& app, std::function<void()>& run) {
                                  "triplet and sliding-window tiles, aux products");
   cmd->add_option("task", args->task,
                   "GenerateSceneIDs, CheckForAuxiliaryFiles, GenerateCroppedScenes, "
-                  "GenerateRegriddedScenes, GenerateTiles or transform")
+                  "GenerateRegriddedScenes, GenerateTiles, flow or transform")
       ->check(CLI::IsMember([] {  // by value: IsMember keeps a pointer to an lvalue
         auto names = tiles::task_names();
         names.push_back("transform");
@@ -59,6 +59,39 @@ void add_tiles_command(CLI::App& app, std::function<void()>& run) {
       ->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--pretrained-transform-model", args->transform.pretrained_model,
                   "transform: apply this saved model instead of fitting one");
+  // Task `flow`: optical-flow trajectories (spec 8.5).
+  {
+    auto& f = args->options.flow;
+    cmd->add_option("--max-corners", f.max_corners, "flow: at most this many seed points")
+        ->check(CLI::Range(1, 1000000));
+    cmd->add_option("--min-distance", f.min_distance, "flow: pixels between seed points")
+        ->check(CLI::Range(0.0, 1e6));
+    cmd->add_option("--min-corners", f.min_corners,
+                    "flow: seed from the first image of a day with this many corners")
+        ->check(CLI::Range(1, 1000000));
+    cmd->add_option("--quality-level", f.quality_level,
+                    "flow: corners weaker than this fraction of the best are rejected")
+        ->check(CLI::Range(0.0, 1.0));
+    cmd->add_option("--flow-window", f.window, "flow: Lucas-Kanade window (pixels)")
+        ->check(CLI::Range(3, 1001));
+    cmd->add_option("--flow-levels", f.levels, "flow: pyramid levels above the image")
+        ->check(CLI::Range(0, 7));
+    cmd->add_option("--flow-iterations", f.iterations, "flow: Lucas-Kanade steps per level")
+        ->check(CLI::Range(1, 1000));
+    cmd->add_option("--min-eig-threshold", f.min_eig_threshold,
+                    "flow: a point whose window's gradient matrix has a smaller eigenvalue "
+                    "(per pixel, OpenCV's scaling) is lost")
+        ->check(CLI::Range(0.0, 1e9));
+    cmd->add_option_function<std::string>(
+           "--flow-model",
+           [args](const std::string& m) { args->options.flow.affine = m == "affine"; },
+           "flow: window warp, affine (default; exact for small rotations) or translation "
+           "(OpenCV's)")
+        ->check(CLI::IsMember({"affine", "translation"}));
+    cmd->add_flag_function(
+        "--no-frames", [args](std::int64_t) { args->options.flow.frames = false; },
+        "flow: do not draw the PNG frames");
+  }
   cmd->add_flag("--describe-config", args->describe,
                 "print every meta.yaml key with its default and exit");
   run = [args] {
@@ -98,6 +131,17 @@ void add_tiles_command(CLI::App& app, std::function<void()>& run) {
       return;
     }
     const auto s = tiles::run_task(args->task, meta, args->options, MPI_COMM_WORLD);
+    if (s.task == "flow") {
+      log::summary(
+          "tiles: flow done: ", s.groups, " day(s) of ", s.scenes, " scene(s), ", s.written,
+          " written, ", s.skipped, " already complete, ", s.pairs, " image pair(s), ",
+          s.points_tracked, " point(s) tracked in ", log::seconds(s.seconds), " (",
+          static_cast<long long>(s.track_seconds > 0 ? s.points_tracked / s.track_seconds : 0),
+          " points/s, ",
+          s.pairs > 0 ? static_cast<long long>(s.track_seconds / s.pairs * 1e4) / 10.0 : 0.0,
+          " ms per pair in the tracker)");
+      return;
+    }
     log::summary(
         "tiles: ", s.task, " done: ", s.scenes, " scene(s), ", s.written, " written, ", s.skipped,
         " already complete, ", s.tiles, " tile(s), ",

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <sstream>
 
@@ -16,6 +17,7 @@
 #include "io/grid_file.hpp"
 #include "tiles/aux_match.hpp"
 #include "tiles/dataset.hpp"
+#include "tiles/flow_task.hpp"
 #include "tiles/goes_source.hpp"
 #include "tiles/regrid.hpp"
 #include "tiles/render.hpp"
@@ -396,6 +398,53 @@ class Runner {
     });
   }
 
+  // ---- flow (spec 8.5): trajectories per day, group g on rank g mod P -----------------------
+  void flow(const ProductRef& ref) {
+    FR_REQUIRE(!ref.is_aux(), "tiles flow tracks the primary product's images; drop --aux-name ",
+               ref.aux_name);
+    const auto refs = scene_ids();
+    all_ranks_agree(comm_, [&] {
+      FR_REQUIRE(
+          !refs.empty(), "tiles flow: no scenes in ", scene_db_path(meta_),
+          opt_.scene_filter.empty() ? "" : " match --scene-filter '" + opt_.scene_filter + "'");
+    });
+    std::vector<FlowScene> scenes;
+    std::map<std::string, Work> work;
+    for (const auto& r : refs) {
+      scenes.push_back({r.scene_id, r.time, rect_path(meta_, ref, r.scene_id, "png"),
+                        rect_path(meta_, ref, r.scene_id, "nc")});
+      work[r.scene_id] = {r.scene_id, r};
+    }
+    const auto groups = flow_groups(scenes);
+    summary_.written = summary_.skipped = 0;  // a scene database made above is an input here
+    const int rank = mpi::rank(comm_), size = mpi::size(comm_);
+    Progress progress("tiles: flow", static_cast<std::int64_t>(groups.size()), "groups");
+    all_ranks_agree(comm_, [&] {
+      for (size_t g = static_cast<size_t>(rank); g < groups.size();
+           g += static_cast<size_t>(size)) {
+        if (flow_group_complete(meta_.data_path, groups[g].prefix, opt_.flow.frames)) {
+          ++summary_.skipped;
+        } else {
+          // Regridded scenes made here count as inputs, not as this task's outputs.
+          const auto written = summary_.written, skipped = summary_.skipped;
+          for (const auto& s : groups[g].scenes) regridded(ref, work.at(s.scene_id));
+          summary_.written = written;
+          summary_.skipped = skipped;
+          auto t = timers_.scope("flow");
+          const auto st = run_flow_group(meta_.data_path, groups[g], opt_.flow);
+          summary_.pairs += st.pairs;
+          summary_.points_tracked += st.points_tracked;
+          summary_.track_seconds += st.track_seconds;
+          ++summary_.written;
+        }
+        progress.advance(size);
+      }
+    });
+    progress.finish();
+    summary_.groups = static_cast<std::int64_t>(groups.size());
+    summary_.scenes = static_cast<std::int64_t>(scenes.size());
+  }
+
   // ---- shared ---------------------------------------------------------------------------------
   void each_scene(const std::vector<Work>& work, const std::string& unit,
                   const std::function<void(const Work&)>& body) {
@@ -445,6 +494,8 @@ class Runner {
         triplets(ref);
       else
         sliding_window(ref);
+    } else if (task == "flow") {
+      flow(ref);
     } else {
       FR_FAIL("tiles: unknown task '", task, "'");
     }
@@ -455,8 +506,11 @@ class Runner {
     summary_.tiles = mpi::sum(summary_.tiles, comm_);
     summary_.megapixels = mpi::sum(summary_.megapixels, comm_);
     summary_.seconds = mpi::max(summary_.seconds, comm_);
+    summary_.pairs = mpi::sum(summary_.pairs, comm_);
+    summary_.points_tracked = mpi::sum(summary_.points_tracked, comm_);
+    summary_.track_seconds = mpi::sum(summary_.track_seconds, comm_);
     for (const char* name : {"synthetic_les", "read_and_crop", "regrid", "write", "write_png",
-                             "write_nc", "write_yml"})
+                             "write_nc", "write_yml", "flow"})
       timers_.add(name, 0);
     timers_.report(comm_, "tiles " + task);
     return summary_;
@@ -477,9 +531,9 @@ int sliding_window_count(int pixels, int tile_N, int step) {
 }
 
 const std::vector<std::string>& task_names() {
-  static const std::vector<std::string> names = {"GenerateSceneIDs", "CheckForAuxiliaryFiles",
+  static const std::vector<std::string> names = {"GenerateSceneIDs",      "CheckForAuxiliaryFiles",
                                                  "GenerateCroppedScenes", "GenerateRegriddedScenes",
-                                                 "GenerateTiles"};
+                                                 "GenerateTiles",         "flow"};
   return names;
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "tiles/flow.hpp"
 #include "tiles/meta.hpp"
 
 namespace fluxrecon::tiles {
@@ -20,6 +21,7 @@ struct TaskOptions {
   std::string tiles_kind = "triplets";  // triplets | rect-slidingwindow
   int step_size = 0;                    // --step-size (0: meta.yaml's)
   std::string scene_filter;             // regex anchored at the start of the scene id
+  FlowParams flow;                      // task `flow`
 };
 
 struct TaskSummary {
@@ -30,6 +32,10 @@ struct TaskSummary {
   std::int64_t tiles = 0;    // tiles written (all ranks)
   double megapixels = 0;     // regridded output pixels (all ranks)
   double seconds = 0;
+  // Task `flow`: groups with trajectories, image pairs tracked, points still
+  // found after each pair (summed) and the time spent in the tracker.
+  std::int64_t groups = 0, pairs = 0, points_tracked = 0;
+  double track_seconds = 0;
 };
 
 const std::vector<std::string>& task_names();
