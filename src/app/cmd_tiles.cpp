@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/mpi_util.hpp"
+#include "tiles/embed.hpp"
 #include "tiles/meta.hpp"
 #include "tiles/tasks.hpp"
 
@@ -18,16 +19,21 @@ void add_tiles_command(CLI::App& app, std::function<void()>& run) {
     std::string task, meta, data_path;
     tiles::TaskOptions options;
     bool describe = false;
+    std::string model;  // embed
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("tiles",
                                  "Tile datasets (convml-data style) from a meta.yaml: scene IDs, "
                                  "cropped and regridded scenes, "
                                  "triplet and sliding-window tiles, aux products");
+  // Tasks of the embedding model (issue 17) besides the dataset tasks.
+  static const std::vector<std::string> model_tasks = {"embed"};
+  std::vector<std::string> all_tasks = tiles::task_names();
+  all_tasks.insert(all_tasks.end(), model_tasks.begin(), model_tasks.end());
   cmd->add_option("task", args->task,
                   "GenerateSceneIDs, CheckForAuxiliaryFiles, GenerateCroppedScenes, "
-                  "GenerateRegriddedScenes or GenerateTiles")
-      ->check(CLI::IsMember(tiles::task_names()));
+                  "GenerateRegriddedScenes, GenerateTiles or embed")
+      ->check(CLI::IsMember(all_tasks));
   cmd->add_option("--meta", args->meta, "the dataset's meta.yaml")->check(CLI::ExistingFile);
   cmd->add_option(
       "--data-path", args->data_path,
@@ -41,6 +47,9 @@ void add_tiles_command(CLI::App& app, std::function<void()>& run) {
       ->check(CLI::Range(1, 65536));
   cmd->add_option("--scene-filter", args->options.scene_filter,
                   "only scenes whose id matches this regular expression from its start");
+  cmd->add_option("--model", args->model,
+                  "embed: the triplet embedding model file (.h5); outputs go to "
+                  "D/embeddings/rect/<model file stem>/");
   cmd->add_flag("--describe-config", args->describe,
                 "print every meta.yaml key with its default and exit");
   run = [args] {
@@ -65,6 +74,18 @@ void add_tiles_command(CLI::App& app, std::function<void()>& run) {
               args->options.aux_name.empty() ? "" : " --aux-name " + args->options.aux_name,
               " for ", meta.source, " ", meta.product.text, " in ", meta.data_path, " on ",
               mpi::size(), " rank(s)");
+    if (args->task == "embed") {
+      tiles::EmbedOptions opt;
+      opt.model_path = args->model;
+      opt.step_size = args->options.step_size;
+      opt.scene_filter = args->options.scene_filter;
+      const auto s = tiles::run_embed(meta, opt, MPI_COMM_WORLD);
+      log::summary("tiles: embed done: ", s.scenes, " scene(s), ", s.written, " written, ",
+                   s.skipped, " already complete, ", s.tiles, " window(s) embedded in ",
+                   log::seconds(s.seconds), " (",
+                   static_cast<long long>(s.seconds > 0 ? s.tiles / s.seconds : 0), " windows/s)");
+      return;
+    }
     const auto s = tiles::run_task(args->task, meta, args->options, MPI_COMM_WORLD);
     log::summary(
         "tiles: ", s.task, " done: ", s.scenes, " scene(s), ", s.written, " written, ", s.skipped,
