@@ -7,13 +7,6 @@
 
 namespace fluxrecon::models {
 
-struct ConvEncoder::Block {
-  Conv2d conv1, conv2;
-  BatchNorm bn1, bn2;
-  std::unique_ptr<Conv2d> down;
-  std::unique_ptr<BatchNorm> down_bn;
-};
-
 namespace {
 bool is_buffer(const std::string& name) {
   for (const char* suffix : {".running_mean", ".running_var", ".num_batches_tracked"}) {

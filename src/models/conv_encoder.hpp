@@ -14,6 +14,7 @@
 #pragma once
 
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,25 @@
 #include "models/parameters.hpp"
 
 namespace fluxrecon::models {
+
+// What a training forward pass keeps for its backward pass.
+struct EncoderTape {
+  struct Block {
+    Dims4 in, out;
+    const float* x = nullptr;  // the block's input (the previous block's output)
+    std::vector<float> z1, a1, z2, b2, zd, bd, act;
+    BatchStats s1, s2, sd;
+  };
+  Dims4 input, stem, pooled;
+  const float* x = nullptr;  // the input images
+  std::vector<float> stem_conv, stem_act, pool_out;
+  BatchStats stem_stats;
+  std::vector<std::uint8_t> pool_workspace;
+  std::vector<Block> blocks;
+  std::vector<float> features, h1, mask1, d1, r, h2, mask2, d2;
+  std::vector<int> argmax;
+  BatchStats hs1, hs2;
+};
 
 class ConvEncoder {
  public:
@@ -49,8 +69,21 @@ class ConvEncoder {
   // height, width) normalised images -> y (n, embedding_dims).
   void embed(const float* x, int n, int height, int width, float* y);
 
+  // Training forward: BatchNorm on batch statistics (the running statistics
+  // move), dropout (p 0.25, 0.5 in orig_fastai's head) when `dropout`, masks
+  // from `rng`; `tape` keeps what backward needs (x must outlive it).
+  void forward_training(const float* x, int n, int height, int width, bool dropout,
+                        std::mt19937_64& rng, EncoderTape& tape, float* y);
+  // dy (n, embedding_dims) of the tape's forward: adds to parameters().grads().
+  void backward(EncoderTape& tape, const float* dy);
+
  private:
-  struct Block;
+  struct Block {
+    Conv2d conv1, conv2;
+    BatchNorm bn1, bn2;
+    std::unique_ptr<Conv2d> down;
+    std::unique_ptr<BatchNorm> down_bn;
+  };
   EncoderSpec spec_;
   ParameterSet params_, buffers_;
   std::unique_ptr<Conv2d> stem_;
