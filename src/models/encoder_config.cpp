@@ -32,8 +32,8 @@ const Schema& encoder_schema() {
         .real("validation_fraction", 0.1, 0.0, 0.9,
               "share of the triplets held out for validation (seeded split)")
         .flag("flips", true, "augment training triplets with random horizontal and vertical flips")
-        .integer("seed", 42, 0, Schema::int_max, "seed of the weights, the split and the shuffling")
-        .integer("threads", 0, 0, 4096, "oneDNN (OpenMP) threads per rank; 0 = OMP_NUM_THREADS");
+        .integer("seed", 42, 0, Schema::int_max,
+                 "seed of the weights, the split and the shuffling");
     return s;
   }();
   return schema;
@@ -61,7 +61,6 @@ EmbeddingTraining embedding_training(const config::Config& cfg) {
   t.validation_fraction = cfg.get<double>("validation_fraction");
   t.flips = cfg.get<bool>("flips");
   t.seed = static_cast<std::uint64_t>(cfg.get<long long>("seed"));
-  t.threads = static_cast<int>(cfg.get<long long>("threads"));
   return t;
 }
 

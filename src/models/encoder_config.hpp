@@ -31,7 +31,6 @@ struct EmbeddingTraining {
   double validation_fraction = 0.1;
   bool flips = true;
   std::uint64_t seed = 42;
-  int threads = 0;
 };
 
 const config::Schema& encoder_schema();
