@@ -10,6 +10,10 @@ linear, so its state_dict keys are convml_tt's.
                                       and BatchNorm statistics, input images
                                       (bytes) and the expected embeddings
                                       (tests/data/encoder_fixture.json)
+  torch_encoder.py bench [N] [BATCH] [REPEATS]
+                                      tiles per second of the seed's resnet18 +
+                                      orig_fastai encoder's forward (eval, 1 thread),
+                                      as tools/bench_encoder
   torch_encoder.py embed IN.json OUT.json
                                       loads IN's hyperparameters and weights
                                       (strict: every key and shape must match)
@@ -170,9 +174,29 @@ def embed_file(in_path, out_path):
         json.dump({"embeddings": embed(model, case["images"])}, f)
 
 
+def bench(n_pixels, batch, repeats):
+    import time
+
+    h = dict(input_channels=3, base_width=64, blocks=[2, 2, 2, 2], head="orig_fastai",
+             head_hidden=512, embedding_dims=100)
+    model = Encoder(h).eval()
+    x = torch.randn(batch, 3, n_pixels, n_pixels)
+    with torch.no_grad():
+        model(x)
+        t0 = time.perf_counter()
+        for _ in range(repeats):
+            model(x)
+        seconds = time.perf_counter() - t0
+    print(f"torch {torch.__version__} resnet18 + orig_fastai, {n_pixels} x {n_pixels} tiles, "
+          f"batch {batch}, 1 thread: {batch * repeats / seconds:.2f} tiles/s")
+
+
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    if sys.argv[1] == "fixture":
+    if sys.argv[1] == "bench":
+        args = [int(a) for a in sys.argv[2:]] + [256, 32, 3][len(sys.argv) - 2:]
+        bench(*args[:3])
+    elif sys.argv[1] == "fixture":
         fixture(sys.argv[2])
     elif sys.argv[1] == "embed":
         embed_file(sys.argv[2], sys.argv[3])
