@@ -8,8 +8,11 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/mpi_util.hpp"
+#include "models/encoder_config.hpp"
+#include "tiles/embed.hpp"
 #include "tiles/meta.hpp"
 #include "tiles/tasks.hpp"
+#include "tiles/train_embedding.hpp"
 #include "tiles/transform.hpp"
 
 namespace fluxrecon::app {
@@ -20,6 +23,8 @@ void add_tiles_command(CLI::App& app, std::function<void()>& run) {
     tiles::TaskOptions options;
     tiles::TransformOptions transform;  // task transform
     bool describe = false;
+    std::string model;        // embed
+    std::string params, out;  // train-embedding
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("tiles",
@@ -28,10 +33,11 @@ void add_tiles_command(CLI::App& app, std::function<void()>& run) {
                                  "triplet and sliding-window tiles, aux products");
   cmd->add_option("task", args->task,
                   "GenerateSceneIDs, CheckForAuxiliaryFiles, GenerateCroppedScenes, "
-                  "GenerateRegriddedScenes, GenerateTiles, flow or transform")
+                  "GenerateRegriddedScenes, GenerateTiles, flow, train-embedding, embed or "
+                  "transform")
       ->check(CLI::IsMember([] {  // by value: IsMember keeps a pointer to an lvalue
         auto names = tiles::task_names();
-        names.push_back("transform");
+        for (const char* t : {"train-embedding", "embed", "transform"}) names.push_back(t);
         return names;
       }()));
   cmd->add_option("--meta", args->meta, "the dataset's meta.yaml")->check(CLI::ExistingFile);
@@ -47,11 +53,17 @@ void add_tiles_command(CLI::App& app, std::function<void()>& run) {
       ->check(CLI::Range(1, 65536));
   cmd->add_option("--scene-filter", args->options.scene_filter,
                   "only scenes whose id matches this regular expression from its start");
+  cmd->add_option("--model", args->model,
+                  "embed, transform: the triplet embedding model file (.h5); embeddings go to "
+                  "(and transform reads them from) D/embeddings/rect/<model file stem>/");
+  cmd->add_option("--params", args->params,
+                  "train-embedding: the model's YAML (architecture and training keys; "
+                  "--describe-config with train-embedding lists them)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--out", args->out,
+                  "train-embedding: model file (default D/embedding_models/triplet_encoder.h5)");
   // transform (PCA of the sliding-window embeddings).
   cmd->add_option("--transform-type", args->transform.transform_type, "transform: pca");
-  cmd->add_option("--model", args->transform.model,
-                  "transform: the embedding model file; its name picks the input folder "
-                  "embeddings/rect/<model_name>/");
   cmd->add_option("--embeddings", args->transform.embeddings_dir,
                   "transform: the folder of the embedding files (instead of --model)");
   cmd->add_option("--n-components", args->transform.n_components,
@@ -95,6 +107,10 @@ void add_tiles_command(CLI::App& app, std::function<void()>& run) {
   cmd->add_flag("--describe-config", args->describe,
                 "print every meta.yaml key with its default and exit");
   run = [args] {
+    if (args->describe && args->task == "train-embedding") {
+      if (mpi::rank() == 0) std::printf("%s", config::document(models::encoder_schema()).c_str());
+      return;
+    }
     if (args->describe) {
       if (mpi::rank() == 0)
         std::printf("%s", config::document(tiles::meta_schema("meta.yaml")).c_str());
@@ -117,6 +133,7 @@ void add_tiles_command(CLI::App& app, std::function<void()>& run) {
               " for ", meta.source, " ", meta.product.text, " in ", meta.data_path, " on ",
               mpi::size(), " rank(s)");
     if (args->task == "transform") {
+      args->transform.model = args->model;
       args->transform.step_size = args->options.step_size;
       args->transform.scene_filter = args->options.scene_filter;
       const auto t = tiles::run_transform(meta, args->transform, MPI_COMM_WORLD);
@@ -128,6 +145,35 @@ void add_tiles_command(CLI::App& app, std::function<void()>& run) {
                    log::seconds(t.apply_seconds), ", total ", log::seconds(t.seconds), " (",
                    static_cast<long long>(t.seconds > 0 ? t.windows / t.seconds : 0),
                    " windows/s)");
+      return;
+    }
+    if (args->task == "train-embedding") {
+      tiles::TrainEmbeddingOptions opt;
+      opt.params_path = args->params;
+      opt.out_path = args->out;
+      const auto s = tiles::run_train_embedding(meta, opt, MPI_COMM_WORLD);
+      if (s.skipped) {
+        log::summary("tiles: train-embedding: ", s.out_path, " is already complete");
+        return;
+      }
+      log::summary("tiles: train-embedding done: ", s.out_path, " (best epoch ", s.best_epoch + 1,
+                   ", validation loss ", s.valid_loss.empty() ? 0.0 : s.valid_loss[s.best_epoch],
+                   "), ", s.train_triplets, " training and ", s.valid_triplets,
+                   " validation triplets, ", s.valid_loss.size(), " epoch(s) in ",
+                   log::seconds(s.seconds), " (", static_cast<long long>(s.samples_per_s),
+                   " triplets/s)");
+      return;
+    }
+    if (args->task == "embed") {
+      tiles::EmbedOptions opt;
+      opt.model_path = args->model;
+      opt.step_size = args->options.step_size;
+      opt.scene_filter = args->options.scene_filter;
+      const auto s = tiles::run_embed(meta, opt, MPI_COMM_WORLD);
+      log::summary("tiles: embed done: ", s.scenes, " scene(s), ", s.written, " written, ",
+                   s.skipped, " already complete, ", s.tiles, " window(s) embedded in ",
+                   log::seconds(s.seconds), " (",
+                   static_cast<long long>(s.seconds > 0 ? s.tiles / s.seconds : 0), " windows/s)");
       return;
     }
     const auto s = tiles::run_task(args->task, meta, args->options, MPI_COMM_WORLD);

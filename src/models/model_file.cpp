@@ -29,7 +29,10 @@ std::string read_model_attribute(hid_t file, const char* name, const std::string
 void write_array(hid_t group, const std::string& name, const std::vector<std::size_t>& shape,
                  const float* values, const std::string& path) {
   std::vector<hsize_t> dims(shape.begin(), shape.end());
-  hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
+  // A 0-d tensor (BatchNorm's num_batches_tracked) is a scalar dataspace.
+  hid_t space = dims.empty()
+                    ? H5Screate(H5S_SCALAR)
+                    : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
   hid_t set =
       H5Dcreate2(group, name.c_str(), H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   check(set, path, "create dataset " + name);
@@ -117,10 +120,13 @@ std::string checkpoint_part_name(std::size_t part) {
 }
 }  // namespace
 
-void write_model_file(const std::string& path, const ModelFile& file) {
-  // Built in memory (HDF5's core driver) and written by us: HDF5 never meets
-  // a full disk, whose failed close would leave the file open inside HDF5
-  // and crash its clean-up in MPI_Finalize; our writer names the path instead.
+namespace {
+// Builds the file in memory (HDF5's core driver) through `fill`, then writes
+// it ourselves under a temporary name: HDF5 never meets a full disk, whose
+// failed close would leave the file open inside HDF5 and crash its clean-up
+// in MPI_Finalize; our writer names the path instead.
+template <class Fill>
+void write_hdf5_image(const std::string& path, Fill&& fill) {
   hid_t access = H5Pcreate(H5P_FILE_ACCESS);
   H5Pset_fapl_core(access, 1 << 20, /*backing_store=*/0);
   hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access);
@@ -128,6 +134,24 @@ void write_model_file(const std::string& path, const ModelFile& file) {
   FR_REQUIRE(f >= 0, "cannot create model file '", path, "' in memory");
   std::string image;
   try {
+    fill(f);
+    check(H5Fflush(f, H5F_SCOPE_GLOBAL), path, "flush");
+    const ssize_t size = H5Fget_file_image(f, nullptr, 0);
+    check(size > 0 ? 0 : -1, path, "size the file image");
+    image.resize(static_cast<std::size_t>(size));
+    check(H5Fget_file_image(f, image.data(), image.size()) == size ? 0 : -1, path,
+          "copy the file image");
+  } catch (...) {
+    H5Fclose(f);
+    throw;
+  }
+  check(H5Fclose(f), path, "close");
+  write_text_atomically(path, image);
+}
+}  // namespace
+
+void write_model_file(const std::string& path, const ModelFile& file) {
+  write_hdf5_image(path, [&](hid_t f) {
     json meta = file.metadata;
     meta["model"] = kind_name(file.spec.kind);
     meta["window"] = file.spec.window;
@@ -146,18 +170,38 @@ void write_model_file(const std::string& path, const ModelFile& file) {
       for (const auto& [name, v] : file.extra) write_array(g, name, {v.size()}, v.data(), path);
       H5Gclose(g);
     }
-    check(H5Fflush(f, H5F_SCOPE_GLOBAL), path, "flush");
-    const ssize_t size = H5Fget_file_image(f, nullptr, 0);
-    check(size > 0 ? 0 : -1, path, "size the file image");
-    image.resize(static_cast<std::size_t>(size));
-    check(H5Fget_file_image(f, image.data(), image.size()) == size ? 0 : -1, path,
-          "copy the file image");
+  });
+}
+
+void write_state_dict_file(const std::string& path, const StateDict& weights,
+                           const std::map<std::string, std::string>& attributes) {
+  write_hdf5_image(path, [&](hid_t f) {
+    for (const auto& [name, text] : attributes)
+      io::write_string_attribute(f, name.c_str(), text, path);
+    for (const auto& [name, t] : weights) write_array(f, name, t.shape, t.values.data(), path);
+  });
+}
+
+StateDictFile read_state_dict_file(const std::string& path,
+                                   const std::vector<std::string>& attribute_names) {
+  hid_t f = -1;
+  H5E_BEGIN_TRY { f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT); }
+  H5E_END_TRY;
+  FR_REQUIRE(f >= 0, "cannot open model file '", path, "' (missing or not HDF5)");
+  StateDictFile out;
+  try {
+    for (const auto& name : attribute_names)
+      out.attributes[name] = read_model_attribute(f, name.c_str(), path);
+    Collected root;
+    check(H5Literate(f, H5_INDEX_NAME, H5_ITER_INC, nullptr, collect, &root), path,
+          "list datasets");
+    for (auto& [name, t] : root.sets) out.weights.emplace(name, std::move(t));
   } catch (...) {
     H5Fclose(f);
     throw;
   }
-  check(H5Fclose(f), path, "close");
-  write_text_atomically(path, image);
+  H5Fclose(f);
+  return out;
 }
 
 ModelFile read_model_file(const std::string& path) {

@@ -32,6 +32,19 @@ void write_model_file(const std::string& path, const ModelFile& file);
 // every weight's presence and shape is checked by ParameterSet::load later).
 ModelFile read_model_file(const std::string& path);
 
+// Any state_dict as such a file (one float32 dataset per key with PyTorch's
+// shape, 0-d for scalars) with string `attributes` (JSON text by convention);
+// rank-local, written under a temporary name and renamed. The reader fails
+// naming the file when one of `attribute_names` is missing.
+void write_state_dict_file(const std::string& path, const StateDict& weights,
+                           const std::map<std::string, std::string>& attributes);
+struct StateDictFile {
+  StateDict weights;
+  std::map<std::string, std::string> attributes;
+};
+StateDictFile read_state_dict_file(const std::string& path,
+                                   const std::vector<std::string>& attribute_names);
+
 // The normalisation statistics stored in a model's metadata.
 io::Normalisation model_normalisation(const nlohmann::json& metadata);
 nlohmann::json normalisation_json(const io::Normalisation& norm);

@@ -47,6 +47,24 @@ check "aux tiles" test "$(ls "$work"/demo/triplets/lwp/train/*.png | wc -l)" -eq
 run2 tiles GenerateTiles --tiles-kind rect-slidingwindow --meta "$meta" --data-path "$work/demo" > "$work/sw.log" 2>&1
 check "sliding-window tiles (4 x 4 per scene)" test "$(ls "$work"/demo/rect-slidingwindow/*.png | wc -l)" -eq 160
 
+# Embedding model (issue 17): a tiny encoder trained on the demo's triplets,
+# then sliding-window embeddings of every regridded scene; reruns skip.
+printf 'base_width: 4\nblocks: [1, 1]\nhead_hidden: 8\nembedding_dims: 5\nbatch_size: 4\nepochs: 2\n' > "$work/enc.yaml"
+run2 tiles train-embedding --meta "$meta" --data-path "$work/demo" --params "$work/enc.yaml" > "$work/train.log" 2>&1
+check "train-embedding exits 0" test $? -eq 0
+check "train-embedding summary" grep -q "tiles: train-embedding done: .*triplet_encoder.h5" "$work/train.log"
+run2 tiles embed --meta "$meta" --data-path "$work/demo" --model "$work/demo/embedding_models/triplet_encoder.h5" --step-size 48 > "$work/embed.log" 2>&1
+check "embed exits 0" test $? -eq 0
+check "one embedding file per scene" test "$(ls "$work"/demo/embeddings/rect/triplet_encoder/*.embeddings.48_step.nc | wc -l)" -eq 10
+check "ncdump reads an embedding" sh -c "ncdump -h '$(ls "$work"/demo/embeddings/rect/triplet_encoder/*.nc | head -1)' | grep -q 'float emb(emb_dim, y, x)'"
+run2 tiles embed --meta "$meta" --data-path "$work/demo" --model "$work/demo/embedding_models/triplet_encoder.h5" --step-size 48 > "$work/embed2.log" 2>&1
+check "embed rerun skips" grep -q "0 written, 10 already complete" "$work/embed2.log"
+printf 'base_widht: 4\n' > "$work/bad_enc.yaml"
+run2 tiles train-embedding --meta "$meta" --data-path "$work/demo" --params "$work/bad_enc.yaml" --out "$work/bad.h5" > "$work/bad_enc.log" 2>&1
+check "unknown params key: non-zero exit" test $? -ne 0
+check "unknown params key: message" grep -q "base_widht" "$work/bad_enc.log"
+check "unknown params key: no model" test ! -e "$work/bad.h5"
+
 # Bad meta.yaml files.
 bad() {  # bad NAME EXPECTED-TEXT YAML: fails before anything is written
   mkdir -p "$work/$1"
