@@ -100,6 +100,9 @@ void add_tiles_command(CLI::App& app, std::function<void()>& run) {
            "flow: window warp, affine (default; exact for small rotations) or translation "
            "(OpenCV's)")
         ->check(CLI::IsMember({"affine", "translation"}));
+    cmd->add_option("--flow-field-step", f.field_step,
+                    "flow: the dense flow field's grid spacing in pixels (0: no field)")
+        ->check(CLI::Range(0, 65536));
     cmd->add_flag_function(
         "--no-frames", [args](std::int64_t) { args->options.flow.frames = false; },
         "flow: do not draw the PNG frames");

@@ -204,6 +204,29 @@ std::vector<FlowPoint> track_points(const FlowPyramid& prev, const FlowPyramid& 
   return out;
 }
 
+FlowField dense_flow(const FlowPyramid& prev, const FlowPyramid& next, int step,
+                     const FlowParams& params) {
+  FR_REQUIRE(step >= 1, "flow: the dense field's grid step ", step, " must be at least 1 pixel");
+  FlowField f;
+  f.step = step;
+  f.gx = prev.nx() / step;
+  f.gy = prev.ny() / step;
+  FR_REQUIRE(f.gx >= 1 && f.gy >= 1, "flow: --flow-field-step ", step,
+             " is larger than the images (", prev.nx(), " x ", prev.ny(), " pixels)");
+  std::vector<FlowPoint> grid;
+  grid.reserve(static_cast<size_t>(f.gx) * f.gy);
+  for (int r = 0; r < f.gy; ++r)
+    for (int c = 0; c < f.gx; ++c) grid.push_back({step * (c + 0.5f), step * (r + 0.5f)});
+  const auto moved = track_points(prev, next, grid, params);
+  f.dx.resize(grid.size());
+  f.dy.resize(grid.size());
+  for (size_t k = 0; k < grid.size(); ++k) {
+    f.dx[k] = moved[k].x - grid[k].x;  // NaN stays NaN
+    f.dy[k] = moved[k].y - grid[k].y;
+  }
+  return f;
+}
+
 TrajectoryCell trajectory_cell(const FlowPoint& p, int nx, int ny) {
   if (std::isnan(p.x) || std::isnan(p.y)) return {};
   // Half-way cases to even, as numpy.round.

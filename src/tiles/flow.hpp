@@ -1,8 +1,9 @@
-// Sparse optical flow on regridded scene images (spec 8.5): Shi-Tomasi
+// Optical flow on regridded scene images (spec 8.5): Shi-Tomasi
 // corners as seed points and a pyramidal Lucas-Kanade tracker, both on the
 // Kokkos kernels of kernels/tiles_flow.hpp (own equivalents of OpenCV's
 // goodFeaturesToTrack and calcOpticalFlowPyrLK). Points are (x, y) = (image
-// column, image row from the top), sub-pixel; a lost point is NaN.
+// column, image row from the top), sub-pixel; a lost point is NaN. The
+// dense field tracks a regular grid of points with the same tracker.
 #pragma once
 
 #include <Kokkos_Core.hpp>
@@ -26,8 +27,9 @@ struct FlowParams {
   int iterations = 10;          // Newton steps per level
   double epsilon = 0.0;         // stop when a step is shorter (pixels)
   double min_eig_threshold = 1e-4;
-  bool affine = true;  // window warp: affine (rotation-exact) or translation only (OpenCV's)
-  bool frames = true;  // PNG frames with the trajectories drawn over the scenes
+  bool affine = true;   // window warp: affine (rotation-exact) or translation only (OpenCV's)
+  bool frames = true;   // PNG frames with the trajectories drawn over the scenes
+  int field_step = 16;  // dense flow field: grid spacing in pixels (0: no field)
 };
 
 struct FlowPoint {
@@ -68,6 +70,17 @@ std::vector<FlowPoint> good_features(const std::vector<float>& image, int nx, in
 // Tracks `points` from `prev` to `next`; NaN points stay NaN.
 std::vector<FlowPoint> track_points(const FlowPyramid& prev, const FlowPyramid& next,
                                     const std::vector<FlowPoint>& points, const FlowParams& params);
+
+// The dense flow from `prev` to `next` on a regular grid: points every
+// `step` pixels (centres step/2, 3 step/2, ... in both directions) tracked
+// as track_points does; dx, dy [gy][gx] in pixels (x right, y down), NaN
+// where a point is lost.
+struct FlowField {
+  int gx = 0, gy = 0, step = 0;
+  std::vector<float> dx, dy;
+};
+FlowField dense_flow(const FlowPyramid& prev, const FlowPyramid& next, int step,
+                     const FlowParams& params);
 
 // Spec 8.5 post-processing of one position: rounded column i and row counted
 // from the south j = ny - 1 - row; -1 for both when lost or outside the image.

@@ -111,6 +111,62 @@ void write_trajectories_nc(const std::string& path, const FlowGroup& group, cons
 }
 
 // RGB of a decoded PNG (grey replicated, RGBA on white).
+// The dense flow of every tracked pair: dims (pair, gy, gx); u east and v
+// north in pixels per step (the grid rows counted from the south, as j).
+void write_field_nc(const std::string& path, const FlowGroup& group, const Trajectories& t,
+                    const std::vector<FlowField>& fields) {
+  const int np = static_cast<int>(fields.size());
+  const int gx = np ? fields[0].gx : 0, gy = np ? fields[0].gy : 0, step = np ? fields[0].step : 0;
+  const size_t plane = static_cast<size_t>(gx) * gy;
+  std::vector<float> u(plane * np), v(plane * np);
+  std::vector<double> t0(np), t1(np), col(gx), row(gy);
+  for (int c = 0; c < gx; ++c) col[c] = step * (c + 0.5);
+  for (int r = 0; r < gy; ++r) row[r] = t.ny - step * (r + 0.5);  // from the south
+  for (int k = 0; k < np; ++k) {
+    t0[k] = static_cast<double>(t.scenes[k]->time);
+    t1[k] = static_cast<double>(t.scenes[k + 1]->time);
+    for (int r = 0; r < gy; ++r)
+      for (int c = 0; c < gx; ++c) {
+        // Row r from the south is grid row gy - 1 - r from the top.
+        const size_t from = static_cast<size_t>(gy - 1 - r) * gx + c;
+        const size_t to = k * plane + static_cast<size_t>(r) * gx + c;
+        u[to] = fields[k].dx[from];
+        v[to] = -fields[k].dy[from];
+      }
+  }
+  AtomicOutput out(path, MPI_COMM_SELF);
+  io::NcWriter w(out.temp_path(), MPI_COMM_SELF, io::WriteFormat::cdf5);
+  w.define_dimension("pair", np);
+  w.define_dimension("gy", gy);
+  w.define_dimension("gx", gx);
+  w.define_variable("time_from", io::NcType::float64, {"pair"});
+  w.define_variable("time_to", io::NcType::float64, {"pair"});
+  for (const char* name : {"time_from", "time_to"})
+    w.put_attribute(name, "units", "seconds since 1970-01-01 00:00:00");
+  w.define_variable("i", io::NcType::float64, {"gx"});
+  w.put_attribute("i", "long_name", "image column of the grid point (pixel centres at .5)");
+  w.define_variable("j", io::NcType::float64, {"gy"});
+  w.put_attribute("j", "long_name", "image row of the grid point counted from the south");
+  w.define_variable("u", io::NcType::float32, {"pair", "gy", "gx"});
+  w.put_attribute("u", "long_name", "eastward displacement between the pair's scenes (NaN: lost)");
+  w.put_attribute("u", "units", "pixels");
+  w.define_variable("v", io::NcType::float32, {"pair", "gy", "gx"});
+  w.put_attribute("v", "long_name", "northward displacement between the pair's scenes (NaN: lost)");
+  w.put_attribute("v", "units", "pixels");
+  w.put_attribute("", "prefix", group.prefix);
+  w.put_attribute("", "method", "pyramidal Lucas-Kanade on a regular grid (fluxrecon kernels)");
+  w.put_attribute("", "grid_step", std::to_string(step));
+  w.end_definitions();
+  w.write("time_from", {0}, {np}, t0.data());
+  w.write("time_to", {0}, {np}, t1.data());
+  w.write("i", {0}, {gx}, col.data());
+  w.write("j", {0}, {gy}, row.data());
+  w.write("u", {0, 0, 0}, {np, gy, gx}, u.data());
+  w.write("v", {0, 0, 0}, {np, gy, gx}, v.data());
+  w.close();
+  out.commit();
+}
+
 std::vector<std::uint8_t> rgb_of(const DecodedPng& png) {
   const size_t n = static_cast<size_t>(png.width) * png.height;
   std::vector<std::uint8_t> rgb(3 * n);
@@ -198,20 +254,28 @@ std::string flow_trajectories_path(const std::string& data_path, const std::stri
   return flow_dir(data_path) + "/" + prefix + ".flow_trajectories.nc";
 }
 
+std::string flow_field_path(const std::string& data_path, const std::string& prefix) {
+  return flow_dir(data_path) + "/" + prefix + ".flow_field.nc";
+}
+
 std::string flow_frame_path(const std::string& data_path, const std::string& prefix, int k) {
   char buf[32];
   std::snprintf(buf, sizeof buf, ".flow_trajectories.%03d.png", k);
   return flow_dir(data_path) + "/" + prefix + buf;
 }
 
-bool flow_group_complete(const std::string& data_path, const std::string& prefix, bool frames) {
+bool flow_group_complete(const std::string& data_path, const std::string& prefix, bool frames,
+                         bool field) {
   const std::string nc = flow_trajectories_path(data_path, prefix);
   if (!output_complete(nc)) return false;
-  if (!frames) return true;
+  if (!frames && !field) return true;
   const auto f = io::GridFile::open(nc, MPI_COMM_SELF);
   const auto ns = f->dimension_length("scene_id");
-  for (int k = 0; k < ns; ++k)
-    if (!output_complete(flow_frame_path(data_path, prefix, k))) return false;
+  // A group of one scene has no pair and so no field.
+  if (field && ns > 1 && !output_complete(flow_field_path(data_path, prefix))) return false;
+  if (frames)
+    for (int k = 0; k < ns; ++k)
+      if (!output_complete(flow_frame_path(data_path, prefix, k))) return false;
   return true;
 }
 
@@ -222,6 +286,7 @@ FlowGroupStats run_flow_group(const std::string& data_path, const FlowGroup& gro
   Trajectories t;
   std::vector<FlowPoint> points;
   std::unique_ptr<FlowPyramid> prev;
+  std::vector<FlowField> fields;  // dense flow per tracked pair
   int most = -1;
   std::string most_id;
   for (const auto& scene : group.scenes) {
@@ -253,6 +318,8 @@ FlowGroupStats run_flow_group(const std::string& data_path, const FlowGroup& gro
     } else {
       auto next = std::make_unique<FlowPyramid>(image, t.nx, t.ny, params.levels, params.window);
       points = track_points(*prev, *next, points, params);
+      if (params.field_step > 0)
+        fields.push_back(dense_flow(*prev, *next, params.field_step, params));
       prev = std::move(next);
       ++stats.pairs;
       for (const auto& p : points) stats.points_tracked += std::isnan(p.x) ? 0 : 1;
@@ -271,6 +338,8 @@ FlowGroupStats run_flow_group(const std::string& data_path, const FlowGroup& gro
   if (params.frames)
     for (int k = 0; k < stats.scenes; ++k)
       write_frame(flow_frame_path(data_path, group.prefix, k), read_png(t.scenes[k]->png), t, k);
+  if (params.field_step > 0 && !fields.empty())
+    write_field_nc(flow_field_path(data_path, group.prefix), group, t, fields);
   // The trajectories last: a group is complete once they exist.
   write_trajectories_nc(flow_trajectories_path(data_path, group.prefix), group, t, params);
   return stats;

@@ -4,8 +4,10 @@
 // first image with at least min_corners Shi-Tomasi corners (earlier images
 // are left out) and are tracked image to image. One group is rank-local work
 // (group g on rank g mod P); the outputs, under D/rect/trajectories/, are
-// `<prefix>.flow_trajectories.nc` and, with frames on,
-// `<prefix>.flow_trajectories.<kkk>.png` (scene k with the tracks so far).
+// `<prefix>.flow_trajectories.nc`, with frames on
+// `<prefix>.flow_trajectories.<kkk>.png` (scene k with the tracks so far),
+// and with a field step the dense flow of every tracked pair,
+// `<prefix>.flow_field.nc`.
 #pragma once
 
 #include <cstdint>
@@ -36,9 +38,12 @@ std::vector<FlowGroup> flow_groups(std::vector<FlowScene> scenes);
 std::string flow_dir(const std::string& data_path);  // D/rect/trajectories
 std::string flow_trajectories_path(const std::string& data_path, const std::string& prefix);
 std::string flow_frame_path(const std::string& data_path, const std::string& prefix, int k);
+std::string flow_field_path(const std::string& data_path, const std::string& prefix);
 
-// True when the trajectories file and every frame it implies are complete.
-bool flow_group_complete(const std::string& data_path, const std::string& prefix, bool frames);
+// True when the trajectories file, every frame it implies (frames on) and
+// the dense field (field on) are complete.
+bool flow_group_complete(const std::string& data_path, const std::string& prefix, bool frames,
+                         bool field);
 
 struct FlowGroupStats {
   int scenes = 0;  // scenes in the trajectories (from the seed image on)

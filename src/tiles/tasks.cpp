@@ -422,7 +422,8 @@ class Runner {
     all_ranks_agree(comm_, [&] {
       for (size_t g = static_cast<size_t>(rank); g < groups.size();
            g += static_cast<size_t>(size)) {
-        if (flow_group_complete(meta_.data_path, groups[g].prefix, opt_.flow.frames)) {
+        if (flow_group_complete(meta_.data_path, groups[g].prefix, opt_.flow.frames,
+                                opt_.flow.field_step > 0)) {
           ++summary_.skipped;
         } else {
           // Regridded scenes made here count as inputs, not as this task's outputs.

@@ -12,6 +12,7 @@
 #include "models/conv_encoder.hpp"
 #include "models/encoder_file.hpp"
 #include "support/mpi_test_util.hpp"
+#include "support/tiles_test_util.hpp"
 #include "tiles/dataset.hpp"
 #include "tiles/embed.hpp"
 #include "tiles/meta.hpp"
@@ -63,21 +64,13 @@ std::string make_model(const std::string& dir) {
   return path;
 }
 
-void write_meta(const std::string& dir) {
-  if (test_util::world_rank() == 0) {
-    fs::create_directories(dir);
-    std::ofstream(dir + "/meta.yaml") << kMeta;
-  }
-  MPI_Barrier(MPI_COMM_WORLD);
-}
-
 }  // namespace
 
 TEST(TilesEmbed, SameOnAnyRankCountPlacedAsTheSpecAndRerunsSkip) {
   const std::string dir = test_util::shared_temp_dir("tiles_embed");
   const std::string model = make_model(dir);
-  write_meta(dir + "/world");
-  write_meta(dir + "/one");
+  test_util::write_tiles_meta(dir + "/world", kMeta);
+  test_util::write_tiles_meta(dir + "/one", kMeta);
   EmbedOptions opt;
   opt.model_path = model;
   opt.batch_size = 5;  // batches that end mid-row
@@ -130,7 +123,7 @@ TEST(TilesEmbed, SameOnAnyRankCountPlacedAsTheSpecAndRerunsSkip) {
 
 TEST(TilesEmbed, MissingModelFailsOnEveryRank) {
   const std::string dir = test_util::shared_temp_dir("tiles_embed_bad");
-  write_meta(dir);
+  test_util::write_tiles_meta(dir, kMeta);
   EmbedOptions opt;
   opt.model_path = dir + "/no_such_model.h5";
   EXPECT_THROW(run_embed(load_meta(dir + "/meta.yaml"), opt, MPI_COMM_WORLD), fluxrecon::Error);

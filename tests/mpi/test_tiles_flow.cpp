@@ -15,6 +15,7 @@
 #include "core/error.hpp"
 #include "io/grid_file.hpp"
 #include "support/mpi_test_util.hpp"
+#include "support/tiles_test_util.hpp"
 #include "tiles/flow_task.hpp"
 #include "tiles/meta.hpp"
 #include "tiles/png.hpp"
@@ -36,26 +37,6 @@ seed: 3
 synthetic_les: {nx: 128, ny: 112, nt: 6, dx: 200.0, t_start: 2020-02-02T23:30, u: 5.0, v: 2.0,
                 cloud_fraction: 0.4}
 )";
-
-void write_meta(const std::string& dir, const std::string& text) {
-  if (test_util::world_rank() == 0) {
-    fs::create_directories(dir);
-    std::ofstream(dir + "/meta.yaml") << text;
-  }
-  MPI_Barrier(MPI_COMM_WORLD);
-}
-
-std::map<std::string, std::string> contents(const std::string& dir) {
-  std::map<std::string, std::string> out;
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.is_regular_file() && e.path().filename().string()[0] != '.') {
-      std::ifstream in(e.path(), std::ios::binary);
-      std::stringstream s;
-      s << in.rdbuf();
-      out[e.path().filename().string()] = s.str();
-    }
-  return out;
-}
 
 TaskOptions flow_options() {
   TaskOptions opt;
@@ -83,8 +64,8 @@ double median(std::vector<double> v) {
 
 TEST(TilesFlow, SameTrajectoriesOnAnyRankCountFollowingTheWind) {
   const std::string dir = test_util::shared_temp_dir("tiles_flow");
-  write_meta(dir + "/world", kMeta);
-  write_meta(dir + "/one", kMeta);
+  test_util::write_tiles_meta(dir + "/world", kMeta);
+  test_util::write_tiles_meta(dir + "/one", kMeta);
   const auto s =
       run_task("flow", load_meta(dir + "/world/meta.yaml"), flow_options(), MPI_COMM_WORLD);
   EXPECT_EQ(s.groups, 2);
@@ -96,9 +77,10 @@ TEST(TilesFlow, SameTrajectoriesOnAnyRankCountFollowingTheWind) {
     run_task("flow", load_meta(dir + "/one/meta.yaml"), flow_options(), MPI_COMM_SELF);
   MPI_Barrier(MPI_COMM_WORLD);
   if (test_util::world_rank() == 0) {
-    const auto a = contents(dir + "/world/rect/trajectories"),
-               b = contents(dir + "/one/rect/trajectories");
-    EXPECT_EQ(a.size(), 2u + 6u);  // two files of trajectories, a frame per scene
+    const auto a = test_util::folder_contents(dir + "/world/rect/trajectories", false),
+               b = test_util::folder_contents(dir + "/one/rect/trajectories", false);
+    // Per day: trajectories, dense field, a frame per scene.
+    EXPECT_EQ(a.size(), 2u + 2u + 6u);
     ASSERT_EQ(a.size(), b.size());
     for (const auto& [name, bytes] : a) {
       ASSERT_TRUE(b.count(name)) << name;
@@ -140,6 +122,24 @@ TEST(TilesFlow, SameTrajectoriesOnAnyRankCountFollowingTheWind) {
       ASSERT_GE(di.size(), static_cast<size_t>(nt));  // most points survive one step
       EXPECT_NEAR(median(di), 15.0, 0.3) << prefix;
       EXPECT_NEAR(median(dj), 6.0, 0.3) << prefix;
+      // The dense field of each pair follows the same wind (u east, v north).
+      const std::string field = flow_field_path(dir + "/world", prefix);
+      auto ff = fluxrecon::io::GridFile::open(field, MPI_COMM_SELF);
+      const int np = static_cast<int>(ff->dimension_length("pair")),
+                gy = static_cast<int>(ff->dimension_length("gy")),
+                gx = static_cast<int>(ff->dimension_length("gx"));
+      EXPECT_EQ(np, ns - 1);
+      EXPECT_EQ(gx, 127 / flow_options().flow.field_step);
+      EXPECT_EQ(gy, 111 / flow_options().flow.field_step);
+      std::vector<float> u(static_cast<size_t>(np) * gy * gx), v(u.size());
+      ff->read("u", {0, 0, 0}, {np, gy, gx}, u.data());
+      ff->read("v", {0, 0, 0}, {np, gy, gx}, v.data());
+      std::vector<double> fu, fv;
+      for (size_t k = 0; k < u.size(); ++k)
+        if (!std::isnan(u[k])) fu.push_back(u[k]), fv.push_back(v[k]);
+      ASSERT_GE(fu.size(), u.size() / 2) << "most grid points tracked";
+      EXPECT_NEAR(median(fu), 15.0, 0.3) << prefix;
+      EXPECT_NEAR(median(fv), 6.0, 0.3) << prefix;
     }
     // An interrupted run: a frame lost.
     fs::remove(flow_frame_path(dir + "/world", "LES__20200203", 1));
@@ -155,8 +155,8 @@ TEST(TilesFlow, SameTrajectoriesOnAnyRankCountFollowingTheWind) {
   EXPECT_EQ(third.skipped, 2);
   EXPECT_EQ(third.pairs, 0);
   if (test_util::world_rank() == 0) {
-    const auto a = contents(dir + "/world/rect/trajectories"),
-               b = contents(dir + "/one/rect/trajectories");
+    const auto a = test_util::folder_contents(dir + "/world/rect/trajectories", false),
+               b = test_util::folder_contents(dir + "/one/rect/trajectories", false);
     for (const auto& [name, bytes] : b) EXPECT_TRUE(a.count(name) && a.at(name) == bytes) << name;
   }
 

@@ -10,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "support/mpi_test_util.hpp"
+#include "support/tiles_test_util.hpp"
 #include "tiles/meta.hpp"
 #include "tiles/png.hpp"
 #include "tiles/tasks.hpp"
@@ -33,26 +34,6 @@ seed: 5
 synthetic_les: {nx: 96, ny: 80, nt: 7, dx: 200.0, variables: [rlut, lwp], files: 2}
 )";
 
-void write_meta(const std::string& dir, const std::string& text) {
-  if (test_util::world_rank() == 0) {
-    fs::create_directories(dir);
-    std::ofstream(dir + "/meta.yaml") << text;
-  }
-  MPI_Barrier(MPI_COMM_WORLD);
-}
-
-std::map<std::string, std::string> contents(const std::string& dir) {
-  std::map<std::string, std::string> out;
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.is_regular_file() && e.path().filename().string()[0] != '.') {  // not a .NAME.seal
-      std::ifstream in(e.path(), std::ios::binary);
-      std::stringstream s;
-      s << in.rdbuf();
-      out[fs::relative(e.path(), dir).string()] = s.str();
-    }
-  return out;
-}
-
 void make_all(const std::string& dir, MPI_Comm comm) {
   const Meta m = load_meta(dir + "/meta.yaml");
   TaskOptions opt;
@@ -69,13 +50,14 @@ void make_all(const std::string& dir, MPI_Comm comm) {
 
 TEST(TilesPipeline, SameDatasetOnAnyRankCountAndRerunsSkip) {
   const std::string dir = test_util::shared_temp_dir("tiles_pipeline");
-  write_meta(dir + "/world", kMeta);
-  write_meta(dir + "/one", kMeta);
+  test_util::write_tiles_meta(dir + "/world", kMeta);
+  test_util::write_tiles_meta(dir + "/one", kMeta);
   make_all(dir + "/world", MPI_COMM_WORLD);
   if (test_util::world_rank() == 0) make_all(dir + "/one", MPI_COMM_SELF);
   MPI_Barrier(MPI_COMM_WORLD);
   if (test_util::world_rank() == 0) {
-    const auto a = contents(dir + "/world"), b = contents(dir + "/one");
+    const auto a = test_util::folder_contents(dir + "/world"),
+               b = test_util::folder_contents(dir + "/one");
     ASSERT_EQ(a.size(), b.size());
     for (const auto& [path, bytes] : a) {
       ASSERT_TRUE(b.count(path)) << path;
@@ -106,7 +88,8 @@ TEST(TilesPipeline, SameDatasetOnAnyRankCountAndRerunsSkip) {
   EXPECT_EQ(again.tiles, 1);  // only the incomplete tile is made again
   EXPECT_EQ(again.skipped, again.scenes - 1);
   if (test_util::world_rank() == 0) {
-    const auto a = contents(dir + "/world"), b = contents(dir + "/one");
+    const auto a = test_util::folder_contents(dir + "/world"),
+               b = test_util::folder_contents(dir + "/one");
     EXPECT_TRUE(a.at("triplets/train/00003_neighbor.png") ==
                 b.at("triplets/train/00003_neighbor.png"));
   }
@@ -117,7 +100,7 @@ TEST(TilesPipeline, SameDatasetOnAnyRankCountAndRerunsSkip) {
 TEST(TilesPipeline, BadInputsFailOnEveryRank) {
   const std::string dir = test_util::shared_temp_dir("tiles_bad");
   // A lat/lon LES source with a domain far from it.
-  write_meta(dir + "/far", R"(
+  test_util::write_tiles_meta(dir + "/far", R"(
 source: LES
 type: singlechannel__rlut
 domain: {central_latitude: 40.0, central_longitude: 10.0, l_zonal: 20.0e+3, l_meridional: 20.0e+3}
@@ -134,7 +117,7 @@ synthetic_les: {nx: 40, ny: 40, nt: 2, dx: 1000.0, coordinates: latlon}
         << e.what();
   }
   // The same source with a domain inside it works and is geolocated.
-  write_meta(dir + "/near", R"(
+  test_util::write_tiles_meta(dir + "/near", R"(
 source: LES
 type: singlechannel__rlut
 domain: {central_latitude: 13.3, central_longitude: -57.5, l_zonal: 20.0e+3, l_meridional: 16.0e+3}
@@ -146,7 +129,7 @@ synthetic_les: {nx: 40, ny: 40, nt: 2, dx: 1000.0, coordinates: latlon}
   EXPECT_EQ(s.scenes, 2);
   EXPECT_DOUBLE_EQ(s.megapixels, 2 * 40 * 32 * 1e-6);
   // More collections than the scenes allow.
-  write_meta(dir + "/few", R"(
+  test_util::write_tiles_meta(dir + "/few", R"(
 source: LES
 type: singlechannel__rlut
 sampling: {resolution: 200.0, triplets: {N_triplets: {train: 4, study: 4}, tile_N: 16}}

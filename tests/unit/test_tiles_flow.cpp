@@ -100,6 +100,40 @@ TEST(TilesFlow, TrackerRecoversSubPixelTranslation) {
   }
 }
 
+// The dense field: every grid point away from the border moves by the
+// known translation; a step beyond the image is refused naming the option.
+TEST(TilesFlow, DenseFieldRecoversTranslationOnItsGrid) {
+  const Texture tex(500, 5);
+  const double sx = -1.4, sy = 2.6;
+  const auto a = tex.image(kSize, [](int x, int y, double& u, double& v) { u = x, v = y; });
+  const auto b =
+      tex.image(kSize, [&](int x, int y, double& u, double& v) { u = x - sx, v = y - sy; });
+  const auto p = tracker_params(21);
+  const FlowPyramid pa(a, kSize, kSize, p.levels, p.window),
+      pb(b, kSize, kSize, p.levels, p.window);
+  const int step = 16;
+  const FlowField f = dense_flow(pa, pb, step, p);
+  ASSERT_EQ(f.gx, kSize / step);
+  ASSERT_EQ(f.gy, kSize / step);
+  int checked = 0;
+  for (int r = 0; r < f.gy; ++r)
+    for (int c = 0; c < f.gx; ++c) {
+      const double x = step * (c + 0.5), y = step * (r + 0.5);
+      if (x < 30 || y < 30 || x > kSize - 30 || y > kSize - 30) continue;  // window inside
+      const size_t k = static_cast<size_t>(r) * f.gx + c;
+      EXPECT_NEAR(f.dx[k], sx, 0.1) << "grid point " << c << ", " << r;
+      EXPECT_NEAR(f.dy[k], sy, 0.1) << "grid point " << c << ", " << r;
+      ++checked;
+    }
+  EXPECT_GT(checked, 20);
+  try {
+    dense_flow(pa, pb, kSize + 1, p);
+    ADD_FAILURE() << "a grid step beyond the image was accepted";
+  } catch (const fluxrecon::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--flow-field-step"), std::string::npos) << e.what();
+  }
+}
+
 TEST(TilesFlow, TrackerRecoversSmallRotation) {
   const Texture tex(500, 11);
   const double angle = 3.0 * M_PI / 180, c = std::cos(angle), s = std::sin(angle);
