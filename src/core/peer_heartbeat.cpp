@@ -146,13 +146,23 @@ std::string PeerHeartbeat::silent_neighbours(double quiet_s) const {
   const auto now = std::chrono::steady_clock::now();
   std::string out;
   for (const auto& n : neighbours_) {
-    const double silence =
-        std::chrono::duration<double>(now - (n.heard ? n.last_heard : start_)).count();
+    if (!n.heard) continue;
+    const double silence = std::chrono::duration<double>(now - n.last_heard).count();
     if (silence <= quiet_s) continue;
-    out += concat(out.empty() ? "" : " and ", "rank ", n.rank, " (host ", n.host, ") ",
-                  n.heard ? concat("silent for ", static_cast<int>(silence), " s")
-                          : std::string("never heard from"));
+    out += concat(out.empty() ? "" : " and ", "rank ", n.rank, " (host ", n.host, ") silent for ",
+                  static_cast<int>(silence), " s");
   }
+  return out;
+}
+
+std::string PeerHeartbeat::never_heard(double quiet_s) const {
+  const double since_start =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  std::string out;
+  if (since_start <= quiet_s) return out;
+  for (const auto& n : neighbours_)
+    if (!n.heard)
+      out += concat(out.empty() ? "" : " and ", "rank ", n.rank, " (host ", n.host, ")");
   return out;
 }
 

@@ -32,10 +32,12 @@ class PeerHeartbeat {
   void beat();
   // Receives the beats that arrived (non-blocking).
   void listen();
-  // The neighbours not heard from for more than `quiet_s` seconds (or never
-  // heard from since the start, if that is longer ago), as text naming the
-  // rank, its host and the silence; "" when every neighbour is beating.
+  // The neighbours heard from once but not for more than `quiet_s` seconds,
+  // as text naming the rank, its host and the silence; "" when none.
   std::string silent_neighbours(double quiet_s) const;
+  // The neighbours never heard from since the start (more than `quiet_s`
+  // seconds ago): dead from the start, or UDP blocked between the hosts.
+  std::string never_heard(double quiet_s) const;
   // The watched neighbours as text ("rank 1 (host h1) and rank 3 (host h3)").
   std::string neighbours_text() const;
 

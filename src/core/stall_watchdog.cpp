@@ -60,13 +60,19 @@ void StallWatchdog::watch() {
     // A neighbour unheard for 3 s (beats go out every second), or for half
     // the wait under a short limit, is the lost one.
     const std::string silent = heartbeat_.silent_neighbours(std::min(3.0, limit / 2));
+    const std::string never = heartbeat_.never_heard(std::min(3.0, limit / 2));
     const std::string neighbours = heartbeat_.neighbours_text();
-    const std::string peers =
-        !silent.empty()
-            ? concat("; its neighbour ", silent, ": that rank died, stalled or lost its network")
-        : neighbours.empty()
-            ? std::string("; a peer rank died, stalled or lost its network")
-            : concat("; its neighbours ", neighbours,
+    std::string peers;
+    if (!silent.empty())
+      peers = concat("; its neighbour ", silent, ": that rank died, stalled or lost its network");
+    else if (!never.empty())
+      peers = concat("; no heartbeat ever came from its neighbour ", never,
+                     " (UDP blocked between the hosts?): a peer rank died, stalled or lost its "
+                     "network");
+    else if (neighbours.empty())
+      peers = "; a peer rank died, stalled or lost its network";
+    else
+      peers = concat("; its neighbours ", neighbours,
                      " are alive: a rank further away died, stalled or lost its network (its "
                      "neighbours name it)");
     // No MPI and no exceptions on this thread: say it and end the process.
