@@ -50,8 +50,7 @@ std::vector<std::uint32_t> local_ipv4_addresses() {
 
 }  // namespace
 
-PeerHeartbeat::PeerHeartbeat(MPI_Comm comm)
-    : rank_(mpi::rank(comm)), start_(std::chrono::steady_clock::now()) {
+PeerHeartbeat::PeerHeartbeat(MPI_Comm comm) : rank_(mpi::rank(comm)) {
   const int size = mpi::size(comm);
   std::uint64_t token = 0;
   if (rank_ == 0) token = (std::uint64_t(std::random_device{}()) << 32) ^ std::random_device{}();
@@ -78,6 +77,8 @@ PeerHeartbeat::PeerHeartbeat(MPI_Comm comm)
   }
   const std::string host = mpi::hostname();
   std::strncpy(mine.host, host.c_str(), sizeof(mine.host) - 1);
+  // Silences count from the end of the set-up, when every rank has reached it.
+  start_ = std::chrono::steady_clock::now();
   if (size < 2) return;
 
   // The ring neighbours' cards (one neighbour when there are two ranks).
@@ -101,6 +102,7 @@ PeerHeartbeat::PeerHeartbeat(MPI_Comm comm)
     n.addresses.assign(card.addresses, card.addresses + std::clamp(card.count, 0, kMaxAddresses));
     neighbours_.push_back(std::move(n));
   }
+  start_ = std::chrono::steady_clock::now();
 }
 
 PeerHeartbeat::~PeerHeartbeat() {
