@@ -114,8 +114,20 @@ TrainEmbeddingSummary run_train_embedding(const Meta& meta, const TrainEmbedding
   const auto spec = models::encoder_spec(cfg);
   const auto train = models::embedding_training(cfg);
   if (output_complete(summary.out_path, comm)) {
-    summary.skipped = true;
-    return summary;
+    // A complete model trained with other parameters is stale.
+    std::string previous;
+    all_ranks_agree(comm, [&] {
+      if (rank != 0) return;
+      const auto file = models::read_encoder_file(summary.out_path);
+      previous = file.metadata.value("training", nlohmann::json::object()).value("params", "");
+    });
+    previous = mpi::broadcast(previous, 0, comm);
+    if (previous == cfg.to_yaml()) {
+      summary.skipped = true;
+      return summary;
+    }
+    log::info("tiles: train-embedding: ", summary.out_path,
+              " was trained with other parameters: training it again");
   }
   FR_REQUIRE(spec.input_channels == 3,
              "train-embedding: the triplet tiles are RGB, so "

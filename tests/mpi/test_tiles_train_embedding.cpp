@@ -80,6 +80,13 @@ TEST(TilesTrainEmbedding, ValidationLossFallsAndTheBestModelIsWritten) {
 
   const auto again = run_train_embedding(meta, opt, MPI_COMM_WORLD);
   EXPECT_TRUE(again.skipped);
+  // Other parameters: the complete model is stale and trained again.
+  std::string shorter = kParams;
+  shorter.replace(shorter.find("epochs: 8"), 9, "epochs: 1");
+  write(dir + "/params.yaml", shorter.c_str());
+  const auto other = run_train_embedding(meta, opt, MPI_COMM_WORLD);
+  EXPECT_FALSE(other.skipped);
+  EXPECT_TRUE(run_train_embedding(meta, opt, MPI_COMM_WORLD).skipped);
 }
 
 TEST(TilesTrainEmbedding, UnknownParamsKeyFailsOnEveryRank) {
