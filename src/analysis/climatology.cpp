@@ -12,6 +12,7 @@
 
 #include "core/error.hpp"
 #include "core/mpi_util.hpp"
+#include "io/hdf5_attributes.hpp"
 #include "io/sample_store.hpp"
 
 namespace fluxrecon::analysis {
@@ -36,8 +37,10 @@ struct Shard {
 class H5File {
  public:
   explicit H5File(const std::string& path) : path_(path) {
-    H5E_BEGIN_TRY { id_ = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT); }
+    const hid_t access = io::reading_file_access();
+    H5E_BEGIN_TRY { id_ = H5Fopen(path.c_str(), H5F_ACC_RDONLY, access); }
     H5E_END_TRY;
+    H5Pclose(access);
     FR_REQUIRE(id_ >= 0, "analyze: cannot open the training samples '", path,
                "' (unreadable or not HDF5; expected train.h5 of fluxrecon prepare)");
   }

@@ -30,7 +30,7 @@ std::vector<double> global_values(const DatasetDescription& d, const MonthInterv
   std::vector<double> out(static_cast<size_t>(months.months()) * width);
   for (int slot = 0; slot < months.months(); ++slot) {
     const int month = months.start + slot;
-    double* v = &out[static_cast<size_t>(slot) * width];
+    double* v = out.data() + static_cast<size_t>(slot) * width;  // width may be 0
     for (const auto& s : d.series) *v++ = s.at(month);
     // Mid-month: the trend term of a monthly mean, the phase of its month.
     const double phase = (month % 12 + 0.5) / 12.0;

@@ -12,6 +12,7 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "io/hdf5_attributes.hpp"
 
 namespace fluxrecon::io {
 
@@ -457,7 +458,7 @@ std::unique_ptr<GridFile> open_hdf5_file(const std::string& path, MPI_Comm comm)
   QuietHdf5Errors quiet;
   hid_t file = -1;
   all_ranks_agree(comm, [&] {
-    const Handle access(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+    const Handle access(reading_file_access(), H5Pclose);
     FR_REQUIRE(access.valid() && H5Pset_fapl_mpio(access.get(), comm, MPI_INFO_NULL) >= 0,
                "cannot set up parallel HDF5 access for ", path, ": ", error_stack());
     file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, access.get());

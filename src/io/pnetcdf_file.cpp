@@ -7,6 +7,7 @@
 #include <pnetcdf.h>
 
 #include <filesystem>
+#include <limits>
 #include <type_traits>
 
 #include "core/error.hpp"
@@ -138,6 +139,20 @@ class PnetcdfFile final : public GridFile {
   std::vector<nc_type> variable_types_;
 };
 
+namespace {
+// Byte arithmetic on a header's sizes, saturated at the largest offset: a
+// damaged header's lengths overflow, and saturation makes them "past the end
+// of the file" (refused below) instead of undefined.
+MPI_Offset saturating_multiply(MPI_Offset a, MPI_Offset b) {
+  MPI_Offset product = 0;
+  return __builtin_mul_overflow(a, b, &product) ? std::numeric_limits<MPI_Offset>::max() : product;
+}
+MPI_Offset saturating_add(MPI_Offset a, MPI_Offset b) {
+  MPI_Offset sum = 0;
+  return __builtin_add_overflow(a, b, &sum) ? std::numeric_limits<MPI_Offset>::max() : sum;
+}
+}  // namespace
+
 void PnetcdfFile::load_metadata() {
   int dimension_count = 0, variable_count = 0, global_attributes = 0, unlimited = -1;
   check(ncmpi_inq(ncid_, &dimension_count, &variable_count, &global_attributes, &unlimited),
@@ -177,15 +192,18 @@ void PnetcdfFile::load_metadata() {
       if (dimension_ids[d] == unlimited) {
         is_record = true;
       } else {
-        one_record_bytes *= dimensions_[dimension_ids[d]].second;
+        one_record_bytes =
+            saturating_multiply(one_record_bytes, dimensions_[dimension_ids[d]].second);
       }
     }
     MPI_Offset offset = 0;
     check(ncmpi_inq_varoffset(ncid_, id, &offset), concat("reading the offset of '", name, "'"));
     if (!is_record) {
-      data_end = std::max(data_end, offset + one_record_bytes);
+      data_end = std::max(data_end, saturating_add(offset, one_record_bytes));
     } else if (record_count > 0) {
-      data_end = std::max(data_end, offset + (record_count - 1) * record_size + one_record_bytes);
+      const MPI_Offset records = saturating_multiply(record_count - 1, record_size);
+      data_end =
+          std::max(data_end, saturating_add(offset, saturating_add(records, one_record_bytes)));
     }
     variables_.push_back(std::move(info));
     variable_ids_.push_back(id);

@@ -126,6 +126,7 @@ SampleStoreWriter::SampleStoreWriter(const std::string& path, std::int64_t total
   all_ranks_agree(comm_, [&] {
     hid_t access = H5Pcreate(H5P_FILE_ACCESS);
     H5Pset_fapl_mpio(access, comm_, MPI_INFO_NULL);
+    use_checksummed_format(access);
     file_ = H5Fcreate(path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access);
     H5Pclose(access);
     FR_REQUIRE(file_ >= 0, "cannot create sample store '", final_name_of(path_), "'");
@@ -248,8 +249,10 @@ namespace {
 struct SerialFile {
   hid_t id;
   explicit SerialFile(const std::string& path) {
-    H5E_BEGIN_TRY { id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT); }
+    const hid_t access = reading_file_access();
+    H5E_BEGIN_TRY { id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, access); }
     H5E_END_TRY;
+    H5Pclose(access);
     FR_REQUIRE(id >= 0, "cannot open sample store '", path, "' (missing or not HDF5)");
   }
   ~SerialFile() { H5Fclose(id); }
@@ -390,7 +393,7 @@ SampleShard read_sample_shard(const std::string& path, MPI_Comm comm) {
   MPI_Comm_size(comm, &ranks);
   MPI_Comm_rank(comm, &me);
   all_ranks_agree(comm, [&] {
-    hid_t access = H5Pcreate(H5P_FILE_ACCESS);
+    hid_t access = reading_file_access();
     H5Pset_fapl_mpio(access, comm, MPI_INFO_NULL);
     H5E_BEGIN_TRY { file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, access); }
     H5E_END_TRY;

@@ -371,3 +371,32 @@ TEST(Faults, AnUnreadableCheckpointSaysThatForceStartsAfresh) {
   EXPECT_FALSE(train::train_network(models::NetworkKind::mlp, params, opt, MPI_COMM_WORLD).reused);
   EXPECT_TRUE(output_complete(dir + "/models/mlp.h5", MPI_COMM_WORLD));
 }
+
+// Stores are written in HDF5's checksummed format (superblock 2+, "OHDR"
+// object headers), so a damaged header is refused by HDF5's checksum, with
+// our message naming the file, instead of being decoded into wrong metadata.
+TEST(Faults, ADamagedStoreHeaderIsRefusedNamingTheFile) {
+  const auto dir = copy_of_samples("damaged_header");
+  const std::string path = dir + "/train.h5";
+  if (world_rank() == 0) {
+    std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+    std::string head(4096, '\0');
+    file.read(head.data(), static_cast<std::streamsize>(head.size()));
+    ASSERT_EQ(head.compare(0, 8, "\x89HDF\r\n\x1a\n"), 0) << "no HDF5 signature at 0";
+    EXPECT_GE(static_cast<int>(head[8]), 2) << "superblock version without checksums";
+    const auto header = head.find("OHDR");
+    ASSERT_NE(header, std::string::npos) << "no checksummed object header in the first 4 KiB";
+    file.clear();
+    file.seekp(static_cast<std::streamoff>(header + 24));
+    const char flipped = static_cast<char>(head[header + 24] ^ 0x5a);
+    file.write(&flipped, 1);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  const std::string parallel =
+      collective_error([&] { io::read_sample_shard(path, MPI_COMM_WORLD); });
+  EXPECT_NE(parallel.find(path), std::string::npos) << parallel;
+  if (world_rank() == 0) {
+    EXPECT_THROW(io::read_metadata(path), Error);
+    EXPECT_THROW(io::read_samples(path), Error);
+  }
+}

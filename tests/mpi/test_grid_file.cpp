@@ -24,6 +24,7 @@
 #include "core/error.hpp"
 #include "core/mpi_util.hpp"
 #include "io/grid_file.hpp"
+#include "support/mpi_test_util.hpp"
 
 namespace fluxrecon::io {
 namespace {
@@ -524,6 +525,24 @@ TEST_P(GridFileReader, DamagedHeaderLengthsFailAtOnceNamingTheFile) {
     MPI_Barrier(MPI_COMM_WORLD);
     expect_collective_error([&] { GridFile::open(cut, MPI_COMM_WORLD); }, cut);
   }
+}
+
+// A CDF-5 record count so large that the data's end overflows 64-bit byte
+// arithmetic (found by tests/fuzz: undefined behaviour, then wrong checks) is
+// refused as data past the end of the file.
+TEST(GridFileRecords, ARecordCountOverflowingTheByteArithmeticIsRefused) {
+  const auto dir = test_util::shared_temp_dir("records_overflow");
+  const auto damaged = dir + "/records.nc";
+  if (mpi::rank() == 0) {
+    write_pnetcdf_file(damaged, NC_64BIT_DATA, true);
+    std::fstream file(damaged, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(4);  // CDF-5: "CDF\5", then numrecs as 8 big-endian bytes
+    const char records[8] = {0x6d, 0, 0, 0, 0, 0, 0, 2};
+    file.write(records, sizeof records);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  expect_collective_error([&] { GridFile::open(damaged, MPI_COMM_WORLD); },
+                          damaged + " is truncated or not a valid netCDF file");
 }
 
 INSTANTIATE_TEST_SUITE_P(AllFormats, GridFileReader, ::testing::ValuesIn(kTestFiles),
