@@ -37,10 +37,7 @@ struct Shard {
 class H5File {
  public:
   explicit H5File(const std::string& path) : path_(path) {
-    const hid_t access = io::reading_file_access();
-    H5E_BEGIN_TRY { id_ = H5Fopen(path.c_str(), H5F_ACC_RDONLY, access); }
-    H5E_END_TRY;
-    H5Pclose(access);
+    id_ = io::open_for_reading(path);
     FR_REQUIRE(id_ >= 0, "analyze: cannot open the training samples '", path,
                "' (unreadable or not HDF5; expected train.h5 of fluxrecon prepare)");
   }

@@ -27,6 +27,15 @@ hid_t reading_file_access() {
   return access;
 }
 
+hid_t open_for_reading(const std::string& path) {
+  const hid_t access = reading_file_access();
+  hid_t file = -1;
+  H5E_BEGIN_TRY { file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, access); }
+  H5E_END_TRY;
+  H5Pclose(access);
+  return file;
+}
+
 void write_string_attribute(hid_t object, const char* name, const std::string& value,
                             const std::string& path) {
   hid_t type = H5Tcopy(H5T_C_S1);

@@ -19,6 +19,9 @@ void use_checksummed_format(hid_t file_access);
 // error path that left a dataset or attribute open cannot keep the whole
 // file, and its memory, open until the program ends.
 hid_t reading_file_access();
+// Opens `path` read-only (serial HDF5) with reading_file_access() and without
+// HDF5's error printout; a negative id when it cannot be opened.
+hid_t open_for_reading(const std::string& path);
 
 // Writes a scalar, NUL-terminated string attribute on `object`.
 void write_string_attribute(hid_t object, const char* name, const std::string& value,

@@ -247,12 +247,8 @@ void SampleStoreWriter::close() {
 
 namespace {
 struct SerialFile {
-  hid_t id;
-  explicit SerialFile(const std::string& path) {
-    const hid_t access = reading_file_access();
-    H5E_BEGIN_TRY { id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, access); }
-    H5E_END_TRY;
-    H5Pclose(access);
+  const hid_t id;
+  explicit SerialFile(const std::string& path) : id(open_for_reading(path)) {
     FR_REQUIRE(id >= 0, "cannot open sample store '", path, "' (missing or not HDF5)");
   }
   ~SerialFile() { H5Fclose(id); }

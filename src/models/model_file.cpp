@@ -184,11 +184,7 @@ void write_state_dict_file(const std::string& path, const StateDict& weights,
 
 StateDictFile read_state_dict_file(const std::string& path,
                                    const std::vector<std::string>& attribute_names) {
-  hid_t f = -1;
-  const hid_t access = io::reading_file_access();
-  H5E_BEGIN_TRY { f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, access); }
-  H5E_END_TRY;
-  H5Pclose(access);
+  const hid_t f = io::open_for_reading(path);
   FR_REQUIRE(f >= 0, "cannot open model file '", path, "' (missing or not HDF5)");
   StateDictFile out;
   try {
@@ -207,11 +203,7 @@ StateDictFile read_state_dict_file(const std::string& path,
 }
 
 ModelFile read_model_file(const std::string& path) {
-  hid_t f = -1;
-  const hid_t access = io::reading_file_access();
-  H5E_BEGIN_TRY { f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, access); }
-  H5E_END_TRY;
-  H5Pclose(access);
+  const hid_t f = io::open_for_reading(path);
   FR_REQUIRE(f >= 0, "cannot open model file '", path, "' (missing or not HDF5)");
   ModelFile m;
   try {
